@@ -1,0 +1,35 @@
+# Naksha — developer entry points. `make` alone prints this list.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+SWIFT ?= swift
+SWIFT_BUILD_FLAGS ?=
+NAKSHA := .build/debug/naksha
+
+.PHONY: help setup build test run bench lint clean
+
+help: ## Show the targets and what they do
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+setup: ## Install missing system packages (apt) and Python test packages; idempotent
+	@bash scripts/setup.sh
+
+build: setup ## Build every target (debug)
+	$(SWIFT) build $(SWIFT_BUILD_FLAGS)
+
+test: setup ## Set up, build, lint, run every test suite; non-zero exit on any failure
+	@bash scripts/lint.sh
+	$(SWIFT) build --build-tests $(SWIFT_BUILD_FLAGS)
+	$(SWIFT) test --skip-build $(SWIFT_BUILD_FLAGS)
+
+run: build ## Start what exists locally (today: the wire self-check) and say what is not built yet
+	@$(NAKSHA) dev
+
+bench: setup ## Run the benchmarks (release build; see benchmarks/README.md)
+	cd benchmarks && $(SWIFT) package --allow-writing-to-package-directory benchmark
+
+lint: ## Check layering, forbidden constructs and tracked build artefacts
+	@bash scripts/lint.sh
+
+clean: ## Remove build products and local data
+	rm -rf .build .build-* benchmarks/.build .naksha data

@@ -1,0 +1,2 @@
+// libpq, through pkg-config `libpq` (Debian: libpq-dev).
+#include <libpq-fe.h>
