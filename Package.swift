@@ -30,6 +30,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "naksha", targets: ["NakshaCLI"]),
+        .executable(name: "naksha-actor-peer", targets: ["NakshaActorPeer"]),
         .library(name: "NakshaWire", targets: ["NakshaWire"]),
         .library(name: "NakshaCore", targets: ["NakshaCore"]),
         .library(name: "NakshaVector", targets: ["NakshaVector"]),
@@ -62,7 +63,12 @@ let package = Package(
         // Transport and replication shells.
         .target(
             name: "NakshaActors",
-            dependencies: ["NakshaCore", "NakshaWire", nioCore, nioPosix, nioSSL],
+            dependencies: ["NakshaCore", "NakshaWire", nioCore, nioPosix, nioSSL, metrics],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "NakshaActorPeer",
+            dependencies: ["NakshaActors"],
             swiftSettings: strictSettings
         ),
         .target(name: "NakshaRaft", dependencies: ["RaftCore", "NakshaActors"], swiftSettings: strictSettings),
@@ -125,7 +131,10 @@ let package = Package(
         .testTarget(name: "NakshaVectorTests", dependencies: ["NakshaVector"], swiftSettings: strictSettings),
         .testTarget(
             name: "NakshaActorsTests",
-            dependencies: ["NakshaActors", "NakshaWire", nioCore, nioPosix, .product(name: "NIOEmbedded", package: "swift-nio")],
+            dependencies: [
+                "NakshaActors", "NakshaActorPeer", "NakshaWire", nioCore, nioPosix,
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ],
             swiftSettings: strictSettings
         ),
     ]

@@ -168,3 +168,27 @@ extension FlatIndex {
         }}}}}
     }
 }
+
+extension FlatIndex {
+    /// The slots matching `filter`, for reuse across queries with the same filter. Valid
+    /// until the index is next mutated; `search(matching:)` rejects a bitmap of the wrong
+    /// size.
+    public func matches(_ filter: MetadataFilter) -> RowBitmap {
+        metadata.evaluate(filter) { _ in true }
+    }
+
+    /// Exact search among the slots set in `matching` (from `matches(_:)`).
+    /// - Throws: as `search`; `invalidParameter` for a bitmap of the wrong size.
+    public func search(_ query: [Float], k: Int, matching: RowBitmap) throws(VectorError) -> [Neighbor] {
+        guard matching.count == count else {
+            throw VectorError(code: .invalidParameter, message: "filter bitmap covers \(matching.count) vectors but the index has \(count); recompute it with matches(_:) after mutating")
+        }
+        return try query.withUnsafeBufferPointer { qb throws(VectorError) in
+            try VectorValidation.checkQuery(qb, dimension: dimension, k: k)
+            guard let q = qb.baseAddress, k > 0, count > 0 else { return [] }
+            var top = TopK(k: min(k, count))
+            scan(q, into: &top) { body in matching.forEachSet(body) }
+            return top.sorted()
+        }
+    }
+}

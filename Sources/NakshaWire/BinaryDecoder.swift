@@ -4,7 +4,7 @@
 /// `limits`) before anything is allocated; nesting is bounded by `limits.maxNestingDepth`;
 /// every failure — including a `DecodingError` thrown by a type's own `init(from:)` — comes
 /// out as a `WireError`; the whole input must be consumed (`.trailingBytes` otherwise).
-public struct BinaryDecoder {
+public struct BinaryDecoder: Sendable {
     /// Passed to `Decoder.userInfo` (the actor system puts itself here).
     public var userInfo: [CodingUserInfoKey: any Sendable]
     /// Bounds on counts and nesting.

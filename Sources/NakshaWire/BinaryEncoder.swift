@@ -8,7 +8,7 @@
 /// equal bytes), enum cases with the case name before the payload.
 ///
 /// Fast paths: `[UInt8]` and `[Float]` are copied as one block (one copy each way).
-public struct BinaryEncoder {
+public struct BinaryEncoder: Sendable {
     /// Passed to `Encoder.userInfo` (the actor system puts itself here).
     public var userInfo: [CodingUserInfoKey: any Sendable]
 

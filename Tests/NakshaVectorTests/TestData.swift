@@ -50,6 +50,11 @@ enum TestData {
         return scored.sorted { $0.1 < $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }.prefix(k).map(\.0)
     }
 
+    static func normalized(_ v: [Float]) -> [Float] {
+        let norm = v.reduce(Float(0)) { $0 + $1 * $1 }.squareRoot()
+        return norm > 0 ? v.map { $0 / norm } : v
+    }
+
     static func recall(_ found: [UInt64], _ truth: [UInt64]) -> Double {
         guard !truth.isEmpty else { return 1 }
         return Double(Set(found).intersection(truth).count) / Double(truth.count)

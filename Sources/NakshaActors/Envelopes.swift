@@ -1,0 +1,34 @@
+/// The first frame each side sends on a connection.
+struct HandshakeMessage: Codable, Sendable, Equatable {
+    /// "naksha-actors": guards against a different protocol that happens to speak frames.
+    var protocolName: String
+    var protocolVersion: UInt16
+    var node: NodeAddress
+    var incarnation: UInt64
+    /// Set when the receiver refuses the handshake; the connection closes after it.
+    var refusal: String?
+
+    static let name = "naksha-actors"
+    static let currentVersion: UInt16 = 1
+}
+
+/// A `call` frame's payload. The call id is the frame's stream id.
+struct CallEnvelope: Codable, Sendable {
+    var recipient: NakshaActorID
+    /// The mangled identifier of the distributed function.
+    var target: String
+    /// Each argument encoded with the binary codec, in declaration order.
+    var arguments: [[UInt8]]
+    /// Milliseconds the caller will still wait; the callee cancels its handler after that.
+    var timeoutMillis: UInt64
+}
+
+/// A `reply` frame's payload.
+enum ReplyEnvelope: Codable, Sendable {
+    /// The encoded return value (empty for `Void`).
+    case value([UInt8])
+    /// An error of a `Codable` type, rebuilt by the caller only if the name is on its allow-list.
+    case codableError(typeName: String, payload: [UInt8], description: String)
+    /// Any other failure.
+    case failure(RemoteCallError)
+}

@@ -1,0 +1,99 @@
+import NIOCore
+import NakshaWire
+import Synchronization
+
+/// One TCP connection to a peer node, usable for calls in both directions once the
+/// handshake is done.
+///
+/// Backpressure: bytes written but not yet flushed to the socket are counted; a sender that
+/// would push the count over `maxQueuedBytes` waits until the socket drains, so a slow peer
+/// cannot make this process grow without bound.
+final class PeerConnection: Sendable {
+    let id: UInt64
+    let channel: any Channel
+    let maxQueuedBytes: Int
+    let encoder: FrameEncoder
+    let metrics: ActorMetrics
+
+    private struct State {
+        var queuedBytes = 0
+        var waiters: [CheckedContinuation<Void, any Error>] = []
+        var closed = false
+        var peer: HandshakeMessage? = nil
+    }
+
+    private let state = Mutex(State())
+
+    init(id: UInt64, channel: any Channel, maxQueuedBytes: Int, encoder: FrameEncoder, metrics: ActorMetrics) {
+        self.id = id
+        self.channel = channel
+        self.maxQueuedBytes = maxQueuedBytes
+        self.encoder = encoder
+        self.metrics = metrics
+    }
+
+    /// The peer's handshake, once received.
+    var peer: HandshakeMessage? { state.withLock { $0.peer } }
+
+    func setPeer(_ handshake: HandshakeMessage) {
+        state.withLock { $0.peer = handshake }
+    }
+
+    /// Waits until the queue has room (or throws `.connectionLost` if the connection closes).
+    func waitForCapacity() async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let outcome: Result<Void, RemoteCallError>? = state.withLock { state in
+                if state.closed { return .failure(RemoteCallError(.connectionLost, "connection closed")) }
+                if state.queuedBytes < maxQueuedBytes { return .success(()) }
+                state.waiters.append(continuation)
+                return nil
+            }
+            if let outcome { continuation.resume(with: outcome) }
+        }
+    }
+
+    /// Encodes and writes `frame` now (no waiting). Replies, pongs and cancels use this.
+    func send(_ frame: Frame) {
+        let bytes: [UInt8]
+        do {
+            bytes = try encoder.encode(frame)
+        } catch {
+            channel.close(promise: nil)
+            return
+        }
+        let size = bytes.count
+        state.withLock { $0.queuedBytes += size }
+        metrics.recordBytes(sent: size)
+        let promise = channel.eventLoop.makePromise(of: Void.self)
+        promise.futureResult.whenComplete { [self] _ in released(size) }
+        var buffer = channel.allocator.buffer(capacity: size)
+        buffer.writeBytes(bytes)
+        channel.writeAndFlush(buffer, promise: promise)
+    }
+
+    private func released(_ size: Int) {
+        let ready: [CheckedContinuation<Void, any Error>] = state.withLock { state in
+            state.queuedBytes -= size
+            guard state.queuedBytes < maxQueuedBytes else { return [] }
+            defer { state.waiters.removeAll() }
+            return state.waiters
+        }
+        for waiter in ready { waiter.resume() }
+    }
+
+    /// Marks the connection closed and releases every waiting sender.
+    func markClosed() {
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, any Error>] in
+            state.closed = true
+            defer { state.waiters.removeAll() }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume(throwing: RemoteCallError(.connectionLost, "connection closed")) }
+    }
+
+    var isClosed: Bool { state.withLock { $0.closed } }
+
+    func close() {
+        channel.close(promise: nil)
+    }
+}

@@ -1,0 +1,23 @@
+// swift-tools-version: 6.1
+// Macro benchmark for the NakshaVector target (issue 7). Build and run in release:
+//   swift build -c release && .build/release/vector-bench --help
+// See README.md for the datasets, the peers (benchmarks/peers/vector.py) and results.
+import PackageDescription
+
+let package = Package(
+    name: "naksha-vector-bench",
+    platforms: [.macOS(.v15)],
+    dependencies: [.package(path: "../..")],
+    targets: [
+        .executableTarget(
+            name: "vector-bench",
+            dependencies: [.product(name: "NakshaVector", package: "main")],
+            path: "Sources/VectorBench",
+            swiftSettings: [
+                .enableUpcomingFeature("ExistentialAny"),
+                .enableUpcomingFeature("MemberImportVisibility"),
+            ]
+        )
+    ],
+    swiftLanguageModes: [.v6]
+)
