@@ -57,7 +57,8 @@ let package = Package(
 
         // Pure foundations.
         .target(name: "NakshaCore", swiftSettings: strictSettings),
-        .target(name: "NakshaWire", dependencies: ["NakshaCore", "CZstd"], swiftSettings: strictSettings),
+        .target(name: "CNakshaCRC32C"),
+        .target(name: "NakshaWire", dependencies: ["NakshaCore", "CZstd", "CNakshaCRC32C"], swiftSettings: strictSettings),
         .target(name: "RaftCore", dependencies: ["NakshaCore"], swiftSettings: strictSettings),
 
         // Transport and replication shells.

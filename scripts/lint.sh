@@ -13,14 +13,14 @@ fail() { echo "lint: $*" >&2; status=1; }
 # needs it, Synchronization, Dispatch and Glibc/Darwin).
 declare -A allowed=(
     [NakshaCore]=""
-    [NakshaWire]="NakshaCore CZstd"
+    [NakshaWire]="NakshaCore CZstd CNakshaCRC32C"
     [RaftCore]="NakshaCore"
     [NakshaActors]="NakshaCore NakshaWire NIOCore NIOPosix NIOSSL NIOConcurrencyHelpers Distributed CoreMetrics Metrics"
     [NakshaRaft]="NakshaCore RaftCore NakshaWire NakshaActors NIOCore NIOPosix Distributed Logging"
     [NakshaGraph]="NakshaCore Yams"
     [NakshaVector]=""
     [NakshaState]="NakshaCore NakshaGraph"
-    [NakshaStore]="NakshaCore CLibPQ Logging"
+    [NakshaStore]="NakshaCore CLibPQ Logging Metrics CoreMetrics"
     [NakshaObservability]="NakshaCore Logging Metrics Prometheus CoreMetrics"
     [NakshaProviders]="NakshaCore AsyncHTTPClient NIOCore NIOHTTP1 Logging"
     [NakshaProtocol]="NakshaCore NakshaWire SwiftProtobuf NIOCore NIOPosix"
@@ -34,7 +34,7 @@ for target in "${!allowed[@]}"; do
     [[ -d $dir ]] || continue
     while IFS= read -r line; do
         file=${line%%:*}
-        module=$(sed -E 's/^.*import[[:space:]]+(struct |class |enum |func |protocol )?([A-Za-z_]+).*/\2/' <<<"${line#*:}")
+        module=$(sed -E 's/^.*import[[:space:]]+(struct |class |enum |func |protocol )?([A-Za-z_0-9]+).*/\2/' <<<"${line#*:}")
         case " $module " in
             " Swift "|" Synchronization "|" Dispatch "|" Glibc "|" Musl "|" Darwin "|" _Concurrency ") continue ;;
             " Foundation "|" FoundationEssentials ")

@@ -121,7 +121,11 @@ final class ActorChannelHandler: ChannelInboundHandler {
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         let code = (error as? WireError).map { "\($0.code)" } ?? "io"
         system.metrics.recordFrameError(code)
-        fail(RemoteCallError(.connectionLost, "connection failed: \(error)"), context: context)
+        if handshakeDone {
+            fail(RemoteCallError(.connectionLost, "connection failed: \(error)"), context: context)
+        } else {
+            fail(RemoteCallError(.handshakeFailed, "handshake failed (TLS or protocol): \(error)"), context: context)
+        }
     }
 
     func channelInactive(context: ChannelHandlerContext) {

@@ -40,7 +40,10 @@ final class PeerConnection: Sendable {
     }
 
     /// Waits until the queue has room (or throws `.connectionLost` if the connection closes).
+    /// Does not suspend when there is room, so calls started in order are sent in order.
     func waitForCapacity() async throws {
+        let hasRoom = state.withLock { !$0.closed && $0.queuedBytes < maxQueuedBytes }
+        if hasRoom { return }
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             let outcome: Result<Void, RemoteCallError>? = state.withLock { state in
                 if state.closed { return .failure(RemoteCallError(.connectionLost, "connection closed")) }

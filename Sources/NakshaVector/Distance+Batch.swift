@@ -4,8 +4,8 @@ extension Distance {
     /// components, stored row-major and contiguous.
     ///
     /// The work is tiled 4 queries × 4 vectors: each `SIMD16<Float>` load of a query is used
-    /// against four vectors and each vector load against four queries, so the kernel does a
-    /// fused multiply-add per load instead of one per two loads, and a block of vectors that
+    /// against four vectors and each vector load against four queries, so the kernel does two
+    /// multiply-adds per load instead of one per two loads, and a block of vectors that
     /// fits in L2 is read from memory once per batch instead of once per query.
     ///
     /// Contract: sixteen `SIMD16<Float>` accumulators (one per query × vector pair) over
@@ -72,17 +72,17 @@ extension Distance {
             let x2 = rx.loadUnaligned(fromByteOffset: o &+ 2 &* rowBytes, as: SIMD16<Float>.self)
             let x3 = rx.loadUnaligned(fromByteOffset: o &+ 3 &* rowBytes, as: SIMD16<Float>.self)
             let q0 = rq.loadUnaligned(fromByteOffset: o, as: SIMD16<Float>.self)
-            a00 = a00.addingProduct(q0, x0); a01 = a01.addingProduct(q0, x1)
-            a02 = a02.addingProduct(q0, x2); a03 = a03.addingProduct(q0, x3)
+            a00 = multiplyAdd(a00, q0, x0); a01 = multiplyAdd(a01, q0, x1)
+            a02 = multiplyAdd(a02, q0, x2); a03 = multiplyAdd(a03, q0, x3)
             let q1 = rq.loadUnaligned(fromByteOffset: o &+ rowBytes, as: SIMD16<Float>.self)
-            a10 = a10.addingProduct(q1, x0); a11 = a11.addingProduct(q1, x1)
-            a12 = a12.addingProduct(q1, x2); a13 = a13.addingProduct(q1, x3)
+            a10 = multiplyAdd(a10, q1, x0); a11 = multiplyAdd(a11, q1, x1)
+            a12 = multiplyAdd(a12, q1, x2); a13 = multiplyAdd(a13, q1, x3)
             let q2 = rq.loadUnaligned(fromByteOffset: o &+ 2 &* rowBytes, as: SIMD16<Float>.self)
-            a20 = a20.addingProduct(q2, x0); a21 = a21.addingProduct(q2, x1)
-            a22 = a22.addingProduct(q2, x2); a23 = a23.addingProduct(q2, x3)
+            a20 = multiplyAdd(a20, q2, x0); a21 = multiplyAdd(a21, q2, x1)
+            a22 = multiplyAdd(a22, q2, x2); a23 = multiplyAdd(a23, q2, x3)
             let q3 = rq.loadUnaligned(fromByteOffset: o &+ 3 &* rowBytes, as: SIMD16<Float>.self)
-            a30 = a30.addingProduct(q3, x0); a31 = a31.addingProduct(q3, x1)
-            a32 = a32.addingProduct(q3, x2); a33 = a33.addingProduct(q3, x3)
+            a30 = multiplyAdd(a30, q3, x0); a31 = multiplyAdd(a31, q3, x1)
+            a32 = multiplyAdd(a32, q3, x2); a33 = multiplyAdd(a33, q3, x3)
             i &+= 16
         }
         out[0] = a00.sum(); out[1] = a01.sum(); out[2] = a02.sum(); out[3] = a03.sum()

@@ -4,28 +4,31 @@
 /// value under that key. Rows are addressed by the owning index's slot numbers and are
 /// moved or cleared by it in step with its vectors.
 struct MetadataTable: Sendable {
-    private(set) var columns: [String: [MetadataValue?]] = [:]
+    /// Column index of each key; `columns[keyIndex[key]]` is that key's column.
+    private(set) var keyIndex: [String: Int] = [:]
+    private(set) var keys: [String] = []
+    private(set) var columns: [[MetadataValue?]] = []
     private(set) var rowCount = 0
 
     /// Appends a row with the given values.
     mutating func append(_ values: [String: MetadataValue]) {
-        for key in columns.keys { columns[key]?.append(nil) }
+        for c in columns.indices { columns[c].append(nil) }
         rowCount += 1
         for (key, value) in values { set(row: rowCount - 1, key: key, value: value) }
     }
 
     /// Replaces every value of `row` by `values`.
     mutating func replace(row: Int, with values: [String: MetadataValue]) {
-        for key in columns.keys { columns[key]?[row] = nil }
+        for c in columns.indices { columns[c][row] = nil }
         for (key, value) in values { set(row: row, key: key, value: value) }
     }
 
     /// Moves the last row into `row` and drops the last row (the flat index's swap-remove).
     mutating func swapRemove(row: Int) {
         let last = rowCount - 1
-        for key in columns.keys {
-            columns[key]?.swapAt(row, last)
-            columns[key]?.removeLast()
+        for c in columns.indices {
+            columns[c].swapAt(row, last)
+            columns[c].removeLast()
         }
         rowCount -= 1
     }
@@ -33,29 +36,34 @@ struct MetadataTable: Sendable {
     /// The values of one row, as given on insert.
     func row(_ row: Int) -> [String: MetadataValue] {
         var result: [String: MetadataValue] = [:]
-        for (key, column) in columns {
-            if let value = column[row] { result[key] = value }
+        for (c, key) in keys.enumerated() {
+            if let value = columns[c][row] { result[key] = value }
         }
         return result
     }
 
     private mutating func set(row: Int, key: String, value: MetadataValue) {
-        if columns[key] == nil {
-            columns[key] = Array(repeating: nil, count: rowCount)
+        let c: Int
+        if let existing = keyIndex[key] {
+            c = existing
+        } else {
+            c = columns.count
+            keyIndex[key] = c
+            keys.append(key)
+            columns.append(Array(repeating: nil, count: rowCount))
         }
-        columns[key]?[row] = value
+        columns[c][row] = value
     }
 
     /// The rows matching `filter` among those for which `isLive` holds, as a bitmap.
-    /// Cost: one pass over the rows per leaf condition; allocates the bitmap (rowCount/8 bytes).
+    /// Cost: one pass over the rows; allocates the bitmap (rowCount/8 bytes).
     func evaluate(_ filter: MetadataFilter, isLive: (Int) -> Bool) -> RowBitmap {
         var bitmap = RowBitmap(count: rowCount)
-        let keys = filter.referencedKeys
-        let referenced = keys.map { columns[$0] }
+        let referenced = filter.referencedKeys.map { key in (key, keyIndex[key].map { columns[$0] }) }
         for row in 0..<rowCount where isLive(row) {
             let matched = filter.matches { key in
-                guard let index = keys.firstIndex(of: key), let column = referenced[index] else { return nil }
-                return column[row]
+                for (k, column) in referenced where k == key { return column?[row] }
+                return nil
             }
             if matched { bitmap.set(row) }
         }
@@ -65,9 +73,9 @@ struct MetadataTable: Sendable {
     /// Approximate bytes held (column arrays; string payloads counted by their UTF-8 length).
     var estimatedBytes: Int {
         var total = 0
-        for (key, column) in columns {
-            total += key.utf8.count + column.count * MemoryLayout<MetadataValue?>.stride
-            for case .string(let s)? in column where s.utf8.count > 15 { total += s.utf8.count }
+        for (c, key) in keys.enumerated() {
+            total += key.utf8.count + columns[c].capacity * MemoryLayout<MetadataValue?>.stride
+            for case .string(let s)? in columns[c] where s.utf8.count > 15 { total += s.utf8.count }
         }
         return total
     }

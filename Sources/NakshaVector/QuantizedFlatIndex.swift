@@ -131,10 +131,12 @@ public struct QuantizedFlatIndex: Sendable {
     private func quantizedCandidates(_ query: [Float], count candidateCount: Int, bitmap: RowBitmap?) -> [Neighbor] {
         let d = dimension
         var top = TopK(k: candidateCount)
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * d) { scratch in
-            guard let transformed = scratch.baseAddress else { return }
-            let weights = transformed + d
-            let bias = prepare(query, transformed: transformed, weights: weights)
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 4 * d) { scratch in
+            guard let natural = scratch.baseAddress else { return }
+            let naturalWeights = natural + d, transformed = natural + 2 * d, weights = natural + 3 * d
+            let bias = prepare(query, transformed: natural, weights: naturalWeights)
+            Distance.interleaveForCodes(natural, into: transformed, count: d)
+            Distance.interleaveForCodes(naturalWeights, into: weights, count: d)
             codes.withUnsafeBufferPointer { cb in
                 guard let c = cb.baseAddress else { return }
                 func score(_ s: Int) {

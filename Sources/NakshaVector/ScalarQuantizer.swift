@@ -70,30 +70,58 @@ public struct ScalarQuantizer: Sendable, Hashable {
 }
 
 extension Distance {
-    /// Weighted product of float weights with byte codes: `Σ w[i]·c[i]`.
+    /// Reorders `count` floats into the *byte-interleaved* layout the code kernels read:
+    /// within each full block of 64 components, position `16·j + i` holds component
+    /// `4·i + j` (so lane `i` of sub-vector `j` lines up with byte `j` of the `i`-th 32-bit
+    /// word of the codes); the `count % 64` tail stays in natural order.
+    public static func interleaveForCodes(_ source: UnsafePointer<Float>, into destination: UnsafeMutablePointer<Float>, count: Int) {
+        let blocks = count / 64
+        for b in 0..<blocks {
+            for j in 0..<4 {
+                for i in 0..<16 { destination[64 * b + 16 * j + i] = source[64 * b + 4 * i + j] }
+            }
+        }
+        for i in (blocks * 64)..<count { destination[i] = source[i] }
+    }
+
+    /// Widens the 64 bytes of `words` to four `SIMD16<Float>`: sub-vector `j` holds byte
+    /// `j` of each 32-bit word. Exact (uses the 2²³ exponent trick: `0x4B000000 | byte`
+    /// is the float `8388608 + byte`), and compiles to shifts, masks and one subtract —
+    /// no per-lane conversion calls.
+    @inlinable @inline(__always)
+    static func widenBytes(_ words: SIMD16<UInt32>) -> (SIMD16<Float>, SIMD16<Float>, SIMD16<Float>, SIMD16<Float>) {
+        let mask = SIMD16<UInt32>(repeating: 0xFF), magic = SIMD16<UInt32>(repeating: 0x4B00_0000)
+        let bias = SIMD16<Float>(repeating: 8_388_608)
+        return (
+            unsafeBitCast((words & mask) | magic, to: SIMD16<Float>.self) - bias,
+            unsafeBitCast(((words &>> 8) & mask) | magic, to: SIMD16<Float>.self) - bias,
+            unsafeBitCast(((words &>> 16) & mask) | magic, to: SIMD16<Float>.self) - bias,
+            unsafeBitCast((words &>> 24) | magic, to: SIMD16<Float>.self) - bias
+        )
+    }
+
+    /// `Σ w[i]·c[i]` for float weights `w` in the interleaved layout of
+    /// `interleaveForCodes` and byte codes `c` in natural order.
     ///
-    /// Contract: bytes are widened to `Float` sixteen at a time (`SIMD16<UInt8>` →
-    /// `SIMD16<Float>`), two `SIMD16<Float>` accumulators over blocks of 32, one over a
-    /// remaining block of 16, scalar tail for `count % 16`; `Float` accumulation; agrees
-    /// with the scalar sum within `2·n·ε·Σ|w[i]·c[i]|`. NaN in `w` gives NaN.
+    /// Contract: blocks of 64 codes loaded as one `SIMD16<UInt32>` and widened exactly by
+    /// `widenBytes`, four `SIMD16<Float>` accumulators (one per byte position), scalar tail
+    /// for `count % 64`; `Float` accumulation; agrees with the natural-order scalar sum
+    /// within `2·n·ε·Σ|w[i]·c[i]|`. NaN in `w` gives NaN.
     @inlinable
     public static func dotCodes(_ w: UnsafePointer<Float>, _ c: UnsafePointer<UInt8>, count: Int) -> Float {
         let rw = UnsafeRawPointer(w), rc = UnsafeRawPointer(c)
-        var acc0 = SIMD16<Float>(), acc1 = SIMD16<Float>()
+        var acc0 = SIMD16<Float>(), acc1 = SIMD16<Float>(), acc2 = SIMD16<Float>(), acc3 = SIMD16<Float>()
         var i = 0
-        while i + 32 <= count {
-            let c0 = SIMD16<Float>(SIMD16<Int32>(truncatingIfNeeded: rc.loadUnaligned(fromByteOffset: i, as: SIMD16<UInt8>.self)))
-            let c1 = SIMD16<Float>(SIMD16<Int32>(truncatingIfNeeded: rc.loadUnaligned(fromByteOffset: i &+ 16, as: SIMD16<UInt8>.self)))
-            acc0 = acc0.addingProduct(rw.loadUnaligned(fromByteOffset: i &* 4, as: SIMD16<Float>.self), c0)
-            acc1 = acc1.addingProduct(rw.loadUnaligned(fromByteOffset: i &* 4 &+ 64, as: SIMD16<Float>.self), c1)
-            i &+= 32
+        while i + 64 <= count {
+            let (f0, f1, f2, f3) = widenBytes(rc.loadUnaligned(fromByteOffset: i, as: SIMD16<UInt32>.self))
+            let o = i &* 4
+            acc0 = multiplyAdd(acc0, rw.loadUnaligned(fromByteOffset: o, as: SIMD16<Float>.self), f0)
+            acc1 = multiplyAdd(acc1, rw.loadUnaligned(fromByteOffset: o &+ 64, as: SIMD16<Float>.self), f1)
+            acc2 = multiplyAdd(acc2, rw.loadUnaligned(fromByteOffset: o &+ 128, as: SIMD16<Float>.self), f2)
+            acc3 = multiplyAdd(acc3, rw.loadUnaligned(fromByteOffset: o &+ 192, as: SIMD16<Float>.self), f3)
+            i &+= 64
         }
-        if i + 16 <= count {
-            let c0 = SIMD16<Float>(SIMD16<Int32>(truncatingIfNeeded: rc.loadUnaligned(fromByteOffset: i, as: SIMD16<UInt8>.self)))
-            acc0 = acc0.addingProduct(rw.loadUnaligned(fromByteOffset: i &* 4, as: SIMD16<Float>.self), c0)
-            i &+= 16
-        }
-        var sum = (acc0 + acc1).sum()
+        var sum = ((acc0 + acc1) + (acc2 + acc3)).sum()
         while i < count {
             sum += w[i] * Float(c[i])
             i &+= 1
@@ -101,23 +129,29 @@ extension Distance {
         return sum
     }
 
-    /// Weighted squared distance between float targets and byte codes:
     /// `Σ w[i]·(t[i] − c[i])²` (the quantized L2 distance with `w = step²`,
-    /// `t = (q − lower)/step`). Contract as `dotCodes`.
+    /// `t = (q − lower)/step`), `w` and `t` in the interleaved layout. Contract as `dotCodes`.
     @inlinable
     public static func weightedSquaredL2Codes(
         _ w: UnsafePointer<Float>, _ t: UnsafePointer<Float>, _ c: UnsafePointer<UInt8>, count: Int
     ) -> Float {
         let rw = UnsafeRawPointer(w), rt = UnsafeRawPointer(t), rc = UnsafeRawPointer(c)
-        var acc0 = SIMD16<Float>()
+        var acc0 = SIMD16<Float>(), acc1 = SIMD16<Float>(), acc2 = SIMD16<Float>(), acc3 = SIMD16<Float>()
         var i = 0
-        while i + 16 <= count {
-            let c0 = SIMD16<Float>(SIMD16<Int32>(truncatingIfNeeded: rc.loadUnaligned(fromByteOffset: i, as: SIMD16<UInt8>.self)))
-            let d = rt.loadUnaligned(fromByteOffset: i &* 4, as: SIMD16<Float>.self) - c0
-            acc0 = acc0.addingProduct(rw.loadUnaligned(fromByteOffset: i &* 4, as: SIMD16<Float>.self) * d, d)
-            i &+= 16
+        while i + 64 <= count {
+            let (f0, f1, f2, f3) = widenBytes(rc.loadUnaligned(fromByteOffset: i, as: SIMD16<UInt32>.self))
+            let o = i &* 4
+            let d0 = rt.loadUnaligned(fromByteOffset: o, as: SIMD16<Float>.self) - f0
+            let d1 = rt.loadUnaligned(fromByteOffset: o &+ 64, as: SIMD16<Float>.self) - f1
+            let d2 = rt.loadUnaligned(fromByteOffset: o &+ 128, as: SIMD16<Float>.self) - f2
+            let d3 = rt.loadUnaligned(fromByteOffset: o &+ 192, as: SIMD16<Float>.self) - f3
+            acc0 = multiplyAdd(acc0, rw.loadUnaligned(fromByteOffset: o, as: SIMD16<Float>.self) * d0, d0)
+            acc1 = multiplyAdd(acc1, rw.loadUnaligned(fromByteOffset: o &+ 64, as: SIMD16<Float>.self) * d1, d1)
+            acc2 = multiplyAdd(acc2, rw.loadUnaligned(fromByteOffset: o &+ 128, as: SIMD16<Float>.self) * d2, d2)
+            acc3 = multiplyAdd(acc3, rw.loadUnaligned(fromByteOffset: o &+ 192, as: SIMD16<Float>.self) * d3, d3)
+            i &+= 64
         }
-        var sum = acc0.sum()
+        var sum = ((acc0 + acc1) + (acc2 + acc3)).sum()
         while i < count {
             let d = t[i] - Float(c[i])
             sum += w[i] * d * d

@@ -1,5 +1,8 @@
+import CNakshaCRC32C
+
 /// CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), the checksum of iSCSI, ext4 and
-/// many storage engines; computed with slicing-by-8 tables.
+/// many storage engines: the CPU's CRC-32C instruction where there is one (SSE4.2 on x86-64,
+/// the CRC extension on arm64, checked once at start), slicing-by-8 tables otherwise.
 ///
 /// Contract: `CRC32C.checksum(bytes)` equals the standard CRC-32C (initial value and final
 /// XOR 0xFFFFFFFF): `checksum("123456789")` is `0xE3069283`. `update` lets a checksum be
@@ -23,6 +26,18 @@ public enum CRC32C {
 
     /// Folds the bytes of a raw buffer into a running value.
     public static func update(_ running: UInt32, _ buffer: UnsafeRawBufferPointer) -> UInt32 {
+        if hardwareAvailable, let base = buffer.baseAddress {
+            return naksha_crc32c_update_hardware(running, base, buffer.count)
+        }
+        return softwareUpdate(running, buffer)
+    }
+
+    /// Whether `update` uses the CPU's CRC-32C instruction.
+    public static let hardwareAvailable = naksha_crc32c_hardware_available() != 0
+
+    /// The portable table implementation; `update` uses it when the CPU has no CRC-32C
+    /// instruction. Public so tests can hold the two paths against each other.
+    public static func softwareUpdate(_ running: UInt32, _ buffer: UnsafeRawBufferPointer) -> UInt32 {
         var crc = running
         var index = 0
         let count = buffer.count

@@ -168,6 +168,29 @@ import Testing
         #expect(errors(of: yaml) == [])
     }
 
+    @Test func joinThatFiresWhileALongerBranchRunsIsAParallelWrite() {
+        let yaml = """
+            name: early_join
+            version: 1
+            state:
+              out: string
+            nodes:
+              a: { type: template, params: { template: a } }
+              b: { type: template, params: { template: b } }
+              c: { type: template, params: { template: c }, writes: [out] }
+              j: { type: template, params: { template: j }, writes: [out] }
+            edges:
+              - { from: START, to: a }
+              - { from: START, to: b }
+              - { from: b, to: c }
+              - { from: [a, b], to: j }
+              - { from: c, to: END }
+              - { from: j, to: END }
+            """
+        // Step 1 runs a and b; step 2 runs c (after b) and j (the join is complete) together.
+        #expect(errors(of: yaml).map(\.code) == [.parallelWrite])
+    }
+
     @Test func everyErrorCodeHasAStableName() {
         let names = GraphError.Code.all.map(\.description)
         #expect(Set(names).count == names.count)

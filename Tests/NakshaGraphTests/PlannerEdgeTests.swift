@@ -22,7 +22,7 @@ import Testing
     @Test func startSchedulesTheTargetsOfStartEdges() throws {
         let planner = GraphPlanner(graph: try loadGraph(Self.linear))
         let started = try planner.start(input: ["text": "x"])
-        #expect(started.step.readyTasks == [GraphTask(id: TaskID(step: 1, node: "a"))])
+        #expect(started.step.readyTasks == [GraphTask(id: GraphTaskID(step: 1, node: "a"))])
         #expect(started.state.values == ["text": "x", "out": .null])
         #expect(started.state.step == 1)
     }
@@ -31,24 +31,24 @@ import Testing
         var driver = try Driver(try loadGraph(Self.linear))
         try driver.run { task, _ in task.node == "a" ? ["text": "A"] : ["out": "AB"] }
         #expect(driver.state.status == .finished)
-        #expect(driver.trace == [TaskID(step: 1, node: "a"), TaskID(step: 2, node: "b")])
+        #expect(driver.trace == [GraphTaskID(step: 1, node: "a"), GraphTaskID(step: 2, node: "b")])
         #expect(driver.state.values == ["text": "A", "out": "AB"])
     }
 
     @Test func completionReturnsTheAppliedUpdateAndNextTask() throws {
         let planner = GraphPlanner(graph: try loadGraph(Self.linear))
         var (state, _) = try planner.start(input: [:])
-        let step = try planner.complete(&state, task: TaskID(step: 1, node: "a"), output: ["text": "A"])
-        #expect(step == PlannerStep(ready: [ReadyTask(task: GraphTask(id: TaskID(step: 2, node: "b")))], stateUpdate: ["text": "A"], status: .running))
+        let step = try planner.complete(&state, task: GraphTaskID(step: 1, node: "a"), output: ["text": "A"])
+        #expect(step == PlannerStep(ready: [ReadyTask(task: GraphTask(id: GraphTaskID(step: 2, node: "b")))], stateUpdate: ["text": "A"], status: .running))
     }
 
     @Test func duplicateCompletionIsRejectedAndLeavesStateUnchanged() throws {
         let planner = GraphPlanner(graph: try loadGraph(Self.linear))
         var (state, _) = try planner.start(input: [:])
-        _ = try planner.complete(&state, task: TaskID(step: 1, node: "a"), output: ["text": "A"])
+        _ = try planner.complete(&state, task: GraphTaskID(step: 1, node: "a"), output: ["text": "A"])
         let before = state
         #expect(throws: PlannerError.self) {
-            try planner.complete(&state, task: TaskID(step: 1, node: "a"), output: ["text": "B"])
+            try planner.complete(&state, task: GraphTaskID(step: 1, node: "a"), output: ["text": "B"])
         }
         #expect(state == before)
     }
@@ -56,7 +56,7 @@ import Testing
     @Test func outputOutsideWritesFailsTheRun() throws {
         let planner = GraphPlanner(graph: try loadGraph(Self.linear))
         var (state, _) = try planner.start(input: [:])
-        let step = try planner.complete(&state, task: TaskID(step: 1, node: "a"), output: ["out": "sneaky"])
+        let step = try planner.complete(&state, task: GraphTaskID(step: 1, node: "a"), output: ["out": "sneaky"])
         guard case .failed(let failure) = step.status else {
             Issue.record("expected failure, got \(step.status)")
             return
@@ -68,7 +68,7 @@ import Testing
     @Test func outputOfTheWrongTypeFailsTheRun() throws {
         let planner = GraphPlanner(graph: try loadGraph(Self.linear))
         var (state, _) = try planner.start(input: [:])
-        let step = try planner.complete(&state, task: TaskID(step: 1, node: "a"), output: ["text": 42])
+        let step = try planner.complete(&state, task: GraphTaskID(step: 1, node: "a"), output: ["text": 42])
         #expect(step.status == .failed(PlannerFailure(code: .outputTypeMismatch, node: "a", message: "task 1:a wrote int to \"text\", whose type is string")))
     }
 
@@ -169,7 +169,7 @@ import Testing
     @Test func stepThatStaysOpenReportsNoReadyTasks() throws {
         let planner = GraphPlanner(graph: try loadGraph(Self.parallel))
         var (state, _) = try planner.start(input: [:])
-        let step = try planner.complete(&state, task: TaskID(step: 1, node: "left"), output: ["total": 1])
+        let step = try planner.complete(&state, task: GraphTaskID(step: 1, node: "left"), output: ["total": 1])
         #expect(step == PlannerStep(status: .running))
         #expect(state.values["total"] == .null)
         #expect(state.outputs.count == 1)

@@ -35,9 +35,9 @@ import Testing
         let started = try planner.start(input: ["docs": Self.docs])
         #expect(
             started.step.readyTasks == [
-                GraphTask(id: TaskID(step: 1, node: "measure", index: 0), item: ["text": "a"]),
-                GraphTask(id: TaskID(step: 1, node: "measure", index: 1), item: ["text": "bbb"]),
-                GraphTask(id: TaskID(step: 1, node: "measure", index: 2), item: ["text": "cc"]),
+                GraphTask(id: GraphTaskID(step: 1, node: "measure", index: 0), item: ["text": "a"]),
+                GraphTask(id: GraphTaskID(step: 1, node: "measure", index: 1), item: ["text": "bbb"]),
+                GraphTask(id: GraphTaskID(step: 1, node: "measure", index: 2), item: ["text": "cc"]),
             ])
     }
 
@@ -56,7 +56,7 @@ import Testing
         #expect(driver.state.values["lengths"] == [1, 3, 2])
         #expect(driver.state.values["total"] == 6)
         #expect(driver.state.values["done"] == true)
-        #expect(driver.trace.filter { $0.node == "finish" } == [TaskID(step: 2, node: "finish")])
+        #expect(driver.trace.filter { $0.node == "finish" } == [GraphTaskID(step: 2, node: "finish")])
     }
 
     @Test func fanOutOverAnEmptyListSchedulesNothing() throws {
@@ -103,9 +103,9 @@ import Testing
         let graph = try loadGraph(yaml)
         let planner = GraphPlanner(graph: graph)
         var (state, _) = try planner.start(input: [:])
-        state.running = [GraphTask(id: TaskID(step: 1, node: "a", index: 0)), GraphTask(id: TaskID(step: 1, node: "a", index: 1))]
-        _ = try planner.complete(&state, task: TaskID(step: 1, node: "a", index: 1), output: ["out": 1])
-        let step = try planner.complete(&state, task: TaskID(step: 1, node: "a", index: 0), output: ["out": 2])
+        state.running = [GraphTask(id: GraphTaskID(step: 1, node: "a", index: 0)), GraphTask(id: GraphTaskID(step: 1, node: "a", index: 1))]
+        _ = try planner.complete(&state, task: GraphTaskID(step: 1, node: "a", index: 1), output: ["out": 1])
+        let step = try planner.complete(&state, task: GraphTaskID(step: 1, node: "a", index: 0), output: ["out": 2])
         guard case .failed(let failure) = step.status else {
             Issue.record("expected a conflict")
             return

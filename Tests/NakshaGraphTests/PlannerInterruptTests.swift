@@ -24,24 +24,24 @@ import Testing
         let graph = try loadGraph(Self.approval)
         let planner = GraphPlanner(graph: graph)
         var (state, _) = try planner.start(input: [:])
-        let paused = try planner.complete(&state, task: TaskID(step: 1, node: "write"), output: ["draft": "hello"])
+        let paused = try planner.complete(&state, task: GraphTaskID(step: 1, node: "write"), output: ["draft": "hello"])
         #expect(paused.status == .interrupted(GraphInterrupt(point: .before, nodes: ["send"])))
         #expect(paused.ready.isEmpty)
         #expect(paused.stateUpdate == ["draft": "hello"])
-        #expect(state.held == [GraphTask(id: TaskID(step: 2, node: "send"))])
+        #expect(state.held == [GraphTask(id: GraphTaskID(step: 2, node: "send"))])
 
         let resumed = try planner.resume(&state, input: ["approved": true])
-        #expect(resumed.readyTasks == [GraphTask(id: TaskID(step: 2, node: "send"))])
+        #expect(resumed.readyTasks == [GraphTask(id: GraphTaskID(step: 2, node: "send"))])
         #expect(resumed.stateUpdate == ["approved": true])
         #expect(state.values["approved"] == true)
-        _ = try planner.complete(&state, task: TaskID(step: 2, node: "send"), output: ["sent": true])
+        _ = try planner.complete(&state, task: GraphTaskID(step: 2, node: "send"), output: ["sent": true])
         #expect(state.status == .finished)
     }
 
     @Test func checkpointRoundTripsThroughCodableWhileInterrupted() throws {
         let planner = GraphPlanner(graph: try loadGraph(Self.approval))
         var (state, _) = try planner.start(input: [:])
-        _ = try planner.complete(&state, task: TaskID(step: 1, node: "write"), output: ["draft": "hello"])
+        _ = try planner.complete(&state, task: GraphTaskID(step: 1, node: "write"), output: ["draft": "hello"])
         let decoded = try JSONDecoder().decode(PlannerState.self, from: JSONEncoder().encode(state))
         #expect(decoded == state)
     }
@@ -50,9 +50,9 @@ import Testing
         let planner = GraphPlanner(graph: try loadGraph(Self.approval))
         var (state, _) = try planner.start(input: [:])
         #expect(throws: PlannerError.self) { try planner.resume(&state) }
-        _ = try planner.complete(&state, task: TaskID(step: 1, node: "write"), output: ["draft": "x"])
+        _ = try planner.complete(&state, task: GraphTaskID(step: 1, node: "write"), output: ["draft": "x"])
         #expect(throws: PlannerError.self) {
-            try planner.complete(&state, task: TaskID(step: 2, node: "send"), output: [:])
+            try planner.complete(&state, task: GraphTaskID(step: 2, node: "send"), output: [:])
         }
         let before = state
         #expect(throws: PlannerError.self) { try planner.resume(&state, input: ["approved": "yes"]) }
@@ -82,7 +82,7 @@ import Testing
         let graph = try loadGraph(Self.review)
         let planner = GraphPlanner(graph: graph)
         var (state, _) = try planner.start(input: [:])
-        let paused = try planner.complete(&state, task: TaskID(step: 1, node: "write"), output: ["draft": "v1"])
+        let paused = try planner.complete(&state, task: GraphTaskID(step: 1, node: "write"), output: ["draft": "v1"])
         #expect(paused.status == .interrupted(GraphInterrupt(point: .after, nodes: ["write"])))
         let resumed = try planner.resume(&state, input: ["approved": .bool(approved)])
         var ran = ["write"]
@@ -113,7 +113,7 @@ import Testing
     @Test func failedTaskIsRetriedWithBackoffThenFailsTheRun() throws {
         let planner = GraphPlanner(graph: try loadGraph(Self.flaky))
         var (state, _) = try planner.start(input: [:])
-        let id = TaskID(step: 1, node: "call")
+        let id = GraphTaskID(step: 1, node: "call")
         let first = try planner.failTask(&state, task: id, reason: "timeout")
         #expect(first.ready == [ReadyTask(task: GraphTask(id: id, attempt: 2), delayMillis: 100)])
         let second = try planner.failTask(&state, task: id, reason: "timeout")
@@ -127,7 +127,7 @@ import Testing
     @Test func retriedTaskCanStillComplete() throws {
         let planner = GraphPlanner(graph: try loadGraph(Self.flaky))
         var (state, _) = try planner.start(input: [:])
-        let id = TaskID(step: 1, node: "call")
+        let id = GraphTaskID(step: 1, node: "call")
         _ = try planner.failTask(&state, task: id, reason: "timeout")
         _ = try planner.complete(&state, task: id, output: ["out": "body"])
         #expect(state.status == .finished)

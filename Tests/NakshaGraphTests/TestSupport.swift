@@ -41,7 +41,7 @@ func corpusFiles(_ folder: String) -> [String] {
 struct Driver {
     let planner: GraphPlanner
     var state: PlannerState
-    var trace: [TaskID] = []
+    var trace: [GraphTaskID] = []
     var ready: [GraphTask] = []
 
     init(_ graph: GraphDefinition, input: [String: GraphValue] = [:]) throws {

@@ -29,4 +29,16 @@ import Testing
             #expect(CRC32C.checksum(bytes) == reference ^ 0xFFFF_FFFF, "length \(bytes.count)")
         }
     }
+
+    @Test func hardwareAndSoftwarePathsAgreeAtEveryLengthAndAlignment() {
+        let bytes = (0..<300).map { UInt8(truncatingIfNeeded: $0 &* 151 &+ 17) }
+        bytes.withUnsafeBytes { all in
+            for offset in 0..<8 {
+                for length in 0..<(all.count - offset) {
+                    let slice = UnsafeRawBufferPointer(rebasing: all[offset..<(offset + length)])
+                    #expect(CRC32C.update(CRC32C.initial, slice) == CRC32C.softwareUpdate(CRC32C.initial, slice))
+                }
+            }
+        }
+    }
 }

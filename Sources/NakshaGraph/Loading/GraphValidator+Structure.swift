@@ -66,40 +66,21 @@ extension GraphValidator {
                     "node \"\(target)\" runs once per item of a fan-out and writes \"\(key)\", whose reducer is replace; give \"\(key)\" a reducer such as append or merge")
             }
         }
-        for fork in [GraphDefinition.start] + graph.nodes.keys.sorted() {
-            let branches = graph.outgoingEdgeIndices(of: fork).map { branchNodes(of: graph.edges[$0]) }
-            guard branches.count >= 2 else { continue }
-            for first in 0..<branches.count {
-                for second in (first + 1)..<branches.count {
-                    reportConflicts(between: branches[first], and: branches[second], reported: &reported)
-                }
-            }
+        for pair in ParallelismAnalysis(graph: graph).concurrentPairs().sorted(by: { $0.lexicographicallyPrecedes($1) }) {
+            reportConflicts(pair[0], pair[1], reported: &reported)
         }
     }
 
-    private func branchNodes(of edge: EdgeDefinition) -> Set<String> {
-        var nodes: Set<String> = []
-        for target in edge.targets.map(\.name) where target != GraphDefinition.end {
-            nodes.insert(target)
-            nodes.formUnion(reachable(from: target, over: nonJoinAdjacency))
-        }
-        return nodes
-    }
-
-    private mutating func reportConflicts(between left: Set<String>, and right: Set<String>, reported: inout Set<[String]>) {
-        for a in left.sorted() {
-            for b in right.sorted() where a != b {
-                guard let nodeA = graph.nodes[a], let nodeB = graph.nodes[b] else { continue }
-                let (earlier, later) = nodeA.position.line <= nodeB.position.line ? (nodeA, nodeB) : (nodeB, nodeA)
-                for (index, key) in later.writes.enumerated()
-                where earlier.writes.contains(key) && graph.state[key]?.reducer == .replace {
-                    let names = [earlier.name, later.name].sorted()
-                    guard reported.insert(names + [key]).inserted else { continue }
-                    report(
-                        .parallelWrite, at: later.writePositions[index],
-                        "nodes \"\(names[0])\" and \"\(names[1])\" can run in parallel and both write \"\(key)\", whose reducer is replace; give \"\(key)\" a reducer (append, merge, add) or make the nodes run in sequence")
-                }
-            }
+    private mutating func reportConflicts(_ a: String, _ b: String, reported: inout Set<[String]>) {
+        guard let nodeA = graph.nodes[a], let nodeB = graph.nodes[b] else { return }
+        let (earlier, later) = (nodeA.position.line, nodeA.position.column) <= (nodeB.position.line, nodeB.position.column) ? (nodeA, nodeB) : (nodeB, nodeA)
+        for (index, key) in later.writes.enumerated()
+        where earlier.writes.contains(key) && graph.state[key]?.reducer == .replace {
+            let names = [earlier.name, later.name].sorted()
+            guard reported.insert(names + [key]).inserted else { continue }
+            report(
+                .parallelWrite, at: later.writePositions[index],
+                "nodes \"\(names[0])\" and \"\(names[1])\" can run in parallel and both write \"\(key)\", whose reducer is replace; give \"\(key)\" a reducer (append, merge, add) or make the nodes run in sequence")
         }
     }
 }

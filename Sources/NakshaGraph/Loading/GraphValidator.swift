@@ -10,8 +10,6 @@ struct GraphValidator {
     private(set) var errors: [GraphError] = []
     /// Successors of each node (and START) over all edges; END is left out.
     private(set) var adjacency: [String: [String]] = [:]
-    /// Successors over edges that are not joins (used to find nodes that may run in one step).
-    private(set) var nonJoinAdjacency: [String: [String]] = [:]
 
     init(graph: GraphDefinition, loader: GraphLoader, knownGraphs: Set<GraphReference>?) {
         self.graph = graph
@@ -21,7 +19,6 @@ struct GraphValidator {
             let targets = edge.targets.map(\.name).filter { $0 != GraphDefinition.end }
             for source in edge.sources {
                 adjacency[source, default: []].append(contentsOf: targets)
-                if !edge.isJoin { nonJoinAdjacency[source, default: []].append(contentsOf: targets) }
             }
         }
     }

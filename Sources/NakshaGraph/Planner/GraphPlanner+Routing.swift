@@ -16,10 +16,10 @@ extension GraphPlanner {
                 }
             }
         }
-        var tasks = direct.sorted().map { GraphTask(id: TaskID(step: step, node: $0)) }
+        var tasks = direct.sorted().map { GraphTask(id: GraphTaskID(step: step, node: $0)) }
         for target in fanOut.keys.sorted() {
             for (index, item) in (fanOut[target] ?? []).enumerated() {
-                tasks.append(GraphTask(id: TaskID(step: step, node: target, index: index), item: item))
+                tasks.append(GraphTask(id: GraphTaskID(step: step, node: target, index: index), item: item))
             }
         }
         guard tasks.count <= Self.maxTasksPerStep else {

@@ -1,6 +1,6 @@
 extension GraphPlanner {
     /// Checks a task's output against the node's `writes` and the schema's types.
-    func checkOutput(_ output: [String: GraphValue], of id: TaskID) -> PlannerFailure? {
+    func checkOutput(_ output: [String: GraphValue], of id: GraphTaskID) -> PlannerFailure? {
         let writes = graph.nodes[id.node]?.writes ?? []
         for key in output.keys.sorted() {
             guard writes.contains(key) else {
@@ -22,7 +22,7 @@ extension GraphPlanner {
     /// left partly updated; callers then fail the run or discard the copy.
     func apply(_ outputs: [TaskOutput], to state: inout PlannerState) -> Result<[String: GraphValue], PlannerFailure> {
         var changed: [String: GraphValue] = [:]
-        var replacedBy: [String: TaskID] = [:]
+        var replacedBy: [String: GraphTaskID] = [:]
         for output in outputs.sorted(by: { $0.task < $1.task }) {
             for key in output.values.keys.sorted() {
                 guard let definition = graph.state[key], let update = output.values[key] else { continue }
@@ -62,7 +62,7 @@ extension GraphPlanner {
         let pausing = finishedNodes.filter { graph.nodes[$0]?.interruptAfter == true }
         var step: PlannerStep
         if pausing.isEmpty {
-            step = advance(&state, from: finishedNodes, skipInterrupts: false)
+            step = advance(&state, from: finishedNodes)
         } else {
             state.pendingRoutes = finishedNodes
             state.status = .interrupted(GraphInterrupt(point: .after, nodes: pausing))
@@ -74,7 +74,7 @@ extension GraphPlanner {
 
     /// Follows the edges of `finished` nodes and starts the next step (or finishes, fails
     /// on the step limit, or pauses before an interrupting node).
-    func advance(_ state: inout PlannerState, from finished: [String], skipInterrupts: Bool) -> PlannerStep {
+    func advance(_ state: inout PlannerState, from finished: [String]) -> PlannerStep {
         let nextStep = state.step + 1
         let tasks: [GraphTask]
         switch route(&state, from: finished, step: nextStep) {
@@ -95,7 +95,7 @@ extension GraphPlanner {
         }
         state.step = nextStep
         let pausing = Array(Set(tasks.map(\.node).filter { graph.nodes[$0]?.interruptBefore == true })).sorted()
-        if !skipInterrupts, !pausing.isEmpty {
+        if !pausing.isEmpty {
             state.held = tasks
             state.status = .interrupted(GraphInterrupt(point: .before, nodes: pausing))
             return PlannerStep(status: state.status)

@@ -29,7 +29,7 @@ public struct GraphPlanner: Sendable {
             values[key] = graph.state[key]?.type.normalized(value) ?? value
         }
         var state = PlannerState(values: values)
-        let step = advance(&state, from: [GraphDefinition.start], skipInterrupts: false)
+        let step = advance(&state, from: [GraphDefinition.start])
         return (state, step)
     }
 
@@ -38,7 +38,7 @@ public struct GraphPlanner: Sendable {
     ///
     /// An output that names keys outside the node's `writes`, or values of the wrong type,
     /// fails the run (`PlannerFailure`); a completion for a task that is not running throws.
-    public func complete(_ state: inout PlannerState, task id: TaskID, output: [String: GraphValue]) throws(PlannerError) -> PlannerStep {
+    public func complete(_ state: inout PlannerState, task id: GraphTaskID, output: [String: GraphValue]) throws(PlannerError) -> PlannerStep {
         let position = try runningIndex(of: id, in: state)
         if let failure = checkOutput(output, of: id) {
             return fail(&state, failure)
@@ -52,7 +52,7 @@ public struct GraphPlanner: Sendable {
     /// Records that a task failed (an error, a timeout or an expired lease). The task is
     /// issued again with `attempt + 1` after the node's backoff, or, when its attempts are
     /// used up, the run fails with `nodeFailed`.
-    public func failTask(_ state: inout PlannerState, task id: TaskID, reason: String) throws(PlannerError) -> PlannerStep {
+    public func failTask(_ state: inout PlannerState, task id: GraphTaskID, reason: String) throws(PlannerError) -> PlannerStep {
         let position = try runningIndex(of: id, in: state)
         let task = state.running[position]
         let policy = graph.nodes[task.node]?.retry ?? .none
@@ -78,7 +78,7 @@ public struct GraphPlanner: Sendable {
         try checkInput(input)
         var next = state
         let update: [String: GraphValue]
-        switch apply([TaskOutput(task: TaskID(step: state.step, node: "resume"), values: input)], to: &next) {
+        switch apply([TaskOutput(task: GraphTaskID(step: state.step, node: "resume"), values: input)], to: &next) {
         case .success(let changed): update = changed
         case .failure(let failure): throw PlannerError(code: .invalidInput, message: failure.message)
         }
@@ -92,14 +92,14 @@ public struct GraphPlanner: Sendable {
         case .after:
             let routes = next.pendingRoutes
             next.pendingRoutes = []
-            step = advance(&next, from: routes, skipInterrupts: false)
+            step = advance(&next, from: routes)
         }
         state = next
         step.stateUpdate.merge(update) { _, routed in routed }
         return step
     }
 
-    private func runningIndex(of id: TaskID, in state: PlannerState) throws(PlannerError) -> Int {
+    private func runningIndex(of id: GraphTaskID, in state: PlannerState) throws(PlannerError) -> Int {
         guard case .running = state.status else {
             throw PlannerError(code: .notRunning, message: "the run is not running; task \(id) cannot change it")
         }

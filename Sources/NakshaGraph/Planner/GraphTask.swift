@@ -3,12 +3,12 @@
 /// Invariant: `attempt` starts at 1 and grows by one per retry, up to the node's
 /// `retry.maxAttempts`; `item` is set exactly for fan-out tasks.
 public struct GraphTask: Sendable, Hashable, Codable, CustomStringConvertible {
-    public let id: TaskID
+    public let id: GraphTaskID
     /// The fan-out element this task handles (`item` in its expressions).
     public let item: GraphValue?
     public let attempt: Int
 
-    public init(id: TaskID, item: GraphValue? = nil, attempt: Int = 1) {
+    public init(id: GraphTaskID, item: GraphValue? = nil, attempt: Int = 1) {
         self.id = id
         self.item = item
         self.attempt = attempt

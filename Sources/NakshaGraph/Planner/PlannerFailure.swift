@@ -1,24 +1,58 @@
 /// Why a run failed, recorded in its checkpoint (deterministic: every replica that applies
 /// the same inputs records the same failure).
 public struct PlannerFailure: Error, Sendable, Hashable, Codable, CustomStringConvertible {
-    /// A stable failure code.
-    public enum Code: String, Sendable, Hashable, Codable, CaseIterable {
+    /// A stable code (a struct over a private enum, so new codes can be added compatibly).
+    public struct Code: Sendable, Hashable, Codable, CustomStringConvertible {
+        enum Base: String, Sendable, Hashable, Codable, CaseIterable {
+            case undeclaredWrite = "undeclared_write"
+            case outputTypeMismatch = "output_type_mismatch"
+            case reducerFailed = "reducer_failed"
+            case conflictingWrites = "conflicting_writes"
+            case expressionFailed = "expression_failed"
+            case tooManyTasks = "too_many_tasks"
+            case stepLimitExceeded = "step_limit_exceeded"
+            case nodeFailed = "node_failed"
+        }
+
+        let base: Base
+
         /// A node's output named a key outside its `writes`.
-        case undeclaredWrite = "undeclared_write"
+        public static let undeclaredWrite = Code(base: .undeclaredWrite)
         /// A node's output value does not match the key's declared type.
-        case outputTypeMismatch = "output_type_mismatch"
+        public static let outputTypeMismatch = Code(base: .outputTypeMismatch)
         /// A reducer could not combine the values (append to a non-list, int overflow …).
-        case reducerFailed = "reducer_failed"
+        public static let reducerFailed = Code(base: .reducerFailed)
         /// Two tasks of one step wrote the same replace-key.
-        case conflictingWrites = "conflicting_writes"
+        public static let conflictingWrites = Code(base: .conflictingWrites)
         /// A `when:` or `over:` expression failed to evaluate.
-        case expressionFailed = "expression_failed"
+        public static let expressionFailed = Code(base: .expressionFailed)
         /// A fan-out produced more than `GraphPlanner.maxTasksPerStep` tasks.
-        case tooManyTasks = "too_many_tasks"
+        public static let tooManyTasks = Code(base: .tooManyTasks)
         /// The run needed more than the graph's `maxSteps` steps.
-        case stepLimitExceeded = "step_limit_exceeded"
+        public static let stepLimitExceeded = Code(base: .stepLimitExceeded)
         /// A node failed on its last allowed attempt.
-        case nodeFailed = "node_failed"
+        public static let nodeFailed = Code(base: .nodeFailed)
+
+        /// Every code, for documentation and exhaustive tests.
+        public static var all: [Code] { Base.allCases.map { Code(base: $0) } }
+
+        public var description: String { base.rawValue }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            let raw = try container.decode(String.self)
+            guard let base = Base(rawValue: raw) else {
+                throw DecodingError.dataCorruptedError(in: container, debugDescription: "unknown PlannerFailure code \(raw)")
+            }
+            self.base = base
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.singleValueContainer()
+            try container.encode(base.rawValue)
+        }
+
+        init(base: Base) { self.base = base }
     }
 
     public let code: Code
@@ -32,5 +66,5 @@ public struct PlannerFailure: Error, Sendable, Hashable, Codable, CustomStringCo
         self.message = message
     }
 
-    public var description: String { "\(code.rawValue): \(message)" }
+    public var description: String { "\(code): \(message)" }
 }

@@ -9,7 +9,7 @@
 public struct PlannerState: Sendable, Hashable, Codable {
     /// The job's state: every schema key, `null` when unset.
     public internal(set) var values: [String: GraphValue]
-    /// The number of the current step (tasks of step n carry `TaskID.step == n`).
+    /// The number of the current step (tasks of step n carry `GraphTaskID.step == n`).
     public internal(set) var step: Int
     public internal(set) var status: PlannerStatus
     /// The current step's tasks that have not completed yet, sorted by id.
@@ -37,7 +37,7 @@ public struct PlannerState: Sendable, Hashable, Codable {
 
 /// A completed task's output, kept until its step closes.
 public struct TaskOutput: Sendable, Hashable, Codable {
-    public let task: TaskID
+    public let task: GraphTaskID
     public let values: [String: GraphValue]
 }
 

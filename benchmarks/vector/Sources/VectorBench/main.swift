@@ -167,7 +167,7 @@ if phases.contains("hnsw") || phases.contains("filter"), let ds = datasets.last,
                 let t = try seconds { for q in filterQueries { results.append(try index.search(q, k: k, efSearch: ef, matching: bitmap, scratch: &scratch)) } }
                 report.emit([("bench", "filter.hnsw"), ("dataset", ds.name), ("selectivity_pct", percent), ("ef", ef), ("queries", singleCount),
                              ("qps", Double(singleCount) / t), ("recall10", recallAt10(results, truthIDs)),
-                             ("exact_fallback", Double(bitmap.setCount) < index.parameters.exactScanBelowFraction * Double(index.count) ? 1 : 0)])
+                             ("exact_fallback", index.usesExactScan(matching: bitmap, efSearch: max(ef, k)) ? 1 : 0)])
             }
         }
     }

@@ -3,7 +3,7 @@
 /// Invariant: unique within a run. Ordering is (step, node, index) with a non-fan-out task
 /// before the fan-out tasks of the same node; the planner applies a step's outputs in this
 /// order, which is what makes the state independent of completion order.
-public struct TaskID: Sendable, Hashable, Codable, Comparable, CustomStringConvertible {
+public struct GraphTaskID: Sendable, Hashable, Codable, Comparable, CustomStringConvertible {
     public let step: Int
     public let node: String
     /// The position of the task's item among the step's fan-out tasks for `node`; nil for a
@@ -16,7 +16,7 @@ public struct TaskID: Sendable, Hashable, Codable, Comparable, CustomStringConve
         self.index = index
     }
 
-    public static func < (lhs: TaskID, rhs: TaskID) -> Bool {
+    public static func < (lhs: GraphTaskID, rhs: GraphTaskID) -> Bool {
         (lhs.step, lhs.node, lhs.index ?? -1) < (rhs.step, rhs.node, rhs.index ?? -1)
     }
 

@@ -1,0 +1,49 @@
+import Distributed
+import NakshaActors
+import Testing
+
+/// Keeps every `remoteCallTargets` allow-list exact: each distributed function of each type
+/// is called remotely and must be accepted, and the list has no entry beyond them. Adding a
+/// distributed function means adding a call here and its target to the type's list (the
+/// failure message prints the identifier).
+@Suite struct RemoteCallTargetTests {
+    @Test func nodeDiagnosticsAllowListIsExact() async throws {
+        try await withSystems(2) { systems in
+            let local = NodeDiagnostics.wellKnown(on: systems[0])
+            let remote = try NodeDiagnostics.resolve(id: local.id, using: systems[1])
+            _ = try await remote.ping()
+            _ = try await remote.echo([1])
+            _ = try await remote.pause(milliseconds: 0)
+            _ = try await remote.cancelledPauses()
+            await expectRemoteError(.remoteError) { try await remote.fail("expected") }
+            #expect(NodeDiagnostics.remoteCallTargets.count == 5)
+        }
+    }
+
+    @Test func testActorsAllowListsAreExact() async throws {
+        try await withSystems(2) { systems in
+            let greeter = Greeter(actorSystem: systems[0])
+            let sequencer = Sequencer(actorSystem: systems[0])
+            #expect(try await Greeter.resolve(id: greeter.id, using: systems[1]).greet("a") == "hello, a")
+            let remoteSequencer = try Sequencer.resolve(id: sequencer.id, using: systems[1])
+            try await remoteSequencer.record(1)
+            #expect(try await remoteSequencer.recorded() == [1])
+            #expect(Greeter.remoteCallTargets.count == 1)
+            #expect(Sequencer.remoteCallTargets.count == 2)
+        }
+    }
+
+    @Test func callsOnOneConnectionStartInSendOrder() async throws {
+        try await withSystems(2) { systems in
+            let local = Sequencer(actorSystem: systems[0])
+            let remote = try Sequencer.resolve(id: local.id, using: systems[1])
+            try await remote.record(-1)  // connect first
+            var calls: [Task<Void, any Error>] = []
+            for value in 0..<2000 {
+                calls.append(Task.immediate { try await remote.record(value) })
+            }
+            for call in calls { try await call.value }
+            #expect(try await remote.recorded() == [-1] + Array(0..<2000))
+        }
+    }
+}

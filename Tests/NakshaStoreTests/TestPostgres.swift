@@ -1,0 +1,231 @@
+import Foundation
+import Testing
+@testable import NakshaStore
+
+/// A real Postgres 15 for the tests: initdb + pg_ctl as the `postgres` user, on a free
+/// loopback port, in a fresh temp directory; stopped and removed at process exit.
+///
+/// `shared` serves most tests (each gets its own database); tests that restart the server
+/// start a private one. When `DATABASE_URL` is set, `shared` uses that server instead.
+final class TestPostgres: @unchecked Sendable {
+    static let binDirectory = "/usr/lib/postgresql/15/bin"
+    let directory: String
+    let port: Int
+    private let lock = NSLock()
+    private var databaseCounter = 0
+
+    var adminDSN: String { "host=127.0.0.1 port=\(port) user=postgres dbname=postgres connect_timeout=5" }
+
+    private init(directory: String, port: Int) {
+        self.directory = directory
+        self.port = port
+    }
+
+    /// Starts a private server (always local, never DATABASE_URL).
+    static func start() throws -> TestPostgres {
+        let directory = try makeTemporaryDirectory()
+        TestCleanup.register(directory)
+        try run("/bin/chown", ["postgres:postgres", directory])
+        try runAsPostgres("initdb", ["-D", directory + "/data", "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync"])
+        let server = TestPostgres(directory: directory, port: try freePort())
+        try server.startServer()
+        return server
+    }
+
+    func startServer() throws {
+        let options = "-p \(port) -k \(directory) -c listen_addresses=127.0.0.1 -c fsync=off "
+            + "-c synchronous_commit=off -c full_page_writes=off -c max_connections=100"
+        do {
+            // The postmaster inherits pg_ctl's stdout: no pipe here, or reading it never ends.
+            try Self.runAsPostgres(
+                "pg_ctl", ["-D", directory + "/data", "-o", options, "-l", directory + "/log", "-w", "-t", "30", "start"],
+                captureOutput: false)
+        } catch {
+            let log = (try? String(contentsOfFile: directory + "/log", encoding: .utf8)) ?? ""
+            throw TestSetupError.commandFailed("\(error)\n\(log)")
+        }
+    }
+
+    func stopServer() throws {
+        try Self.runAsPostgres("pg_ctl", ["-D", directory + "/data", "-m", "fast", "-w", "stop"])
+    }
+
+    /// Stops the server and removes its directory.
+    func destroy() {
+        try? stopServer()
+        try? FileManager.default.removeItem(atPath: directory)
+        TestCleanup.unregister(directory)
+    }
+
+    // MARK: - Shared server and per-test databases
+
+    private static let sharedServer: Result<TestPostgres, any Error>? = {
+        if let url = ProcessInfo.processInfo.environment["DATABASE_URL"], !url.isEmpty { return nil }
+        return Result { try TestPostgres.start() }
+    }()
+
+    /// A DSN for a new, empty database on the shared server (or on DATABASE_URL's server).
+    static func freshDatabase(_ label: String) throws -> String {
+        let base: String
+        let server: TestPostgres?
+        if let url = ProcessInfo.processInfo.environment["DATABASE_URL"], !url.isEmpty {
+            base = url
+            server = nil
+        } else {
+            guard let shared = sharedServer else { throw TestSetupError.noServer }
+            server = try shared.get()
+            base = try shared.get().adminDSN
+        }
+        let name = "naksha_test_\(label)_\(ProcessInfo.processInfo.processIdentifier)_\(nextDatabaseNumber(server))"
+        return try createDatabase(name, adminDSN: base)
+    }
+
+    /// A DSN for a new, empty database on this (private) server.
+    func freshDatabase(_ label: String) throws -> String {
+        try Self.createDatabase("naksha_test_\(label)_\(Self.nextDatabaseNumber(self))", adminDSN: adminDSN)
+    }
+
+    private static let counterLock = NSLock()
+    nonisolated(unsafe) private static var counter = 0
+    private static func nextDatabaseNumber(_ server: TestPostgres?) -> Int {
+        counterLock.lock()
+        defer { counterLock.unlock() }
+        counter += 1
+        return counter
+    }
+
+    /// CREATE DATABASE with a name made here (letters, digits, underscores only).
+    private static func createDatabase(_ name: String, adminDSN: String) throws -> String {
+        precondition(name.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" }, "test database names are plain identifiers")
+        let connection = try PostgresConnection.connect(dsn: adminDSN, generation: 0).get()
+        defer { connection.close() }
+        try connection.execute("DROP DATABASE IF EXISTS \(name)", operation: "test_setup")
+        try connection.execute("CREATE DATABASE \(name)", operation: "test_setup")
+        return try ConnectionString.replacingDatabase(in: adminDSN, with: name)
+    }
+
+    // MARK: - Processes
+
+    static func runAsPostgres(_ tool: String, _ arguments: [String], captureOutput: Bool = true) throws {
+        try run("/usr/sbin/runuser", ["-u", "postgres", "--", binDirectory + "/" + tool] + arguments, captureOutput: captureOutput)
+    }
+
+    /// Runs a program and waits for it (posix_spawn + waitpid; Foundation's `Process` can miss
+    /// the exit of a child whose grandchild daemonises, as `pg_ctl start` does). Output goes
+    /// to a file (never a pipe the postmaster could inherit) that is quoted on failure.
+    static func run(_ executable: String, _ arguments: [String], captureOutput: Bool = true) throws {
+        let outputPath = "/tmp/naksha-test-cmd-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).out"
+        defer { unlink(outputPath) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        let target = captureOutput ? outputPath : "/dev/null"
+        posix_spawn_file_actions_addopen(&actions, 1, target, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, executable, &actions, nil, argv, environ)
+        guard spawned == 0 else { throw TestSetupError.commandFailed("posix_spawn \(executable) failed: \(spawned)") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        let exitedCleanly = (status & 0x7F) == 0 && ((status >> 8) & 0xFF) == 0
+        guard exitedCleanly else {
+            let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
+            throw TestSetupError.commandFailed(
+                "\(executable) \(arguments.joined(separator: " ")) failed (status \(status)): \(output)")
+        }
+    }
+
+    static func makeTemporaryDirectory() throws -> String {
+        var template = Array("/tmp/naksha-pg-XXXXXX".utf8CString)
+        guard let pointer = mkdtemp(&template) else { throw TestSetupError.commandFailed("mkdtemp failed") }
+        return String(cString: pointer)
+    }
+
+    /// A loopback port that was free a moment ago (bind to port 0, read it back).
+    static func freePort() throws -> Int {
+        let socketFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard socketFD >= 0 else { throw TestSetupError.commandFailed("socket() failed") }
+        defer { close(socketFD) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socketFD, $0, length) == 0 && getsockname(socketFD, $0, &length) == 0 }
+        }
+        guard bound else { throw TestSetupError.commandFailed("bind() failed") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
+
+enum TestSetupError: Error, CustomStringConvertible {
+    case commandFailed(String)
+    case noServer
+
+    var description: String {
+        switch self {
+        case .commandFailed(let message): return message
+        case .noServer: return "no test Postgres server"
+        }
+    }
+}
+
+/// Stops every test server still running when the test process exits (atexit), so a
+/// failing or interrupted suite leaves no postmaster or temp directory behind.
+enum TestCleanup {
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var directories: Set<String> = []
+    nonisolated(unsafe) private static var installed = false
+
+    static func register(_ directory: String) {
+        lock.lock()
+        defer { lock.unlock() }
+        directories.insert(directory)
+        if !installed {
+            installed = true
+            atexit { TestCleanup.stopAll() }
+            for signalNumber in [SIGINT, SIGTERM] {
+                signal(signalNumber) { number in
+                    TestCleanup.stopAll()
+                    signal(number, SIG_DFL)
+                    raise(number)
+                }
+            }
+        }
+    }
+
+    static func unregister(_ directory: String) {
+        lock.lock()
+        defer { lock.unlock() }
+        directories.remove(directory)
+    }
+
+    static func stopAll() {
+        lock.lock()
+        let all = directories
+        directories.removeAll()
+        lock.unlock()
+        for directory in all {
+            try? TestPostgres.runAsPostgres("pg_ctl", ["-D", directory + "/data", "-m", "immediate", "-w", "stop"])
+            try? FileManager.default.removeItem(atPath: directory)
+        }
+    }
+}
+
+/// Waits for `condition` with a deadline (never a bare sleep as synchronisation).
+func waitUntil(
+    timeout: Duration = .seconds(10), pollEvery interval: Duration = .milliseconds(10),
+    _ condition: () async throws -> Bool
+) async throws -> Bool {
+    let clock = ContinuousClock()
+    let deadline = clock.now.advanced(by: timeout)
+    while clock.now < deadline {
+        if try await condition() { return true }
+        try await Task.sleep(for: interval)
+    }
+    return try await condition()
+}
