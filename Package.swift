@@ -129,6 +129,7 @@ let package = Package(
             exclude: ["Golden"],
             swiftSettings: strictSettings
         ),
+        .testTarget(name: "NakshaRaftTests", dependencies: ["NakshaRaft"], swiftSettings: strictSettings),
         .testTarget(name: "NakshaVectorTests", dependencies: ["NakshaVector"], swiftSettings: strictSettings),
         .testTarget(
             name: "NakshaActorsTests",

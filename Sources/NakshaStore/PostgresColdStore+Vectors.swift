@@ -131,9 +131,10 @@ extension PostgresColdStore {
     // MARK: - Internals
 
     /// COPYs the batch into the session's staging table, then, under the shard counters'
-    /// row locks (taken in shard order), assigns each row the next sequence of its shard and
-    /// merges into `naksha_vectors`. Row locks are held to COMMIT, so per shard the sequence
-    /// order is the commit order.
+    /// row locks (taken in shard order), gives each row `base + rank` where `rank` is its
+    /// 1-based position among the batch's rows of the same shard (computed here, so the
+    /// server sorts nothing), and merges into `naksha_vectors`. Row locks are held to
+    /// COMMIT, so per shard the sequence order is the commit order.
     private static func stageAndMerge(
         _ vectors: [VectorRecord], collection: String, on connection: PostgresConnection
     ) throws(StoreError) -> [Int: Int64] {
@@ -141,48 +142,67 @@ extension PostgresColdStore {
         try connection.execute(
             """
             CREATE TEMP TABLE IF NOT EXISTS naksha_vector_stage (
-                ordinal bigint NOT NULL, id text NOT NULL, shard integer NOT NULL, vector bytea NOT NULL, metadata jsonb
+                rank bigint NOT NULL, id text NOT NULL, shard integer NOT NULL, vector bytea NOT NULL, metadata jsonb
             ) ON COMMIT DELETE ROWS
             """, operation: op)
+        var ranks = [Int: Int64]()
+        let rankOfRow = vectors.map { record -> Int64 in
+            let rank = (ranks[record.shard] ?? 0) + 1
+            ranks[record.shard] = rank
+            return rank
+        }
         _ = try connection.copyIn(
-            "COPY naksha_vector_stage (ordinal, id, shard, vector, metadata) FROM STDIN (FORMAT binary)",
+            "COPY naksha_vector_stage (rank, id, shard, vector, metadata) FROM STDIN (FORMAT binary)",
             rowCount: vectors.count, operation: op
         ) { row, writer in
             let record = vectors[row]
             writer.beginTuple(fieldCount: 5)
-            writer.appendInt64(Int64(row))
+            writer.appendInt64(rankOfRow[row])
             writer.appendText(record.id)
             writer.appendInt32(Int32(record.shard))
             writer.appendFloatVectorLE(record.vector)
             if let metadata = record.metadataJSON { writer.appendJSONB(metadata) } else { writer.appendNull() }
         }
+        return try mergeStaged(counts: ranks, collection: collection, on: connection)
+    }
+
+    /// Locks the touched shard counters in shard order, advances each by its row count, and
+    /// merges the staged rows. Returns the new highest sequence per shard.
+    private static func mergeStaged(
+        counts: [Int: Int64], collection: String, on connection: PostgresConnection
+    ) throws(StoreError) -> [Int: Int64] {
+        let op = "upsert_vectors"
+        var bases: [Int: Int64] = [:]
+        for shard in counts.keys.sorted() {
+            let count = counts[shard] ?? 0
+            let bumped = try connection.executePrepared(
+                name: "naksha_bump_shard_sequence",
+                sql: """
+                    UPDATE naksha_shard_sequences SET last_sequence = last_sequence + $3
+                    WHERE collection = $1 AND shard = $2 RETURNING last_sequence
+                    """,
+                [.text(collection), .int(shard), .int64(count)], operation: op)
+            guard !bumped.rows.isEmpty else {
+                throw StoreError(
+                    code: .notFound, operation: op,
+                    message: "shard \(shard) of collection \"\(collection)\" has no sequence counter; recreate the collection")
+            }
+            bases[shard] = try bumped.int64(0, 0, operation: op) - count
+        }
+        let shards = bases.keys.sorted()
+        // Bases travel as two parallel int arrays in array-literal text built from integers only.
+        let shardList = "{" + shards.map(String.init).joined(separator: ",") + "}"
+        let baseList = "{" + shards.map { String(bases[$0] ?? 0) }.joined(separator: ",") + "}"
         try connection.execute(
             """
-            SELECT shard FROM naksha_shard_sequences
-            WHERE collection = $1 AND shard IN (SELECT DISTINCT shard FROM naksha_vector_stage)
-            ORDER BY shard FOR UPDATE
-            """, [.text(collection)], operation: op)
-        let merged = try connection.execute(
-            """
-            WITH counts AS (SELECT shard, count(*) AS n FROM naksha_vector_stage GROUP BY shard),
-            bumped AS (
-                UPDATE naksha_shard_sequences q SET last_sequence = q.last_sequence + c.n FROM counts c
-                WHERE q.collection = $1::text AND q.shard = c.shard
-                RETURNING q.shard, q.last_sequence - c.n AS base, q.last_sequence AS top),
-            merged AS (
-                INSERT INTO naksha_vectors (collection, id, shard, sequence, vector, metadata, deleted)
-                SELECT $1::text, s.id, s.shard, b.base + row_number() OVER (PARTITION BY s.shard ORDER BY s.ordinal),
-                    s.vector, s.metadata, false
-                FROM naksha_vector_stage s JOIN bumped b ON b.shard = s.shard
-                ON CONFLICT (collection, id) DO UPDATE SET shard = excluded.shard, sequence = excluded.sequence,
-                    vector = excluded.vector, metadata = excluded.metadata, deleted = false)
-            SELECT shard, top FROM bumped
-            """, [.text(collection)], operation: op)
-        var highest: [Int: Int64] = [:]
-        for row in merged.rows.indices {
-            highest[Int(try merged.int64(row, 0, operation: op))] = try merged.int64(row, 1, operation: op)
-        }
-        return highest
+            INSERT INTO naksha_vectors (collection, id, shard, sequence, vector, metadata, deleted)
+            SELECT $1::text, s.id, s.shard, b.base + s.rank, s.vector, s.metadata, false
+            FROM naksha_vector_stage s
+            JOIN unnest($2::integer[], $3::bigint[]) AS b (shard, base) ON b.shard = s.shard
+            ON CONFLICT (collection, id) DO UPDATE SET shard = excluded.shard, sequence = excluded.sequence,
+                vector = excluded.vector, metadata = excluded.metadata, deleted = false
+            """, [.text(collection), .text(shardList), .text(baseList)], operation: op)
+        return bases.reduce(into: [:]) { highest, entry in highest[entry.key] = entry.value + (counts[entry.key] ?? 0) }
     }
 
     static func readCollection(_ name: String, on connection: PostgresConnection, operation: String) throws(StoreError) -> VectorCollection? {

@@ -9,7 +9,7 @@ extension Distance {
     /// fits in L2 is read from memory once per batch instead of once per query.
     ///
     /// Contract: sixteen `SIMD16<Float>` accumulators (one per query × vector pair) over
-    /// blocks of 16 components, each reduced with `sum()`, then the `dimension % 16` tail
+    /// blocks of 16 components, each reduced by `horizontalSum`, then the `dimension % 16` tail
     /// by the scalar path; edge rows and columns that do not fill a tile use `dot`. Results
     /// agree with `dotScalar` within `2·n·ε·Σ|a[i]·b[i]|`. NaN in gives NaN in the affected
     /// entries only. Nothing is allocated.
@@ -85,13 +85,13 @@ extension Distance {
             a32 = multiplyAdd(a32, q3, x2); a33 = multiplyAdd(a33, q3, x3)
             i &+= 16
         }
-        out[0] = a00.sum(); out[1] = a01.sum(); out[2] = a02.sum(); out[3] = a03.sum()
-        out[outStride] = a10.sum(); out[outStride &+ 1] = a11.sum()
-        out[outStride &+ 2] = a12.sum(); out[outStride &+ 3] = a13.sum()
-        out[2 &* outStride] = a20.sum(); out[2 &* outStride &+ 1] = a21.sum()
-        out[2 &* outStride &+ 2] = a22.sum(); out[2 &* outStride &+ 3] = a23.sum()
-        out[3 &* outStride] = a30.sum(); out[3 &* outStride &+ 1] = a31.sum()
-        out[3 &* outStride &+ 2] = a32.sum(); out[3 &* outStride &+ 3] = a33.sum()
+        out[0] = horizontalSum(a00); out[1] = horizontalSum(a01); out[2] = horizontalSum(a02); out[3] = horizontalSum(a03)
+        out[outStride] = horizontalSum(a10); out[outStride &+ 1] = horizontalSum(a11)
+        out[outStride &+ 2] = horizontalSum(a12); out[outStride &+ 3] = horizontalSum(a13)
+        out[2 &* outStride] = horizontalSum(a20); out[2 &* outStride &+ 1] = horizontalSum(a21)
+        out[2 &* outStride &+ 2] = horizontalSum(a22); out[2 &* outStride &+ 3] = horizontalSum(a23)
+        out[3 &* outStride] = horizontalSum(a30); out[3 &* outStride &+ 1] = horizontalSum(a31)
+        out[3 &* outStride &+ 2] = horizontalSum(a32); out[3 &* outStride &+ 3] = horizontalSum(a33)
         if i < dimension {
             let rest = dimension &- i
             for qi in 0..<4 {

@@ -3,9 +3,9 @@ extension HNSWIndex {
     ///
     /// Walks the upper layers greedily, then a best-first search on layer 0 with a
     /// candidate list of `max(efSearch, k)`. Tombstoned vectors route the walk but are never
-    /// returned. With `filter`, only matching vectors are returned: if the filter matches
-    /// less than `parameters.exactScanBelowFraction` of live vectors, the matching vectors
-    /// are scanned exactly (recall 1.0); otherwise the walk continues until it holds
+    /// returned. With `filter`, only matching vectors are returned: if the filter is
+    /// selective (`usesExactScan`), the matching vectors are scanned exactly (recall 1.0);
+    /// otherwise the walk continues until it holds
     /// `efSearch` matching vectors. Allocates only the result (and, with a filter, the
     /// match bitmap) given a reused `scratch`.
     /// - Throws: `dimensionMismatch`; `invalidParameter` for `k < 0` or `efSearch < 1`.
@@ -52,7 +52,7 @@ extension HNSWIndex {
                 let norm = Distance.squaredNorm(q, count: d).squareRoot()
                 if norm > 0 { for i in 0..<d { q[i] /= norm } }
             }
-            if let matching, Double(matching.setCount) < parameters.exactScanBelowFraction * Double(liveCount) {
+            if let matching, usesExactScan(matching: matching, efSearch: max(ef, k)) {
                 return exactScan(UnsafePointer(q), k: k, matching: matching)
             }
             var current = Candidate(distance: distance(UnsafePointer(q), node: entry), node: entry)
@@ -65,6 +65,16 @@ extension HNSWIndex {
             for c in scratch.results.items { top.insert(id: ids[Int(c.node)], distance: c.distance) }
             return top.sorted()
         }
+    }
+
+    /// Whether a query restricted to `matching` is answered by an exact scan rather than a
+    /// graph walk (see `HNSWParameters.exactScanBelowFraction`).
+    public func usesExactScan(matching: RowBitmap, efSearch: Int) -> Bool {
+        let matches = Double(matching.setCount)
+        guard liveCount > 0, matches > 0 else { return true }
+        let fraction = matches / Double(liveCount)
+        if let threshold = parameters.exactScanBelowFraction { return fraction < threshold }
+        return matches <= 1.5 * Double(efSearch * 2 * parameters.m) / fraction
     }
 
     /// Exact scan of the nodes set in `matching` (they are live by construction).

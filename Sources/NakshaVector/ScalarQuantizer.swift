@@ -121,7 +121,7 @@ extension Distance {
             acc3 = multiplyAdd(acc3, rw.loadUnaligned(fromByteOffset: o &+ 192, as: SIMD16<Float>.self), f3)
             i &+= 64
         }
-        var sum = ((acc0 + acc1) + (acc2 + acc3)).sum()
+        var sum = horizontalSum((acc0 + acc1) + (acc2 + acc3))
         while i < count {
             sum += w[i] * Float(c[i])
             i &+= 1
@@ -151,7 +151,7 @@ extension Distance {
             acc3 = multiplyAdd(acc3, rw.loadUnaligned(fromByteOffset: o &+ 192, as: SIMD16<Float>.self) * d3, d3)
             i &+= 64
         }
-        var sum = ((acc0 + acc1) + (acc2 + acc3)).sum()
+        var sum = horizontalSum((acc0 + acc1) + (acc2 + acc3))
         while i < count {
             let d = t[i] - Float(c[i])
             sum += w[i] * d * d

@@ -53,6 +53,7 @@ import Testing
         var driver = try Driver(graph, input: ["topic": "raft"])
         let respond: (GraphTask, [String: GraphValue]) -> [String: GraphValue] = { task, state in
             switch task.node {
+            case "embed_topic": return ["topic_vector": [0.5]]
             case "search_web": return ["web_hits": [["text": "w1"], ["text": "w2"]]]
             case "search_papers": return ["paper_hits": [["text": "p1"]]]
             case "summarize_hit": return ["summaries": [.string("sum of \(task.item?.mapValue?["text"]?.stringValue ?? "")")]]
@@ -63,7 +64,7 @@ import Testing
         }
         try driver.run(respond: respond)
         #expect(driver.state.status == .interrupted(GraphInterrupt(point: .after, nodes: ["draft"])))
-        #expect(driver.state.values["summaries"] == ["sum of w1", "sum of w2"])
+        #expect(driver.state.values["summaries"] == ["sum of w1", "sum of w2", "sum of p1"])
         _ = try driver.planner.resume(&driver.state)
         try driver.run(respond: respond)
         _ = try driver.planner.resume(&driver.state, input: ["approved": true])

@@ -45,7 +45,7 @@ struct MetadataFilterTests {
     @Test("HNSW filtered search keeps recall at 50 %, 10 % and 1 % selectivity", arguments: [50, 10, 1])
     func hnswFilteredRecall(percent: Int) throws {
         let data = TestData.clustered(count: 2000, dimension: Self.dimension, clusters: 10, spread: 0.4, seed: 43)
-        var hnsw = try HNSWIndex(dimension: Self.dimension, metric: .squaredL2, parameters: HNSWParameters(m: 12, efConstruction: 60, efSearch: 64))
+        var hnsw = try HNSWIndex(dimension: Self.dimension, metric: .squaredL2, parameters: HNSWParameters(m: 12, efConstruction: 60, efSearch: 64, exactScanBelowFraction: 0.05))
         for (i, v) in data.enumerated() { try hnsw.add(id: UInt64(i), vector: v, metadata: Self.metadata(i)) }
         let filter = MetadataFilter.range("bucket", min: nil, max: .int(Int64(percent - 1)))
         let pairs = data.enumerated().filter { $0.offset % 100 < percent }.map { (UInt64($0.offset), $0.element) }
@@ -60,6 +60,18 @@ struct MetadataFilterTests {
         let recall = total / Double(queries.count)
         // 1 % is below exactScanBelowFraction (5 %): answered by the exact fallback.
         #expect(recall >= (percent == 1 ? 1.0 : 0.95), "recall \(recall) at \(percent)%")
+    }
+
+    @Test("the default cost rule scans exactly when a walk would compute more distances")
+    func costRule() throws {
+        var hnsw = try HNSWIndex(dimension: 2, metric: .squaredL2, parameters: HNSWParameters(m: 4, efConstruction: 8))
+        for i in 0..<3000 { try hnsw.add(id: UInt64(i), vector: [Float(i), 0], metadata: Self.metadata(i)) }
+        // 1 %: 30 matches ≤ 1.5·16·8/0.01 → exact; 50 %: 1500 > 1.5·16·8/0.5 = 384 → walk.
+        #expect(hnsw.usesExactScan(matching: hnsw.matches(.range("bucket", min: nil, max: .int(0))), efSearch: 16))
+        #expect(!hnsw.usesExactScan(matching: hnsw.matches(.range("bucket", min: nil, max: .int(49))), efSearch: 16))
+        #expect(hnsw.usesExactScan(matching: hnsw.matches(.equals("bucket", .int(1000))), efSearch: 16))
+        let found = try hnsw.search([1234, 0], k: 3, efSearch: 16, filter: .range("bucket", min: nil, max: .int(0)))
+        #expect(found.map(\.id) == [1200, 1300, 1100])
     }
 
     @Test("a stale filter bitmap is rejected with a typed error")

@@ -35,10 +35,10 @@ struct GraphLoader {
     /// them do not produce a second, misleading "unknown node" error).
     var declaredNodes: Set<String> = []
 
-    init(yaml: String, fileName: String) {
+    init(yaml: String, fileName: String, scanGraphName: Bool = true) {
         self.yaml = yaml
         self.fileName = fileName
-        self.graphName = Self.scanName(yaml) ?? fileName
+        self.graphName = (scanGraphName ? Self.scanName(yaml) : nil) ?? fileName
     }
 
     func makeError(_ code: GraphError.Code, at position: SourcePosition, _ message: String) -> GraphError {
@@ -53,13 +53,20 @@ struct GraphLoader {
 
     /// Parses the YAML and reads the graph.
     mutating func load() -> GraphDefinition? {
-        let root: Node
+        guard let root = compose(what: "the file is empty; a graph needs name, version, nodes and edges") else { return nil }
+        guard let entries = entries(of: root, what: "the graph") else { return nil }
+        rejectUnknownFields(entries, allowed: Self.topLevelFields, what: "the graph")
+        return readGraph(entries, rootPosition: position(of: root))
+    }
+
+    /// The YAML document's root node, or nil (and an error) when the text is not YAML or is empty.
+    mutating func compose(what emptyMessage: String) -> Node? {
         do {
             guard let composed = try Yams.compose(yaml: yaml) else {
-                fail(.missingField, at: SourcePosition(line: 1, column: 1), "the file is empty; a graph needs name, version, nodes and edges")
+                fail(.missingField, at: SourcePosition(line: 1, column: 1), emptyMessage)
                 return nil
             }
-            root = composed
+            return composed
         } catch let error as YamlError {
             reportYAML(error)
             return nil
@@ -67,9 +74,6 @@ struct GraphLoader {
             fail(.yamlSyntax, at: SourcePosition(line: 1, column: 1), "cannot read the YAML: \(error)")
             return nil
         }
-        guard let entries = entries(of: root, what: "the graph") else { return nil }
-        rejectUnknownFields(entries, allowed: Self.topLevelFields, what: "the graph")
-        return readGraph(entries, rootPosition: position(of: root))
     }
 
     private mutating func readGraph(_ entries: [YAMLEntry], rootPosition: SourcePosition) -> GraphDefinition? {

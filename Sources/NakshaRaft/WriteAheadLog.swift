@@ -1,0 +1,178 @@
+import Glibc
+import NakshaWire
+
+/// One record of the write-ahead log: a type chosen by the caller, a tag (the Raft index
+/// for entries, used to drop whole segments after a snapshot) and opaque bytes.
+public struct WALRecord: Sendable, Equatable {
+    public var type: UInt8
+    public var tag: UInt64
+    public var payload: [UInt8]
+
+    public init(type: UInt8, tag: UInt64, payload: [UInt8]) {
+        self.type = type
+        self.tag = tag
+        self.payload = payload
+    }
+}
+
+/// A segmented, append-only write-ahead log with one `fdatasync` per appended batch.
+///
+/// Layout: files `<sequence>.wal` (16 hex digits) in one directory. Each starts with the
+/// 16-byte header `NKWAL001` + sequence (UInt64 LE), then records:
+///
+/// ```
+/// length UInt32 LE | type UInt8 | tag UInt64 LE | CRC32C UInt32 LE over type, tag, payload | payload
+/// ```
+///
+/// Invariants:
+/// - `append` returns only after every record of the batch is written and synced (group
+///   commit): callers acknowledge or send nothing that depends on a record before that.
+/// - Recovery keeps every record up to the first damaged one. Damage that reaches the end
+///   of the last segment (a torn write) is truncated away and reported in `recoveryReport`;
+///   damage followed by any valid record, or in an earlier segment, is `corruptRecord` with
+///   the file and offset, and the log refuses to open.
+/// - Every new segment begins with `preamble` (the caller's latest hard state), so deleting
+///   older segments never loses it.
+public final class WriteAheadLog {
+    public static let headerMagic: [UInt8] = Array("NKWAL001".utf8)
+    static let segmentHeaderSize = 16
+    static let recordHeaderSize = 17
+
+    public let directory: String
+    public let segmentSizeBytes: Int
+    public let maxRecordBytes: Int
+    /// Records written at the start of each new segment.
+    public var preamble: [WALRecord] = []
+    /// Every valid record found at open, oldest first.
+    public internal(set) var recovered: [WALRecord] = []
+    /// What recovery repaired, if anything (for the log line at start).
+    public internal(set) var recoveryReport: String? = nil
+
+    struct Segment {
+        var sequence: UInt64
+        var path: String
+        var maxTag: UInt64
+    }
+
+    var segments: [Segment] = []
+    private var fd: Int32 = -1
+    var currentSize = 0
+
+    public init(directory: String, segmentSizeBytes: Int = 64 << 20, maxRecordBytes: Int = 64 << 20) throws(WALError) {
+        precondition(segmentSizeBytes > Self.segmentHeaderSize, "segment size too small")
+        self.directory = directory
+        self.segmentSizeBytes = segmentSizeBytes
+        self.maxRecordBytes = maxRecordBytes
+        try FileIO.makeDirectory(directory)
+        try recover()
+        if segments.isEmpty {
+            try startSegment(sequence: 1)
+        } else if let last = segments.last {
+            fd = try FileIO.open(last.path, flags: O_WRONLY | O_APPEND)
+        }
+    }
+
+    deinit {
+        if fd >= 0 { close(fd) }
+    }
+
+    /// Appends the batch and syncs once. Rotates to a new segment first when the current one
+    /// is full.
+    public func append(_ records: [WALRecord]) throws(WALError) {
+        guard !records.isEmpty else { return }
+        if currentSize >= segmentSizeBytes {
+            try startSegment(sequence: (segments.last?.sequence ?? 0) + 1)
+        }
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(records.reduce(0) { $0 + Self.recordHeaderSize + $1.payload.count })
+        for record in records {
+            if record.payload.count > maxRecordBytes {
+                throw WALError(.recordTooLarge, "record of \(record.payload.count) bytes is over the limit of \(maxRecordBytes)")
+            }
+            Self.encode(record, into: &buffer)
+        }
+        let path = segments.last?.path ?? directory
+        try FileIO.writeAll(fd, buffer, path: path)
+        try FileIO.syncData(fd, path: path)
+        currentSize += buffer.count
+        let maxTag = records.map(\.tag).max() ?? 0
+        if let last = segments.indices.last { segments[last].maxTag = max(segments[last].maxTag, maxTag) }
+    }
+
+    /// Deletes whole segments, except the current one, whose records all have tags below
+    /// `tag` (used after a snapshot that covers them).
+    public func removeSegments(withTagsBelow tag: UInt64) throws(WALError) {
+        var kept: [Segment] = []
+        var removedAny = false
+        for (position, segment) in segments.enumerated() {
+            if position < segments.count - 1 && segment.maxTag < tag {
+                try FileIO.remove(segment.path)
+                removedAny = true
+            } else {
+                kept.append(segment)
+            }
+        }
+        segments = kept
+        if removedAny { try FileIO.syncDirectory(directory) }
+    }
+
+    /// Number of segment files (for tests and metrics).
+    public var segmentCount: Int { segments.count }
+
+    static func encode(_ record: WALRecord, into buffer: inout [UInt8]) {
+        let start = buffer.count
+        buffer.appendLittleEndian(UInt32(record.payload.count))
+        buffer.append(record.type)
+        buffer.appendLittleEndian(record.tag)
+        var crc = CRC32C.update(CRC32C.initial, CollectionOfOne(record.type))
+        withUnsafeBytes(of: record.tag.littleEndian) { crc = CRC32C.update(crc, $0) }
+        crc = record.payload.withUnsafeBytes { CRC32C.update(crc, $0) }
+        buffer.appendLittleEndian(CRC32C.finalize(crc))
+        buffer.append(contentsOf: record.payload)
+        assert(buffer.count - start == recordHeaderSize + record.payload.count)
+    }
+
+    private func startSegment(sequence: UInt64) throws(WALError) {
+        if fd >= 0 {
+            try FileIO.syncData(fd, path: segments.last?.path ?? directory)
+            close(fd)
+            fd = -1
+        }
+        let path = "\(directory)/\(Self.name(for: sequence))"
+        let temporary = path + ".tmp"
+        let newFD = try FileIO.open(temporary, flags: O_WRONLY | O_CREAT | O_TRUNC)
+        var header = Self.headerMagic
+        header.appendLittleEndian(sequence)
+        var tagMax: UInt64 = 0
+        for record in preamble {
+            Self.encode(record, into: &header)
+            tagMax = max(tagMax, record.tag)
+        }
+        do {
+            try FileIO.writeAll(newFD, header, path: temporary)
+            try FileIO.syncData(newFD, path: temporary)
+        } catch {
+            close(newFD)
+            throw error
+        }
+        close(newFD)
+        try FileIO.rename(temporary, path)
+        try FileIO.syncDirectory(directory)
+        fd = try FileIO.open(path, flags: O_WRONLY | O_APPEND)
+        segments.append(Segment(sequence: sequence, path: path, maxTag: tagMax))
+        currentSize = header.count
+    }
+
+    static func name(for sequence: UInt64) -> String {
+        let hex = String(sequence, radix: 16)
+        return String(repeating: "0", count: max(0, 16 - hex.count)) + hex + ".wal"
+    }
+}
+
+extension Array where Element == UInt8 {
+    @inline(__always)
+    mutating func appendLittleEndian<T: FixedWidthInteger>(_ value: T) {
+        var little = value.littleEndian
+        Swift.withUnsafeBytes(of: &little) { append(contentsOf: $0) }
+    }
+}

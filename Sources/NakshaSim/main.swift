@@ -1,0 +1,128 @@
+// naksha-sim: explores Raft simulation seeds, replays one, or benchmarks the core.
+//
+//   naksha-sim --seeds N [--nodes 3|5] [--seed S] [--ticks T]   run N seeds from S
+//   NAKSHA_SIM_SEED=<n> naksha-sim [--nodes K]                   replay one seed with its trace
+//   naksha-sim --inject-fault commit-previous-term|vote-without-log-check|skip-pre-vote-term-rules
+//                                                              TEST-ONLY: break one rule
+//   naksha-sim --bench [--proposals N] [--batch B]               proposals/s, in-memory 3 nodes
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import NakshaSimulation
+import RaftCore
+
+struct Arguments {
+    var seeds = 100
+    var nodes = 3
+    var firstSeed: UInt64 = 0
+    var ticks = 200
+    var bench = false
+    var proposals = 200_000
+    var batch = 64
+    var trace = false
+    var faults: RaftCore.TestingFaults = []
+    var maxMessageBytes: Int?
+    var crashPerMille: UInt64?
+    var preVote: Bool?
+    var checkQuorum: Bool?
+    var readyCrashPerMille: UInt64?
+}
+
+func usage() -> Never {
+    print("usage: naksha-sim [--seeds N] [--nodes K] [--seed S] [--ticks T] [--trace] | --bench [--proposals N] [--batch B]")
+    exit(2)
+}
+
+func parseArguments() -> Arguments {
+    var arguments = Arguments()
+    var iterator = CommandLine.arguments.dropFirst().makeIterator()
+    func number(_ flag: String) -> UInt64 {
+        guard let text = iterator.next(), let value = UInt64(text) else {
+            print("\(flag) needs a non-negative integer")
+            usage()
+        }
+        return value
+    }
+    while let flag = iterator.next() {
+        switch flag {
+        case "--seeds": arguments.seeds = Int(number(flag))
+        case "--nodes": arguments.nodes = Int(number(flag))
+        case "--seed": arguments.firstSeed = number(flag)
+        case "--ticks": arguments.ticks = Int(number(flag))
+        case "--bench": arguments.bench = true
+        case "--proposals": arguments.proposals = Int(number(flag))
+        case "--batch": arguments.batch = Int(number(flag))
+        case "--trace": arguments.trace = true
+        case "--max-message-bytes": arguments.maxMessageBytes = Int(number(flag))
+        case "--crash-per-mille": arguments.crashPerMille = number(flag)
+        case "--ready-crash-per-mille": arguments.readyCrashPerMille = number(flag)
+        case "--pre-vote": arguments.preVote = number(flag) != 0
+        case "--check-quorum": arguments.checkQuorum = number(flag) != 0
+        case "--inject-fault":
+            // TEST-ONLY: break one Raft rule to show the simulator catches it.
+            switch iterator.next() {
+            case "commit-previous-term": arguments.faults.insert(.commitPreviousTermEntries)
+            case "vote-without-log-check": arguments.faults.insert(.voteWithoutLogCheck)
+            case "skip-pre-vote-term-rules": arguments.faults.insert(.skipPreVoteTermRules)
+            default:
+                print("--inject-fault needs commit-previous-term, vote-without-log-check or skip-pre-vote-term-rules")
+                usage()
+            }
+        case "--help", "-h": usage()
+        default:
+            print("unknown argument \(flag)")
+            usage()
+        }
+    }
+    guard arguments.nodes >= 1, arguments.nodes <= 9 else {
+        print("--nodes must be between 1 and 9")
+        usage()
+    }
+    return arguments
+}
+
+func replay(seed: UInt64, arguments: Arguments) -> Int32 {
+    let options = SimulationOptions(
+        seed: seed, nodeCount: arguments.nodes, safetyTicks: arguments.ticks, testingFaults: arguments.faults,
+        preVote: arguments.preVote, checkQuorum: arguments.checkQuorum,
+        maxMessageBytes: arguments.maxMessageBytes, crashPerMille: arguments.crashPerMille,
+        readyCrashPerMille: arguments.readyCrashPerMille, recordTrace: true)
+    let result = Simulation.run(options)
+    for line in result.trace {
+        print(line)
+    }
+    print("seed \(seed): digest \(String(result.digest, radix: 16)), committed \(result.stats.highestCommitted), \(result.violations.count) violations")
+    for violation in result.violations {
+        print("VIOLATION: \(violation)")
+    }
+    return result.passed ? 0 : 1
+}
+
+func explore(arguments: Arguments) -> Int32 {
+    let template = SimulationOptions(
+        seed: 0, nodeCount: arguments.nodes, safetyTicks: arguments.ticks, testingFaults: arguments.faults,
+        preVote: arguments.preVote, checkQuorum: arguments.checkQuorum,
+        maxMessageBytes: arguments.maxMessageBytes, crashPerMille: arguments.crashPerMille,
+        readyCrashPerMille: arguments.readyCrashPerMille)
+    let summary = SimulationRunner.explore(firstSeed: arguments.firstSeed, count: arguments.seeds, template: template)
+    for failure in summary.failures {
+        print("VIOLATION (nodes \(arguments.nodes)): \(failure.violations.first ?? "?")")
+        print(failure.replayLine)
+    }
+    print(summary.line)
+    return summary.failures.isEmpty ? 0 : 1
+}
+
+let arguments = parseArguments()
+if arguments.bench {
+    exit(Benchmark.run(proposals: arguments.proposals, batch: arguments.batch))
+}
+if let text = getenv("NAKSHA_SIM_SEED"), let seed = UInt64(String(cString: text)) {
+    exit(replay(seed: seed, arguments: arguments))
+}
+if arguments.trace {
+    exit(replay(seed: arguments.firstSeed, arguments: arguments))
+}
+exit(explore(arguments: arguments))

@@ -1,0 +1,70 @@
+/// An error returned by the Raft core. The `code` is stable; `detail` says what to do.
+public struct RaftError: Error, Equatable, Sendable {
+    /// A stable error code.
+    public struct Code: Equatable, Hashable, Sendable {
+        private enum Base: Equatable, Hashable, Sendable {
+            case notLeader
+            case leaderTransferInProgress
+            case membershipChangePending
+            case invalidMembershipChange
+            case misaddressedMessage
+            case invalidCompaction
+        }
+
+        private let base: Base
+        private init(_ base: Base) { self.base = base }
+
+        /// This server is not the leader; retry at `leaderHint` if known.
+        public static let notLeader = Code(.notLeader)
+        /// The leader is handing over leadership and accepts no proposals meanwhile.
+        public static let leaderTransferInProgress = Code(.leaderTransferInProgress)
+        /// An earlier membership change is not yet committed (or the leader has not yet
+        /// committed an entry of its term); retry later.
+        public static let membershipChangePending = Code(.membershipChangePending)
+        /// The requested membership change does not apply to the current membership.
+        public static let invalidMembershipChange = Code(.invalidMembershipChange)
+        /// A message addressed to another server was stepped into this one.
+        public static let misaddressedMessage = Code(.misaddressedMessage)
+        /// A compaction index outside (snapshot index, applied index].
+        public static let invalidCompaction = Code(.invalidCompaction)
+    }
+
+    public var code: Code
+    public var leaderHint: ReplicaID?
+    public var detail: String
+
+    public init(code: Code, leaderHint: ReplicaID? = nil, detail: String) {
+        self.code = code
+        self.leaderHint = leaderHint
+        self.detail = detail
+    }
+
+    public static func notLeader(leaderHint: ReplicaID?) -> RaftError {
+        let hint = leaderHint.map { "; retry at leader \($0)" } ?? "; no leader known, retry later"
+        return RaftError(code: .notLeader, leaderHint: leaderHint, detail: "not the leader" + hint)
+    }
+
+    public static var leaderTransferInProgress: RaftError {
+        RaftError(code: .leaderTransferInProgress, detail: "leadership transfer in progress; retry at the new leader")
+    }
+
+    public static var membershipChangePending: RaftError {
+        RaftError(code: .membershipChangePending, detail: "a membership change is still pending; retry after it commits")
+    }
+
+    public static func invalidMembershipChange(_ reason: String) -> RaftError {
+        RaftError(code: .invalidMembershipChange, detail: "invalid membership change: \(reason)")
+    }
+
+    public static func misaddressedMessage(to: ReplicaID, at: ReplicaID) -> RaftError {
+        RaftError(code: .misaddressedMessage, detail: "message for \(to) stepped into \(at); check the routing")
+    }
+
+    public static func invalidCompaction(_ reason: String) -> RaftError {
+        RaftError(code: .invalidCompaction, detail: "cannot compact: \(reason)")
+    }
+}
+
+extension RaftError: CustomStringConvertible {
+    public var description: String { detail }
+}

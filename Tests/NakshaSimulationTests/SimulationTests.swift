@@ -1,0 +1,158 @@
+import Foundation
+import NakshaSimulation
+import RaftCore
+import Testing
+
+/// Deterministic simulation: safety after every step, liveness after healing, replay by seed.
+@Suite("Deterministic simulation")
+struct SimulationTests {
+    /// Safety ticks per CI seed: sized so 2,000+ seeds fit in about a minute of a debug build
+    /// on two shared cores (measure again if the simulation grows).
+    static let ciSafetyTicks = 250
+
+    static func report(_ result: SimulationResult, nodes: Int) {
+        Issue.record("""
+            simulation violation (\(nodes) nodes): \(result.violations.joined(separator: "; "))
+            replay: \(result.replayLine) swift run naksha-sim --nodes \(nodes) --ticks \(ciSafetyTicks)
+            """)
+    }
+
+    @Test("CI: 2,000 three-node seeds hold every invariant and make progress after healing", arguments: 0..<20)
+    func threeNodeSeeds(chunk: UInt64) {
+        let template = SimulationOptions(seed: 0, nodeCount: 3, safetyTicks: Self.ciSafetyTicks)
+        let summary = SimulationRunner.explore(firstSeed: chunk * 100, count: 100, template: template)
+        #expect(summary.seedsRun == 100)
+        for failure in summary.failures {
+            Self.report(failure, nodes: 3)
+        }
+        #expect(summary.totalCommitted > 100 * 10, "the workload commits entries")
+    }
+
+    @Test("CI: 200 five-node seeds hold every invariant", arguments: 0..<4)
+    func fiveNodeSeeds(chunk: UInt64) {
+        let template = SimulationOptions(seed: 0, nodeCount: 5, safetyTicks: Self.ciSafetyTicks)
+        let summary = SimulationRunner.explore(firstSeed: 1_000_000 + chunk * 50, count: 50, template: template)
+        for failure in summary.failures {
+            Self.report(failure, nodes: 5)
+        }
+        #expect(summary.failures.isEmpty)
+    }
+
+    @Test("a seed replays to the identical trace and digest")
+    func replayIsIdentical() {
+        let options = SimulationOptions(seed: 4242, nodeCount: 3, safetyTicks: 200, recordTrace: true)
+        let first = Simulation.run(options)
+        let second = Simulation.run(options)
+        #expect(first.trace.count > 100)
+        #expect(first.trace == second.trace)
+        #expect(first.digest == second.digest)
+        #expect(first == second)
+        let other = Simulation.run(SimulationOptions(seed: 4243, nodeCount: 3, safetyTicks: 200, recordTrace: true))
+        #expect(other.digest != first.digest)
+    }
+
+    @Test("the digest does not depend on whether the trace is recorded")
+    func digestIndependentOfTrace() {
+        let traced = Simulation.run(SimulationOptions(seed: 77, safetyTicks: 150, recordTrace: true))
+        let untraced = Simulation.run(SimulationOptions(seed: 77, safetyTicks: 150, recordTrace: false))
+        #expect(traced.digest == untraced.digest)
+        #expect(untraced.trace.isEmpty)
+    }
+
+    @Test("NAKSHA_SIM_SEED=<n> replays one seed with its full trace")
+    func replayFromEnvironment() {
+        guard let text = ProcessInfo.processInfo.environment["NAKSHA_SIM_SEED"], let seed = UInt64(text) else {
+            return  // nothing to replay
+        }
+        for nodes in [3, 5] {
+            let result = Simulation.run(SimulationOptions(seed: seed, nodeCount: nodes, safetyTicks: Self.ciSafetyTicks, recordTrace: true))
+            print(result.trace.joined(separator: "\n"))
+            if !result.passed { Self.report(result, nodes: nodes) }
+        }
+    }
+
+    @Test("the workload exercises crashes, partitions, reads, membership, transfers and snapshots")
+    func workloadCoverage() {
+        var totals = SimulationStats()
+        for seed: UInt64 in 0..<40 {
+            let stats = Simulation.run(SimulationOptions(seed: seed, safetyTicks: Self.ciSafetyTicks)).stats
+            totals.crashes += stats.crashes
+            totals.readsConfirmed += stats.readsConfirmed
+            totals.membershipChanges += stats.membershipChanges
+            totals.leaderTransfers += stats.leaderTransfers
+            totals.compactions += stats.compactions
+            totals.snapshotsInstalled += stats.snapshotsInstalled
+            totals.proposals += stats.proposals
+        }
+        #expect(totals.crashes > 0)
+        #expect(totals.readsConfirmed > 0)
+        #expect(totals.membershipChanges > 0)
+        #expect(totals.leaderTransfers > 0)
+        #expect(totals.compactions > 0)
+        #expect(totals.snapshotsInstalled > 0)
+        #expect(totals.proposals > 0)
+    }
+
+    @Test("lease reads stay linearizable under the simulator", arguments: 0..<2)
+    func leaseReads(chunk: UInt64) {
+        let template = SimulationOptions(seed: 0, safetyTicks: Self.ciSafetyTicks, checkQuorum: true, readMode: .leaseBased)
+        let summary = SimulationRunner.explore(firstSeed: 500_000 + chunk * 100, count: 100, template: template)
+        for failure in summary.failures {
+            Self.report(failure, nodes: 3)
+        }
+        #expect(summary.failures.isEmpty)
+    }
+
+    @Test("in-memory cluster: proposals commit on every node")
+    func inMemoryCluster() {
+        var cluster = InMemoryCluster(voterCount: 3)
+        let elected = cluster.electLeader()
+        #expect(elected)
+        let committed = cluster.proposeAndCommit(count: 100, batch: 10, payloadBytes: 8)
+        #expect(committed == 100)
+        #expect(cluster.nodes.allSatisfy { $0.commitIndex == 101 })
+    }
+}
+
+/// Teeth: each test-only fault breaks one Raft rule; the simulator must catch each one
+/// within a bounded number of seeds.
+@Suite("Simulator teeth")
+struct SimulatorTeethTests {
+    static let seedBound = 200
+
+    @Test("counting replicas of a previous-term entry for commit (§5.4.2) is caught")
+    func commitPreviousTerm() throws {
+        let template = SimulationOptions(
+            seed: 0, nodeCount: 3, safetyTicks: 300, testingFaults: .commitPreviousTermEntries,
+            preVote: false, checkQuorum: false, maxMessageBytes: 40, crashPerMille: 60, readyCrashPerMille: 60)
+        let failure = try #require(SimulationRunner.firstFailure(firstSeed: 0, count: Self.seedBound, template: template))
+        #expect(failure.violations.contains { $0.contains("Committed entry") || $0.contains("Leader Completeness") })
+        let correct = Simulation.run(SimulationOptions(
+            seed: failure.seed, nodeCount: 3, safetyTicks: 300, preVote: false, checkQuorum: false,
+            maxMessageBytes: 40, crashPerMille: 60, readyCrashPerMille: 60))
+        #expect(correct.passed, "the same seed passes without the fault")
+    }
+
+    @Test("granting votes without the log up-to-date check (§5.4.1) is caught")
+    func voteWithoutLogCheck() throws {
+        let template = SimulationOptions(seed: 0, nodeCount: 3, safetyTicks: 300, testingFaults: .voteWithoutLogCheck)
+        let failure = try #require(SimulationRunner.firstFailure(firstSeed: 0, count: Self.seedBound, template: template))
+        #expect(!failure.violations.isEmpty)
+        var options = template
+        options.seed = failure.seed
+        options.testingFaults = []
+        #expect(Simulation.run(options).passed, "the same seed passes without the fault")
+    }
+
+    @Test("skipping pre-vote's term rules (a pre-vote grant counted as a vote) is caught")
+    func skipPreVoteTermRules() throws {
+        let template = SimulationOptions(
+            seed: 0, nodeCount: 3, safetyTicks: 300, testingFaults: .skipPreVoteTermRules, preVote: true)
+        let failure = try #require(SimulationRunner.firstFailure(firstSeed: 0, count: Self.seedBound, template: template))
+        #expect(failure.violations.contains { $0.contains("Election Safety") })
+        var options = template
+        options.seed = failure.seed
+        options.testingFaults = []
+        #expect(Simulation.run(options).passed, "the same seed passes without the fault")
+    }
+}
