@@ -69,7 +69,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "NakshaActorPeer",
-            dependencies: ["NakshaActors"],
+            dependencies: ["NakshaActors", nioCore, nioPosix],
             swiftSettings: strictSettings
         ),
         .target(name: "NakshaRaft", dependencies: ["RaftCore", "NakshaActors"], swiftSettings: strictSettings),
@@ -129,6 +129,13 @@ let package = Package(
             exclude: ["Golden"],
             swiftSettings: strictSettings
         ),
+        .testTarget(
+            name: "NakshaGraphTests",
+            dependencies: ["NakshaGraph"],
+            resources: [.copy("Corpus")],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(name: "NakshaCLITests", dependencies: ["NakshaCLI"], swiftSettings: strictSettings),
         .testTarget(name: "NakshaRaftTests", dependencies: ["NakshaRaft"], swiftSettings: strictSettings),
         .testTarget(name: "NakshaVectorTests", dependencies: ["NakshaVector"], swiftSettings: strictSettings),
         .testTarget(

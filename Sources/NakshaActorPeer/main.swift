@@ -4,12 +4,20 @@
 //   naksha-actor-peer serve [--port N]        prints "READY <port> <incarnation>", serves until killed
 //   naksha-actor-peer bench --peer HOST:PORT [--seconds S] [--in-flight N] [--payload-bytes B]
 import Foundation
+import NIOCore
+import NIOPosix
 import NakshaActors
 
 func argument(_ name: String, default value: String) -> String {
     let arguments = CommandLine.arguments
     if let index = arguments.firstIndex(of: name), index + 1 < arguments.count { return arguments[index + 1] }
     return value
+}
+
+// Run Swift concurrency on NIO's event loops: a call's continuation then resumes on the
+// thread that read its reply, without a hop to the cooperative pool.
+if CommandLine.arguments.contains("--nio-executor") {
+    _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
 }
 
 let mode = CommandLine.arguments.dropFirst().first ?? "serve"

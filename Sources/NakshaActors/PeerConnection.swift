@@ -20,6 +20,7 @@ final class PeerConnection: Sendable {
         var waiters: [CheckedContinuation<Void, any Error>] = []
         var closed = false
         var peer: HandshakeMessage? = nil
+        var flushScheduled = false
     }
 
     private let state = Mutex(State())
@@ -71,7 +72,19 @@ final class PeerConnection: Sendable {
         promise.futureResult.whenComplete { [self] _ in released(size) }
         var buffer = channel.allocator.buffer(capacity: size)
         buffer.writeBytes(bytes)
-        channel.writeAndFlush(buffer, promise: promise)
+        channel.write(buffer, promise: promise)
+        // One flush (one syscall) for every frame written before it runs: frames sent by many
+        // tasks in the same event-loop tick go out together.
+        let scheduleFlush = state.withLock { state in
+            defer { state.flushScheduled = true }
+            return !state.flushScheduled
+        }
+        if scheduleFlush {
+            channel.eventLoop.execute { [self] in
+                state.withLock { $0.flushScheduled = false }
+                channel.flush()
+            }
+        }
     }
 
     private func released(_ size: Int) {

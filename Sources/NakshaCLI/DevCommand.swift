@@ -62,10 +62,10 @@ struct DevCommand: AsyncParsableCommand {
 
     static let status: [(String, String)] = [
         ("wire format (NakshaWire)", "built — frames, CRC32C, zstd, binary codec"),
-        ("frame codec for NIO (NakshaActors)", "built — ByteToMessageDecoder shell"),
-        ("actor transport (NakshaActors)", "not built yet"),
-        ("Raft core and log (RaftCore, NakshaRaft)", "not built yet"),
-        ("graphs and planner (NakshaGraph)", "not built yet"),
+        ("actor transport (NakshaActors)", "built — distributed actors over TCP, mTLS"),
+        ("graphs and planner (NakshaGraph)", "built — try `naksha graph validate graphs/*.yaml`"),
+        ("write-ahead log, snapshots (NakshaRaft)", "built — the RaftNode actor is not"),
+        ("Raft core (RaftCore)", "in progress"),
         ("vector search (NakshaVector)", "not built yet"),
         ("cold store (NakshaStore)", "not built yet"),
         ("coordinator and worker", "not built yet"),

@@ -63,6 +63,6 @@ public struct InMemoryCluster: Sendable {
             settle()
             applied = applied.map { _ in [] }
         }
-        return nodes[0].commitIndex >= lastIndex ? Int(lastIndex - startCommit) - 0 : 0
+        return nodes[0].commitIndex >= lastIndex ? Int(lastIndex - startCommit) : 0
     }
 }

@@ -8,6 +8,9 @@ import Metrics
 /// thread ever blocks. Each operation checks out one connection, runs a synchronous body
 /// against it on the executor (a whole transaction or COPY at once), and returns it.
 ///
+/// Lifecycle: call `shutdown()` when done; it closes idle connections and lets the
+/// executor's threads exit.
+///
 /// Invariants: SQL text is constant; values travel only as parameters, COPY data, or
 /// transaction-local settings set through parameters. A connection that failed with a
 /// connection-class error is discarded, never reused. Idempotent operations are retried
@@ -24,7 +27,7 @@ public final class PostgresColdStore: ColdStore {
         logger: Logger = Logger(label: "naksha.store"),
         metricsFactory: (any MetricsFactory)? = nil
     ) {
-        self.executor = BlockingExecutor()
+        self.executor = BlockingExecutor(threadCount: configuration.maxConnections + 1)
         self.metrics = StoreMetrics(factory: metricsFactory)
         self.logger = logger
         self.retryDeadline = configuration.retryDeadline
@@ -46,6 +49,7 @@ public final class PostgresColdStore: ColdStore {
     /// finish; their connections are closed when returned.
     public func shutdown() async {
         await pool.close()
+        executor.shutdown()
     }
 
     /// Pool counters, for readiness checks and tests.
@@ -94,6 +98,7 @@ public final class PostgresColdStore: ColdStore {
                 logger.warning("database connection failed; retrying", metadata: [
                     "db.op": "\(operation)", "db.error.code": "\(error.code)", "db.retry.backoff": "\(backoff)",
                 ])
+                guard !Task.isCancelled else { throw error }
                 try? await Task.sleep(for: backoff)
                 backoff = min(backoff * 2, .milliseconds(500))
             }

@@ -140,6 +140,15 @@ extension HNSWIndex {
             while let current = scratch.candidates.pop() {
                 if current.distance > bound && (scratch.results.count >= ef || !filtering) { break }
                 withLinks(current.node, level: level) { links in
+                    // Touch the first cache line of every unvisited neighbour before
+                    // computing any distance: the misses then overlap instead of queuing
+                    // behind each 384-float kernel (Swift has no prefetch intrinsic; the
+                    // sum is kept in `scratch.touched` so the loads are not removed).
+                    var touched: Float = 0
+                    for n in links where scratch.visited[Int(n)] != scratch.stamp {
+                        touched += base[Int(n) &* dimension]
+                    }
+                    scratch.touched += touched
                     for n in links where scratch.visit(n) {
                         let dn = distance(q, node: n, base: base)
                         guard scratch.results.count < ef || dn < bound else { continue }

@@ -11,6 +11,8 @@ public struct HNSWSearchScratch: Sendable {
     var candidates = CandidateHeap(maxOnTop: false)
     var results = CandidateHeap(maxOnTop: true)
     var selection: [Candidate] = []
+    /// Sink for the cache-line touches of `searchLayer` (its value is meaningless).
+    var touched: Float = 0
 
     public init() {}
 

@@ -126,7 +126,7 @@ public struct RaftCore: Sendable {
         softState != handedOutSoftState
             || hardState != handedOutHardState
             || log.unstableSnapshot != nil
-            || !log.unstableEntries.isEmpty
+            || log.stableIndex < log.lastIndex
             || log.committed > log.applied
             || !outbox.isEmpty
             || !readStates.isEmpty

@@ -5,7 +5,7 @@ import Testing
 /// Mutated graph files must give errors with sane positions, never a crash. Seeds are
 /// fixed, so a failure replays.
 @Suite struct LoaderFuzzTests {
-    static let files = corpusFiles("valid").map { ("valid", $0) } + corpusFiles("invalid").prefix(12).map { ("invalid", $0) }
+    static let files = corpusFiles("valid").map { ("valid", $0) } + corpusFiles("invalid").filter { !$0.hasPrefix("alias") }.prefix(12).map { ("invalid", $0) }
 
     static func mutate(_ text: String, random: inout SplitMix64) -> String {
         var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)

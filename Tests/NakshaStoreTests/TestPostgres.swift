@@ -8,7 +8,8 @@ import Testing
 /// `shared` serves most tests (each gets its own database); tests that restart the server
 /// start a private one. When `DATABASE_URL` is set, `shared` uses that server instead.
 final class TestPostgres: @unchecked Sendable {
-    static let binDirectory = "/usr/lib/postgresql/15/bin"
+    /// Where initdb/pg_ctl live: `NAKSHA_PG_BIN`, else Debian's Postgres 15 location.
+    static let binDirectory = ProcessInfo.processInfo.environment["NAKSHA_PG_BIN"] ?? "/usr/lib/postgresql/15/bin"
     let directory: String
     let port: Int
     private let lock = NSLock()
@@ -25,7 +26,7 @@ final class TestPostgres: @unchecked Sendable {
     static func start() throws -> TestPostgres {
         let directory = try makeTemporaryDirectory()
         TestCleanup.register(directory)
-        try run("/bin/chown", ["postgres:postgres", directory])
+        if getuid() == 0 { try run("/bin/chown", ["postgres:postgres", directory]) }
         try runAsPostgres("initdb", ["-D", directory + "/data", "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync"])
         let server = TestPostgres(directory: directory, port: try freePort())
         try server.startServer()
@@ -77,7 +78,10 @@ final class TestPostgres: @unchecked Sendable {
             base = try shared.get().adminDSN
         }
         let name = "naksha_test_\(label)_\(ProcessInfo.processInfo.processIdentifier)_\(nextDatabaseNumber(server))"
-        return try createDatabase(name, adminDSN: base)
+        let dsn = try createDatabase(name, adminDSN: base)
+        // On someone else's server, drop what we created when the process exits.
+        if server == nil { TestCleanup.registerDatabase(name, adminDSN: base) }
+        return dsn
     }
 
     /// A DSN for a new, empty database on this (private) server.
@@ -106,8 +110,15 @@ final class TestPostgres: @unchecked Sendable {
 
     // MARK: - Processes
 
+    /// Runs a Postgres tool; as root through `runuser -u postgres` (initdb and postgres refuse
+    /// to run as root), otherwise directly as the current user.
     static func runAsPostgres(_ tool: String, _ arguments: [String], captureOutput: Bool = true) throws {
-        try run("/usr/sbin/runuser", ["-u", "postgres", "--", binDirectory + "/" + tool] + arguments, captureOutput: captureOutput)
+        let path = binDirectory + "/" + tool
+        if getuid() == 0 {
+            try run("/usr/sbin/runuser", ["-u", "postgres", "--", path] + arguments, captureOutput: captureOutput)
+        } else {
+            try run(path, arguments, captureOutput: captureOutput)
+        }
     }
 
     /// Runs a program and waits for it (posix_spawn + waitpid; Foundation's `Process` can miss
@@ -185,6 +196,10 @@ enum TestCleanup {
         lock.lock()
         defer { lock.unlock() }
         directories.insert(directory)
+        installHandlersLocked()
+    }
+
+    private static func installHandlersLocked() {
         if !installed {
             installed = true
             atexit { TestCleanup.stopAll() }
@@ -198,6 +213,16 @@ enum TestCleanup {
         }
     }
 
+    nonisolated(unsafe) private static var databases: [(name: String, adminDSN: String)] = []
+
+    /// A database created on an external server (DATABASE_URL); dropped at exit.
+    static func registerDatabase(_ name: String, adminDSN: String) {
+        lock.lock()
+        defer { lock.unlock() }
+        databases.append((name, adminDSN))
+        installHandlersLocked()
+    }
+
     static func unregister(_ directory: String) {
         lock.lock()
         defer { lock.unlock() }
@@ -208,7 +233,15 @@ enum TestCleanup {
         lock.lock()
         let all = directories
         directories.removeAll()
+        let createdDatabases = databases
+        databases.removeAll()
         lock.unlock()
+        for database in createdDatabases {
+            guard let connection = try? PostgresConnection.connect(dsn: database.adminDSN, generation: 0).get() else { continue }
+            // The name was made by `freshDatabase` (plain identifier), never taken from input.
+            _ = try? connection.execute("DROP DATABASE IF EXISTS \(database.name) WITH (FORCE)", operation: "test_cleanup")
+            connection.close()
+        }
         for directory in all {
             try? TestPostgres.runAsPostgres("pg_ctl", ["-D", directory + "/data", "-m", "immediate", "-w", "stop"])
             try? FileManager.default.removeItem(atPath: directory)

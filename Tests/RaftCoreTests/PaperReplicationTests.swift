@@ -221,4 +221,34 @@ struct PaperReplicationTests {
         #expect(toTwo.count == 1)
         #expect(toTwo.first?.append.prevLogIndex == 0)
     }
+
+    @Test("§8: a new leader appends an empty entry of its term and replicates it")
+    func newLeaderAppendsEmptyEntry() {
+        var leader = Fixture.node(1, terms: [1, 1], term: 1)
+        leader.elect()
+        let ready = leader.drain()
+        #expect(ready.entries == [LogEntry(term: 2, index: 3, payload: .empty)])
+        #expect(appends(ready.messages).map(\.to) == [2, 3])
+    }
+
+    @Test("§5.3 Leader Append-Only: a rejection never changes the leader's own log")
+    func leaderAppendOnly() throws {
+        var leader = Fixture.node(1, terms: [1, 1, 2], term: 2)
+        leader.elect()
+        leader.drain()
+        let before = (1...4).map { leader.term(at: LogIndex($0)) }
+        try leader.step(Fixture.message(2, 1, term: 3, .appendEntriesResponse(AppendEntriesResponse(success: false, index: 3, conflictIndex: 1, conflictTerm: 1))))
+        #expect((1...4).map { leader.term(at: LogIndex($0)) } == before)
+        let retry = appends(leader.sent()).first { $0.to == 2 }
+        #expect(retry?.append.prevLogIndex == 1)
+        #expect(retry?.append.entries.map(\.index) == [2, 3, 4])
+    }
+
+    @Test("§5.4.1: RequestVote carries the candidate's last log index and term")
+    func requestVoteCarriesLastEntry() {
+        var node = Fixture.node(1, terms: [1, 3, 3], term: 3)
+        node.campaign()
+        let kinds = node.sent().map(\.kind)
+        #expect(kinds.allSatisfy { $0 == .requestVote(lastLogIndex: 3, lastLogTerm: 3, leaderTransfer: false) })
+    }
 }

@@ -24,6 +24,8 @@ public struct GraphDefinition: Sendable, Hashable {
     public let nodes: [String: NodeDefinition]
     /// The edges in the order written.
     public let edges: [EdgeDefinition]
+    /// For each source node (and START), the indices of its edges, ascending.
+    private let outgoing: [String: [Int]]
 
     init(
         name: String, version: Int, description: String?, maxSteps: Int, state: [String: StateKeyDefinition],
@@ -36,6 +38,11 @@ public struct GraphDefinition: Sendable, Hashable {
         self.state = state
         self.nodes = nodes
         self.edges = edges
+        var outgoing: [String: [Int]] = [:]
+        for (index, edge) in edges.enumerated() {
+            for source in edge.sources { outgoing[source, default: []].append(index) }
+        }
+        self.outgoing = outgoing
     }
 
     /// This graph's `name@version`.
@@ -43,7 +50,7 @@ public struct GraphDefinition: Sendable, Hashable {
 
     /// The indices into `edges` of the edges that `node` (or START) is a source of.
     public func outgoingEdgeIndices(of node: String) -> [Int] {
-        edges.indices.filter { edges[$0].sources.contains(node) }
+        outgoing[node] ?? []
     }
 
     /// The declared type of every state key.

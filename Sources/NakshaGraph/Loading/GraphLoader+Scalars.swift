@@ -89,10 +89,21 @@ extension GraphLoader {
     }
 
     /// The node converted to a `GraphValue` (quoted scalars are always strings).
-    func value(of node: Node) -> GraphValue {
+    ///
+    /// Bounded: YAML aliases can make a short file expand exponentially ("billion laughs"),
+    /// so conversion stops with an error after `GraphLoader.maxValueNodes` nodes in total.
+    mutating func value(of node: Node) -> GraphValue {
+        valueNodesLeft -= 1
+        if valueNodesLeft == 0 {
+            fail(
+                .invalidField, at: position(of: node),
+                "the file expands to more than \(Self.maxValueNodes) values (through YAML aliases?); make it smaller")
+        }
+        guard valueNodesLeft > 0 else { return .null }
         switch node {
         case .scalar(let scalar):
             guard scalar.style == .plain || scalar.style == .any else { return .string(scalar.string) }
+            if Self.isPlainWord(scalar.string) { return .string(scalar.string) }
             switch Resolver.default.resolveTag(of: node) {
             case .null: return .null
             case .bool: return node.bool.map(GraphValue.bool) ?? .string(scalar.string)
@@ -101,7 +112,9 @@ extension GraphLoader {
             default: return .string(scalar.string)
             }
         case .sequence(let sequence):
-            return .list(sequence.map { value(of: $0) })
+            var items: [GraphValue] = []
+            for item in sequence { items.append(value(of: item)) }
+            return .list(items)
         case .mapping(let mapping):
             var entries: [String: GraphValue] = [:]
             for (key, item) in mapping { entries[key.string ?? ""] = value(of: item) }
@@ -109,6 +122,14 @@ extension GraphLoader {
         case .alias:
             return .null
         }
+    }
+
+    /// Whether a plain scalar is certainly a string without running the YAML resolver's
+    /// regular expressions (slow): it starts with a letter and is not a YAML 1.1 bool or null
+    /// word. Numbers, timestamps, `.inf` and `~` never start with a letter.
+    static func isPlainWord(_ text: String) -> Bool {
+        guard let first = text.unicodeScalars.first, first.properties.isAlphabetic else { return false }
+        return !["true", "false", "yes", "no", "on", "off", "null"].contains(text.lowercased())
     }
 
     /// The position of `offset` (scalars) inside a one-line scalar's text, so that an

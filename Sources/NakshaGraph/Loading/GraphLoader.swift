@@ -34,6 +34,9 @@ struct GraphLoader {
     /// Every name under `nodes:`, including nodes that failed to load (so that edges to
     /// them do not produce a second, misleading "unknown node" error).
     var declaredNodes: Set<String> = []
+    /// The most YAML nodes converted to values in one file (see `value(of:)`).
+    static let maxValueNodes = 100_000
+    var valueNodesLeft = GraphLoader.maxValueNodes
 
     init(yaml: String, fileName: String, scanGraphName: Bool = true) {
         self.yaml = yaml
@@ -81,7 +84,11 @@ struct GraphLoader {
         for required in ["name", "version", "nodes", "edges"] where field(required) == nil {
             fail(.missingField, at: rootPosition, "missing field \"\(required)\"")
         }
-        let name = field("name").flatMap { string($0.value, what: "name") } ?? graphName
+        var name = field("name").flatMap { string($0.value, what: "name") } ?? graphName
+        if let nameField = field("name"), !Self.isValidName(name) || name.contains("@") {
+            fail(.invalidField, at: position(of: nameField.value), "name \"\(name)\" must be letters, digits, _ and -")
+            name = graphName
+        }
         graphName = name
         let version = field("version").flatMap { integer($0.value, what: "version", range: 1...Int.max) } ?? 1
         let description = field("description").flatMap { string($0.value, what: "description") }

@@ -10,6 +10,8 @@ struct ParallelismAnalysis {
     /// Budget on explored abstract steps, and on the successors of one step.
     static let maxStates = 20_000
     static let maxSuccessorsPerState = 1_024
+    /// Budget on successor steps generated in total.
+    static let maxWork = 200_000
 
     private struct AbstractStep: Hashable {
         var active: [String]
@@ -23,9 +25,10 @@ struct ParallelismAnalysis {
         explore() ?? coarsePairs()
     }
 
-    private func explore() -> Set<[String]>? {
+    func explore() -> Set<[String]>? {
         var pairs: Set<[String]> = []
         var seen: Set<AbstractStep> = []
+        var work = 0
         guard var frontier = successors(of: AbstractStep(active: [GraphDefinition.start], joins: [:])) else { return nil }
         while let step = frontier.popLast() {
             guard seen.insert(step).inserted else { continue }
@@ -34,6 +37,8 @@ struct ParallelismAnalysis {
                 for second in step.active[(index + 1)...] { pairs.insert([first, second]) }
             }
             guard let next = successors(of: step) else { return nil }
+            work += next.count
+            guard work <= Self.maxWork else { return nil }
             frontier.append(contentsOf: next.filter { !seen.contains($0) })
         }
         return pairs
@@ -80,7 +85,7 @@ struct ParallelismAnalysis {
 
     /// Fallback: for every node with several outgoing edges, nodes reachable through two
     /// different edges may run together.
-    private func coarsePairs() -> Set<[String]> {
+    func coarsePairs() -> Set<[String]> {
         var adjacency: [String: [String]] = [:]
         for edge in graph.edges {
             for source in edge.sources { adjacency[source, default: []].append(contentsOf: edge.targets.map(\.name)) }
