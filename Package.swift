@@ -36,6 +36,7 @@ let package = Package(
         .library(name: "NakshaVector", targets: ["NakshaVector"]),
         .library(name: "NakshaGraph", targets: ["NakshaGraph"]),
         .library(name: "RaftCore", targets: ["RaftCore"]),
+        .library(name: "NakshaStore", targets: ["NakshaStore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -80,7 +81,7 @@ let package = Package(
         .target(name: "NakshaState", dependencies: ["NakshaCore", "NakshaGraph"], swiftSettings: strictSettings),
 
         // I/O services.
-        .target(name: "NakshaStore", dependencies: ["NakshaCore", "CLibPQ"], swiftSettings: strictSettings),
+        .target(name: "NakshaStore", dependencies: ["NakshaCore", "CLibPQ", logging, metrics], swiftSettings: strictSettings),
         .target(
             name: "NakshaObservability",
             dependencies: ["NakshaCore", logging, metrics, prometheus],
@@ -136,6 +137,14 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(name: "NakshaCLITests", dependencies: ["NakshaCLI"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "NakshaStoreTests",
+            dependencies: [
+                "NakshaStore", "NakshaCore", logging, metrics,
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .testTarget(name: "NakshaRaftTests", dependencies: ["NakshaRaft"], swiftSettings: strictSettings),
         .testTarget(name: "NakshaVectorTests", dependencies: ["NakshaVector"], swiftSettings: strictSettings),
         .testTarget(

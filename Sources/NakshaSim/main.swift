@@ -1,6 +1,6 @@
 // naksha-sim: explores Raft simulation seeds, replays one, or benchmarks the core.
 //
-//   naksha-sim --seeds N [--nodes 3|5] [--seed S] [--ticks T]   run N seeds from S
+//   naksha-sim --seeds N [--nodes 3|5] [--seed S] [--ticks T] [--lease-reads]   run N seeds from S
 //   NAKSHA_SIM_SEED=<n> naksha-sim [--nodes K]                   replay one seed with its trace
 //   naksha-sim --inject-fault commit-previous-term|vote-without-log-check|skip-pre-vote-term-rules
 //                                                              TEST-ONLY: break one rule
@@ -17,7 +17,7 @@ struct Arguments {
     var seeds = 100
     var nodes = 3
     var firstSeed: UInt64 = 0
-    var ticks = 200
+    var ticks = 250
     var bench = false
     var proposals = 200_000
     var batch = 64
@@ -28,10 +28,11 @@ struct Arguments {
     var preVote: Bool?
     var checkQuorum: Bool?
     var readyCrashPerMille: UInt64?
+    var leaseReads = false
 }
 
 func usage() -> Never {
-    print("usage: naksha-sim [--seeds N] [--nodes K] [--seed S] [--ticks T] [--trace] | --bench [--proposals N] [--batch B]")
+    print("usage: naksha-sim [--seeds N] [--nodes K] [--seed S] [--ticks T] [--lease-reads] [--trace] | --bench [--proposals N] [--batch B]")
     exit(2)
 }
 
@@ -55,6 +56,7 @@ func parseArguments() -> Arguments {
         case "--proposals": arguments.proposals = Int(number(flag))
         case "--batch": arguments.batch = Int(number(flag))
         case "--trace": arguments.trace = true
+        case "--lease-reads": arguments.leaseReads = true
         case "--max-message-bytes": arguments.maxMessageBytes = Int(number(flag))
         case "--crash-per-mille": arguments.crashPerMille = number(flag)
         case "--ready-crash-per-mille": arguments.readyCrashPerMille = number(flag)
@@ -86,7 +88,8 @@ func parseArguments() -> Arguments {
 func replay(seed: UInt64, arguments: Arguments) -> Int32 {
     let options = SimulationOptions(
         seed: seed, nodeCount: arguments.nodes, safetyTicks: arguments.ticks, testingFaults: arguments.faults,
-        preVote: arguments.preVote, checkQuorum: arguments.checkQuorum,
+        preVote: arguments.preVote, checkQuorum: arguments.leaseReads ? true : arguments.checkQuorum,
+        readMode: arguments.leaseReads ? .leaseBased : nil,
         maxMessageBytes: arguments.maxMessageBytes, crashPerMille: arguments.crashPerMille,
         readyCrashPerMille: arguments.readyCrashPerMille, recordTrace: true)
     let result = Simulation.run(options)
@@ -103,7 +106,8 @@ func replay(seed: UInt64, arguments: Arguments) -> Int32 {
 func explore(arguments: Arguments) -> Int32 {
     let template = SimulationOptions(
         seed: 0, nodeCount: arguments.nodes, safetyTicks: arguments.ticks, testingFaults: arguments.faults,
-        preVote: arguments.preVote, checkQuorum: arguments.checkQuorum,
+        preVote: arguments.preVote, checkQuorum: arguments.leaseReads ? true : arguments.checkQuorum,
+        readMode: arguments.leaseReads ? .leaseBased : nil,
         maxMessageBytes: arguments.maxMessageBytes, crashPerMille: arguments.crashPerMille,
         readyCrashPerMille: arguments.readyCrashPerMille)
     let summary = SimulationRunner.explore(firstSeed: arguments.firstSeed, count: arguments.seeds, template: template)

@@ -95,6 +95,7 @@ public struct Simulation: Sendable {
             heartbeatIntervalTicks: 2,
             maxMessageBytes: profile.maxMessageBytes,
             maxInflightMessages: profile.maxInflightMessages,
+            maxUncommittedEntries: 64,
             preVote: profile.preVote,
             checkQuorum: profile.checkQuorum,
             readMode: profile.readMode,

@@ -6,8 +6,9 @@
 ///   connection itself), with `poolTimeout` after `acquireTimeout`, or with `poolClosed`;
 /// - a connection whose `generation` is older than the pool's (the DSN was replaced) is never
 ///   handed out again: idle ones are closed at once, in-use ones when they are released;
-/// - an idle connection is checked (`isHealthy`) on checkout; a broken one is closed and the
-///   slot reused, so a restarted server costs one failed attempt per stale connection.
+/// - an idle connection is checked on checkout: `isHealthy` always, and a `SELECT 1` round trip
+///   when it has been idle longer than `idleCheckInterval`; a dead one is closed and the slot
+///   reused. A connection that breaks in use is discarded by the caller (`release(discard:)`).
 actor ConnectionPool {
     /// What a waiting `acquire` is resumed with.
     private enum Grant: Sendable {
@@ -22,6 +23,7 @@ actor ConnectionPool {
 
     let maxConnections: Int
     let acquireTimeout: Duration
+    let idleCheckInterval: Duration
     private let executor: BlockingExecutor
     private let metrics: StoreMetrics
     private var dsn: String
@@ -33,11 +35,15 @@ actor ConnectionPool {
     private var nextWaiterID: UInt64 = 0
     private var isClosed = false
 
-    init(dsn: String, maxConnections: Int, acquireTimeout: Duration, executor: BlockingExecutor, metrics: StoreMetrics) {
+    init(
+        dsn: String, maxConnections: Int, acquireTimeout: Duration, idleCheckInterval: Duration,
+        executor: BlockingExecutor, metrics: StoreMetrics
+    ) {
         precondition(maxConnections > 0, "a connection pool needs at least one connection")
         self.dsn = dsn
         self.maxConnections = maxConnections
         self.acquireTimeout = acquireTimeout
+        self.idleCheckInterval = idleCheckInterval
         self.executor = executor
         self.metrics = metrics
     }
@@ -61,12 +67,13 @@ actor ConnectionPool {
     func acquire(operation: String) async throws(StoreError) -> PostgresConnection {
         guard !isClosed else { throw closedError(operation) }
         while let candidate = idle.popLast() {
-            if candidate.generation == generation && candidate.isHealthy {
-                inUse += 1
-                publish()
-                return candidate
+            guard candidate.generation == generation && candidate.isHealthy else {
+                retire(candidate)
+                continue
             }
-            retire(candidate)
+            inUse += 1
+            publish()
+            if try await isAlive(candidate, operation: operation) { return candidate }
         }
         if inUse + connecting < maxConnections {
             connecting += 1
@@ -79,6 +86,17 @@ actor ConnectionPool {
         case .slot:
             return try await openConnection(operation: operation)
         }
+    }
+
+    /// Pings `candidate` (already counted in `inUse`) if it sat idle too long. On failure
+    /// the slot is freed again and `false` returned; if the pool closed meanwhile, throws.
+    private func isAlive(_ candidate: PostgresConnection, operation: String) async throws(StoreError) -> Bool {
+        guard candidate.idleSince.duration(to: .now) > idleCheckInterval else { return true }
+        let alive = await executor.runCatching { () -> Result<Bool, StoreError> in .success(candidate.ping()) }
+        if case .success(true) = alive, !isClosed { return true }
+        release(candidate, discard: true)
+        if isClosed { throw closedError(operation) }
+        return false
     }
 
     /// Returns a connection. `discard` (or a broken or outdated connection) closes it and
@@ -94,6 +112,7 @@ actor ConnectionPool {
             inUse += 1
             waiter.continuation.resume(returning: .connection(connection))
         } else {
+            connection.idleSince = .now
             idle.append(connection)
         }
         publish()

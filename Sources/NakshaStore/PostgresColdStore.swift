@@ -33,7 +33,8 @@ public final class PostgresColdStore: ColdStore {
         self.retryDeadline = configuration.retryDeadline
         self.pool = ConnectionPool(
             dsn: configuration.connectionString, maxConnections: configuration.maxConnections,
-            acquireTimeout: configuration.acquireTimeout, executor: executor, metrics: metrics)
+            acquireTimeout: configuration.acquireTimeout, idleCheckInterval: configuration.idleCheckInterval,
+            executor: executor, metrics: metrics)
     }
 
     /// Rotates credentials: connections opened from now on use `connectionString`; idle old

@@ -12,15 +12,21 @@ public struct PostgresConfiguration: Sendable {
     /// How long an idempotent operation keeps retrying after connection failures
     /// (server restart, failover) before giving up with the last error.
     public var retryDeadline: Duration
+    /// A connection idle for longer than this is checked with a round trip (`SELECT 1`) on
+    /// checkout, so one that died while idle (server restart, idle timeout in a proxy) is
+    /// replaced before any statement fails on it.
+    public var idleCheckInterval: Duration
 
     public init(
         connectionString: String, maxConnections: Int = 8,
-        acquireTimeout: Duration = .seconds(5), retryDeadline: Duration = .seconds(20)
+        acquireTimeout: Duration = .seconds(5), retryDeadline: Duration = .seconds(20),
+        idleCheckInterval: Duration = .seconds(30)
     ) {
         self.connectionString = connectionString
         self.maxConnections = maxConnections
         self.acquireTimeout = acquireTimeout
         self.retryDeadline = retryDeadline
+        self.idleCheckInterval = idleCheckInterval
     }
 
     /// Reads `DATABASE_URL` from `environment` (pass `ProcessInfo.processInfo.environment`).

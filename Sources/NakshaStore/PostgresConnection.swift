@@ -15,6 +15,8 @@ final class PostgresConnection: @unchecked Sendable {
     private var handle: OpaquePointer?
     private var preparedStatements: Set<String> = []
     private(set) var isBroken = false
+    /// When the pool last took this connection back (set by the pool, read on checkout).
+    var idleSince = ContinuousClock.now
 
     private init(handle: OpaquePointer, generation: Int) {
         self.handle = handle
@@ -59,6 +61,11 @@ final class PostgresConnection: @unchecked Sendable {
     var isHealthy: Bool {
         guard let handle, !isBroken else { return false }
         return PQstatus(handle) == CONNECTION_OK
+    }
+
+    /// A round trip that proves the session is alive (marks it broken if not).
+    func ping() -> Bool {
+        (try? execute("SELECT 1", operation: "ping")) != nil
     }
 
     /// Closes the session. Idempotent.

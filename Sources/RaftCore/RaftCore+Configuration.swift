@@ -12,6 +12,10 @@ extension RaftCore {
         public var maxMessageBytes: Int
         /// Unacknowledged appends per follower in replicate state (pipelining depth).
         public var maxInflightMessages: Int
+        /// A leader refuses proposals (`tooManyUncommittedEntries`) while this many entries
+        /// are uncommitted, so a leader cut off from its quorum cannot build an unbounded
+        /// backlog that followers must later replay.
+        public var maxUncommittedEntries: Int
         /// Pre-vote (thesis §9.6): probe for a winnable election before bumping the term.
         public var preVote: Bool
         /// Check-quorum: a leader that has not heard from a quorum within an election timeout
@@ -31,6 +35,7 @@ extension RaftCore {
             heartbeatIntervalTicks: Int = 1,
             maxMessageBytes: Int = 1 << 20,
             maxInflightMessages: Int = 256,
+            maxUncommittedEntries: Int = 4096,
             preVote: Bool = true,
             checkQuorum: Bool = true,
             readMode: ReadMode = .safe,
@@ -42,6 +47,7 @@ extension RaftCore {
             self.heartbeatIntervalTicks = heartbeatIntervalTicks
             self.maxMessageBytes = maxMessageBytes
             self.maxInflightMessages = maxInflightMessages
+            self.maxUncommittedEntries = maxUncommittedEntries
             self.preVote = preVote
             self.checkQuorum = checkQuorum
             self.readMode = readMode
@@ -54,6 +60,7 @@ extension RaftCore {
             precondition(heartbeatIntervalTicks > 0, "heartbeatIntervalTicks must be positive")
             precondition(heartbeatIntervalTicks < electionTimeoutTicks, "heartbeat interval must be below the election timeout")
             precondition(maxInflightMessages > 0, "maxInflightMessages must be positive")
+            precondition(maxUncommittedEntries > 0, "maxUncommittedEntries must be positive")
             precondition(readMode == .safe || checkQuorum, "lease-based reads need checkQuorum")
         }
     }

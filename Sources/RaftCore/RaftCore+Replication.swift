@@ -4,6 +4,9 @@ extension RaftCore {
     @discardableResult
     public mutating func propose(_ data: [UInt8]) throws(RaftError) -> LogIndex {
         try checkCanPropose()
+        guard log.lastIndex - log.committed < LogIndex(configuration.maxUncommittedEntries) else {
+            throw .tooManyUncommittedEntries
+        }
         let index = appendAsLeader(.command(data))
         broadcastAppend()
         return index
@@ -91,10 +94,10 @@ extension RaftCore {
 
     /// Leader: a follower answered an AppendEntries or InstallSnapshot.
     mutating func handleAppendEntriesResponse(_ response: AppendEntriesResponse, from peer: ReplicaID) {
-        guard role == .leader, var peerProgress = progress[peer] else { return }
+        guard role == .leader, var peerProgress = progress[peer], response.index <= log.lastIndex else { return }
         peerProgress.recentActive = true
         if !response.success {
-            var hint = response.conflictIndex
+            var hint = min(response.conflictIndex, log.lastIndex)
             if response.conflictTerm > 0 {
                 hint = log.lastIndex(atOrBelow: response.conflictIndex, withTermAtMost: response.conflictTerm).index
             }

@@ -1,9 +1,15 @@
 extension RaftCore {
+    /// Terms above this are treated as malformed input, so term arithmetic cannot overflow.
+    static let maximumTerm: Term = 1 << 62
+
     /// Processes one message from a peer. Messages from stale terms are answered or ignored as
     /// Raft requires; malformed routing throws.
     public mutating func step(_ message: RaftMessage) throws(RaftError) {
         guard message.to == id else {
             throw .misaddressedMessage(to: message.to, at: id)
+        }
+        guard message.term <= Self.maximumTerm else {
+            return  // no real group gets near 2^62 terms: a corrupt or hostile message
         }
         guard handleTerm(of: message) else { return }
         switch message.kind {

@@ -9,6 +9,7 @@ public struct RaftError: Error, Equatable, Sendable {
             case invalidMembershipChange
             case misaddressedMessage
             case invalidCompaction
+            case tooManyUncommittedEntries
         }
 
         private let base: Base
@@ -27,6 +28,8 @@ public struct RaftError: Error, Equatable, Sendable {
         public static let misaddressedMessage = Code(.misaddressedMessage)
         /// A compaction index outside (snapshot index, applied index].
         public static let invalidCompaction = Code(.invalidCompaction)
+        /// The leader has `maxUncommittedEntries` uncommitted entries; retry later.
+        public static let tooManyUncommittedEntries = Code(.tooManyUncommittedEntries)
     }
 
     public var code: Code
@@ -58,6 +61,10 @@ public struct RaftError: Error, Equatable, Sendable {
 
     public static func misaddressedMessage(to: ReplicaID, at: ReplicaID) -> RaftError {
         RaftError(code: .misaddressedMessage, detail: "message for \(to) stepped into \(at); check the routing")
+    }
+
+    public static var tooManyUncommittedEntries: RaftError {
+        RaftError(code: .tooManyUncommittedEntries, detail: "too many uncommitted entries (is a quorum reachable?); retry later")
     }
 
     public static func invalidCompaction(_ reason: String) -> RaftError {

@@ -80,4 +80,10 @@ import Testing
         #expect(result.output.contains("wire self-check: ok"))
         #expect(result.output.contains("not built yet"))
     }
+
+    @Test func migrateWithoutADatabaseSaysWhatIsMissing() throws {
+        let result = try Self.naksha(["migrate", "--database-url", ""])
+        #expect(result.status != 0)
+        #expect(result.output.contains("DATABASE_URL"), "\(result.output)")
+    }
 }

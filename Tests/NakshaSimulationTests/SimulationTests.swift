@@ -10,10 +10,10 @@ struct SimulationTests {
     /// on two shared cores (measure again if the simulation grows).
     static let ciSafetyTicks = 250
 
-    static func report(_ result: SimulationResult, nodes: Int) {
+    static func report(_ result: SimulationResult, nodes: Int, flags: String = "") {
         Issue.record("""
             simulation violation (\(nodes) nodes): \(result.violations.joined(separator: "; "))
-            replay: \(result.replayLine) swift run naksha-sim --nodes \(nodes) --ticks \(ciSafetyTicks)
+            replay: \(result.replayLine) swift run naksha-sim --nodes \(nodes) --ticks \(ciSafetyTicks)\(flags)
             """)
     }
 
@@ -98,7 +98,7 @@ struct SimulationTests {
         let template = SimulationOptions(seed: 0, safetyTicks: Self.ciSafetyTicks, checkQuorum: true, readMode: .leaseBased)
         let summary = SimulationRunner.explore(firstSeed: 500_000 + chunk * 100, count: 100, template: template)
         for failure in summary.failures {
-            Self.report(failure, nodes: 3)
+            Self.report(failure, nodes: 3, flags: " --lease-reads")
         }
         #expect(summary.failures.isEmpty)
     }

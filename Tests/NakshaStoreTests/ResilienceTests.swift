@@ -1,3 +1,4 @@
+import MetricsTestKit
 import Testing
 @testable import NakshaStore
 
@@ -57,6 +58,28 @@ struct ResilienceTests {
         }
         let stats = await store.pool.stats
         #expect(stats.inUse == 0 && stats.idle >= 1)
+        await store.shutdown()
+    }
+
+    @Test func idleCheckOnCheckoutReplacesDeadConnectionsBeforeAnyStatementFails() async throws {
+        let server = try TestPostgres.start()
+        defer { server.destroy() }
+        let metrics = TestMetrics()
+        let store = PostgresColdStore(
+            configuration: PostgresConfiguration(
+                connectionString: try server.freshDatabase("idle_check"), maxConnections: 2,
+                retryDeadline: .seconds(30), idleCheckInterval: .zero),
+            logger: Fixtures.quietLogger, metricsFactory: metrics)
+        _ = try await store.migrate()
+        async let a = store.testQuery("SELECT pg_sleep(0.2)::text")
+        async let b = store.testQuery("SELECT pg_sleep(0.2)::text")
+        _ = try await (a, b)
+        #expect(await store.pool.stats.idle == 2)
+        try server.stopServer()
+        try server.startServer()
+        #expect(try await store.archivedJob(id: "none") == nil)
+        // The dead sessions were found by the checkout ping, not by a failing statement.
+        #expect(metrics.counterTotal(label: "naksha_db_errors_total", dimensions: [("op", "archived_job")]) == 0)
         await store.shutdown()
     }
 

@@ -252,3 +252,19 @@ struct PaperReplicationTests {
         #expect(kinds.allSatisfy { $0 == .requestVote(lastLogIndex: 3, lastLogTerm: 3, leaderTransfer: false) })
     }
 }
+
+@Suite("Flow control")
+struct FlowControlTests {
+    @Test("a leader refuses proposals while maxUncommittedEntries are uncommitted")
+    func uncommittedLimit() throws {
+        var configuration = Fixture.configuration(1)
+        configuration.maxUncommittedEntries = 3
+        var leader = Fixture.node(1, configuration: configuration)
+        leader.elect()
+        _ = try leader.propose([1])
+        _ = try leader.propose([2])
+        #expect(throws: RaftError.tooManyUncommittedEntries) {
+            try leader.propose([3])
+        }
+    }
+}
