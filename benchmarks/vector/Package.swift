@@ -2,7 +2,12 @@
 // Macro benchmark for the NakshaVector target (issue 7). Build and run in release:
 //   swift build -c release && .build/release/vector-bench --help
 // See README.md for the datasets, the peers (benchmarks/peers/vector.py) and results.
+import Foundation
 import PackageDescription
+
+// The root package's identity is the name of the folder it was cloned into.
+let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+let rootIdentity = root.lastPathComponent.lowercased()
 
 let package = Package(
     name: "naksha-vector-bench",
@@ -11,7 +16,7 @@ let package = Package(
     targets: [
         .executableTarget(
             name: "vector-bench",
-            dependencies: [.product(name: "NakshaVector", package: "main")],
+            dependencies: [.product(name: "NakshaVector", package: rootIdentity)],
             path: "Sources/VectorBench",
             swiftSettings: [
                 .enableUpcomingFeature("ExistentialAny"),
