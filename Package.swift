@@ -31,6 +31,7 @@ let package = Package(
     products: [
         .executable(name: "naksha", targets: ["NakshaCLI"]),
         .executable(name: "naksha-actor-peer", targets: ["NakshaActorPeer"]),
+        .executable(name: "naksha-sim", targets: ["NakshaSim"]),
         .library(name: "NakshaWire", targets: ["NakshaWire"]),
         .library(name: "NakshaCore", targets: ["NakshaCore"]),
         .library(name: "NakshaVector", targets: ["NakshaVector"]),
@@ -121,6 +122,11 @@ let package = Package(
 
         // Test support: the simulated network, disk and clock for deterministic simulation.
         .target(name: "NakshaSimulation", dependencies: ["NakshaCore", "RaftCore"], swiftSettings: strictSettings),
+        .executableTarget(
+            name: "NakshaSim",
+            dependencies: ["NakshaSimulation", "RaftCore", "NakshaCore"],
+            swiftSettings: strictSettings
+        ),
 
         // Tests.
         .testTarget(name: "NakshaCoreTests", dependencies: ["NakshaCore"], swiftSettings: strictSettings),
@@ -145,6 +151,12 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        .testTarget(name: "RaftCoreTests", dependencies: ["RaftCore", "NakshaCore"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "NakshaSimulationTests",
+            dependencies: ["NakshaSimulation", "RaftCore", "NakshaCore"],
+            swiftSettings: strictSettings
+        ),
         .testTarget(name: "NakshaRaftTests", dependencies: ["NakshaRaft"], swiftSettings: strictSettings),
         .testTarget(name: "NakshaVectorTests", dependencies: ["NakshaVector"], swiftSettings: strictSettings),
         .testTarget(
@@ -152,6 +164,7 @@ let package = Package(
             dependencies: [
                 "NakshaActors", "NakshaActorPeer", "NakshaWire", nioCore, nioPosix,
                 .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
             ],
             swiftSettings: strictSettings
         ),

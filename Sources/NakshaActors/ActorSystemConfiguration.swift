@@ -1,3 +1,4 @@
+import CoreMetrics
 import NakshaWire
 
 /// How a `NakshaActorSystem` listens, dials and times out.
@@ -47,6 +48,8 @@ public struct ActorSystemConfiguration: Sendable {
     /// Error types rebuilt as themselves when a remote function throws them; others arrive as
     /// `RemoteCallError.remoteError`. Never a type chosen by the peer.
     public var rebuildableErrors: [any (Error & Codable).Type]
+    /// Where the transport's metrics go; nil means the process-wide `MetricsSystem`.
+    public var metricsFactory: (any MetricsFactory)?
 
     public init(
         host: String = "127.0.0.1",
@@ -61,7 +64,8 @@ public struct ActorSystemConfiguration: Sendable {
         reconnectBackoffMax: Duration = .seconds(2),
         maxQueuedBytesPerConnection: Int = 32 << 20,
         limits: WireLimits = .default,
-        rebuildableErrors: [any (Error & Codable).Type] = []
+        rebuildableErrors: [any (Error & Codable).Type] = [],
+        metricsFactory: (any MetricsFactory)? = nil
     ) {
         self.host = host
         self.port = port
@@ -76,5 +80,6 @@ public struct ActorSystemConfiguration: Sendable {
         self.maxQueuedBytesPerConnection = maxQueuedBytesPerConnection
         self.limits = limits
         self.rebuildableErrors = rebuildableErrors
+        self.metricsFactory = metricsFactory
     }
 }

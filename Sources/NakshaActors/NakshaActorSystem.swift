@@ -35,7 +35,7 @@ public final class NakshaActorSystem: DistributedActorSystem, Sendable {
     public let configuration: ActorSystemConfiguration
 
     let group: any EventLoopGroup
-    let metrics = ActorMetrics()
+    let metrics: ActorMetrics
     let pending = PendingCalls()
     let incoming = IncomingCalls()
     let connections: ConnectionTable
@@ -88,6 +88,7 @@ public final class NakshaActorSystem: DistributedActorSystem, Sendable {
         self.group = group
         self.tls = tls
         self.address = address
+        self.metrics = ActorMetrics(factory: configuration.metricsFactory)
         var random = SystemRandomNumberGenerator()
         self.incarnation = random.next() | 1
         self.connections = ConnectionTable()

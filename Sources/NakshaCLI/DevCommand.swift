@@ -65,9 +65,9 @@ struct DevCommand: AsyncParsableCommand {
         ("actor transport (NakshaActors)", "built — distributed actors over TCP, mTLS"),
         ("graphs and planner (NakshaGraph)", "built — try `naksha graph validate graphs/*.yaml`"),
         ("write-ahead log, snapshots (NakshaRaft)", "built — the RaftNode actor is not"),
-        ("Raft core (RaftCore)", "in progress"),
-        ("vector search (NakshaVector)", "not built yet"),
-        ("cold store (NakshaStore)", "not built yet"),
+        ("Raft core (RaftCore)", "built — try `naksha-sim --seeds 200`"),
+        ("vector search (NakshaVector)", "built — SIMD kernels, flat, int8, HNSW, filters"),
+        ("cold store (NakshaStore)", "built — try `naksha migrate` with DATABASE_URL"),
         ("coordinator and worker", "not built yet"),
     ]
 }
