@@ -123,6 +123,9 @@ final class ActorChannelHandler: ChannelInboundHandler {
         system.metrics.recordFrameError(code)
         if handshakeDone {
             fail(RemoteCallError(.connectionLost, "connection failed: \(error)"), context: context)
+        } else if connection == nil {
+            // Never became active: the TCP connect itself failed.
+            fail(RemoteCallError(.peerUnreachable, "cannot connect: \(error)"), context: context)
         } else {
             fail(RemoteCallError(.handshakeFailed, "handshake failed (TLS or protocol): \(error)"), context: context)
         }
@@ -130,7 +133,10 @@ final class ActorChannelHandler: ChannelInboundHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         if case .client(let promise) = role, !handshakeDone {
-            promise.fail(RemoteCallError(.handshakeFailed, "connection closed during the handshake"))
+            promise.fail(
+                connection == nil
+                    ? RemoteCallError(.peerUnreachable, "connection closed before it was established")
+                    : RemoteCallError(.handshakeFailed, "connection closed during the handshake"))
         }
         if let connection {
             system.connectionClosed(connection)

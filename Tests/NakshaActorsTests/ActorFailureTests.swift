@@ -133,7 +133,8 @@ import Testing
     }
 
     @Test func incompatibleHandshakeIsRefusedWithAReason() async throws {
-        try await withSystems(1) { systems in
+        // A long heartbeat timeout so that only the refusal can close the connection.
+        try await withSystems(1, configuration: ActorSystemConfiguration(heartbeatTimeout: .seconds(120))) { systems in
             let raw = try await RawClient.connect(to: systems[0].address)
             struct Handshake: Codable {
                 var protocolName: String

@@ -34,7 +34,7 @@ func expectRemoteError<T>(
 }
 
 /// Polls `condition` until it holds or `timeout` passes (no fixed sleeps as synchronisation).
-func waitUntil(timeout: Duration = .seconds(5), _ condition: () async throws -> Bool) async throws -> Bool {
+func waitUntil(timeout: Duration = .seconds(15), _ condition: () async throws -> Bool) async throws -> Bool {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
         if try await condition() { return true }
