@@ -54,9 +54,9 @@ struct DevCommand: AsyncParsableCommand {
         for (part, state) in Self.status { print("  \(part.padding(toLength: 44, withPad: " ", startingAt: 0)) \(state)") }
         print("""
 
-            Not built yet, so `make run` cannot start a cluster: the coordinator (Raft over
-            distributed actors), workers, the HTTP gateway and the sample RAG workflow. Each is an
-            open issue; this command will start them as they land (see README.md).
+            Not built yet, so `make run` cannot start a cluster: the coordinator process (its
+            RaftNode exists and is tested in-process), workers, the HTTP gateway and the sample
+            RAG workflow. Each is an open issue; this command will start them as they land.
             """)
     }
 
@@ -64,7 +64,7 @@ struct DevCommand: AsyncParsableCommand {
         ("wire format (NakshaWire)", "built — frames, CRC32C, zstd, binary codec"),
         ("actor transport (NakshaActors)", "built — distributed actors over TCP, mTLS"),
         ("graphs and planner (NakshaGraph)", "built — try `naksha graph validate graphs/*.yaml`"),
-        ("write-ahead log, snapshots (NakshaRaft)", "built — the RaftNode actor is not"),
+        ("replicated log (NakshaRaft)", "built — WAL, snapshots, RaftNode; no coordinator process yet"),
         ("Raft core (RaftCore)", "built — try `naksha-sim --seeds 200`"),
         ("vector search (NakshaVector)", "built — SIMD kernels, flat, int8, HNSW, filters"),
         ("cold store (NakshaStore)", "built — try `naksha migrate` with DATABASE_URL"),

@@ -1,0 +1,74 @@
+import NakshaWire
+import RaftCore
+
+/// The durable side of a `RaftNode`: Raft entries and hard state in the write-ahead log,
+/// snapshots in the snapshot store.
+///
+/// Record types: 1 = log entry (tag = index), 2 = hard state. Replaying keeps, for each
+/// index, the entry written last (a new leader may overwrite a follower's uncommitted
+/// suffix), and the last hard state.
+final class RaftStorage {
+    static let entryRecord: UInt8 = 1
+    static let hardStateRecord: UInt8 = 2
+
+    let wal: WriteAheadLog
+    let snapshots: SnapshotStore
+    private let encoder = BinaryEncoder()
+    private let decoder = BinaryDecoder()
+
+    init(directory: String, segmentSizeBytes: Int) throws {
+        try FileIO.makeDirectory(directory)
+        wal = try WriteAheadLog(directory: "\(directory)/wal", segmentSizeBytes: segmentSizeBytes)
+        snapshots = try SnapshotStore(directory: "\(directory)/snapshots")
+    }
+
+    /// What the node restarts from, or `nil` for a node that has never persisted anything.
+    func load() throws -> PersistentState? {
+        let stored = try snapshots.latest().snapshot
+        let snapshot = try stored.map { try decoder.decode(Snapshot.self, from: $0.data) }
+        var hardState: HardState? = nil
+        var entries: [LogEntry] = []
+        for record in wal.recovered {
+            switch record.type {
+            case Self.hardStateRecord:
+                hardState = try decoder.decode(HardState.self, from: record.payload)
+            case Self.entryRecord:
+                let entry = try decoder.decode(LogEntry.self, from: record.payload)
+                if let last = entries.last, entry.index <= last.index {
+                    entries.removeAll { $0.index >= entry.index }
+                }
+                entries.append(entry)
+            default:
+                throw WALError(.corruptRecord, "unknown record type \(record.type) in \(wal.directory)")
+            }
+        }
+        guard hardState != nil || snapshot != nil || !entries.isEmpty else { return nil }
+        let base = snapshot ?? PersistentState.joining.snapshot
+        entries.removeAll { $0.index <= base.metadata.index }
+        if let first = entries.first, first.index != base.metadata.index + 1 {
+            throw WALError(.corruptRecord, "log in \(wal.directory) starts at \(first.index) but the snapshot ends at \(base.metadata.index)")
+        }
+        return PersistentState(hardState: hardState ?? HardState(), snapshot: base, entries: entries)
+    }
+
+    /// Persists a ready batch with one sync: entries, then the hard state.
+    func persist(entries: [LogEntry], hardState: HardState?) throws {
+        var records: [WALRecord] = []
+        records.reserveCapacity(entries.count + 1)
+        for entry in entries {
+            records.append(WALRecord(type: Self.entryRecord, tag: entry.index, payload: try encoder.encode(entry)))
+        }
+        if let hardState {
+            let record = WALRecord(type: Self.hardStateRecord, tag: 0, payload: try encoder.encode(hardState))
+            records.append(record)
+            wal.preamble = [record]
+        }
+        try wal.append(records)
+    }
+
+    /// Saves a snapshot and drops the log segments it covers.
+    func save(_ snapshot: Snapshot) throws {
+        try snapshots.save(StoredSnapshot(index: snapshot.metadata.index, term: snapshot.metadata.term, data: try encoder.encode(snapshot)))
+        try wal.removeSegments(withTagsBelow: snapshot.metadata.index + 1)
+    }
+}
