@@ -104,4 +104,10 @@ final class ConnectionTable: Sendable {
     }
 
     var openCount: Int { state.withLock { $0.all.count } }
+
+    /// Calls `body` on every open connection (outside the lock).
+    func forEach(_ body: (PeerConnection) -> Void) {
+        let all = state.withLock { Array($0.all.values) }
+        for connection in all { body(connection) }
+    }
 }

@@ -50,7 +50,6 @@ extension NakshaActorSystem {
         guard !shutDown else { throw RemoteCallError(.systemShutDown, "the actor system shut down") }
         try Task.checkCancellation()
         let connection = try await connection(to: recipient.node, deadline: deadline)
-        try await connection.waitForCapacity()
         let callID = nextCall()
         let remaining = max(Duration.zero, deadline - ContinuousClock.now)
         let envelope = CallEnvelope(
@@ -69,6 +68,8 @@ extension NakshaActorSystem {
                 "the call's arguments take \(payload.count) bytes, over the frame limit of \(configuration.limits.maxFrameBytes)"
             )
         }
+        let reservation = payload.count + FrameHeader.size
+        try await connection.waitForCapacity(reserving: reservation, deadline: deadline)
         let reply = try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<ReplyEnvelope, any Error>) in
                 pending.register(callID, connectionID: connection.id, deadline: deadline, continuation: continuation)
@@ -76,7 +77,7 @@ extension NakshaActorSystem {
                     pending.fail(callID, with: RemoteCallError(.connectionLost, "the connection to \(recipient.node) closed"))
                     return
                 }
-                connection.send(Frame(kind: .call, streamID: callID, payload: payload))
+                connection.send(Frame(kind: .call, streamID: callID, payload: payload), reserved: reservation)
                 if Task.isCancelled, pending.fail(callID, with: RemoteCallError(.cancelled, "the caller was cancelled")) {
                     connection.send(Frame(kind: .cancel, streamID: callID))
                 }

@@ -120,6 +120,7 @@ public final class NakshaActorSystem: DistributedActorSystem, Sendable {
             let now = ContinuousClock.now
             _ = self.pending.expire(now: now)
             self.incoming.expire(now: now)
+            self.connections.forEach { $0.expireWaiters(now: now) }
         }
         sweeper.withLock { $0 = task }
     }
@@ -247,4 +248,10 @@ extension NakshaActorSystem {
     public var inFlightOutgoingCalls: Int { pending.count }
     /// Open connections, accepted and dialled.
     public var openConnections: Int { connections.openCount }
+    /// The most bytes queued but not yet written on any one connection.
+    public var maxQueuedBytes: Int {
+        var largest = 0
+        connections.forEach { largest = max(largest, $0.queuedBytes) }
+        return largest
+    }
 }

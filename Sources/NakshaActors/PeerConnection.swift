@@ -17,7 +17,7 @@ final class PeerConnection: Sendable {
 
     private struct State {
         var queuedBytes = 0
-        var waiters: [CheckedContinuation<Void, any Error>] = []
+        var waiters: [(deadline: ContinuousClock.Instant, continuation: CheckedContinuation<Void, any Error>)] = []
         var closed = false
         var peer: HandshakeMessage? = nil
         var flushScheduled = false
@@ -40,33 +40,60 @@ final class PeerConnection: Sendable {
         state.withLock { $0.peer = handshake }
     }
 
-    /// Waits until the queue has room (or throws `.connectionLost` if the connection closes).
+    /// Waits until the queue has room; throws `.connectionLost` if the connection closes and
+    /// `.deadlineExceeded` if `deadline` passes first (the system's sweeper enforces it).
     /// Does not suspend when there is room, so calls started in order are sent in order.
-    func waitForCapacity() async throws {
-        let hasRoom = state.withLock { !$0.closed && $0.queuedBytes < maxQueuedBytes }
-        if hasRoom { return }
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            let outcome: Result<Void, RemoteCallError>? = state.withLock { state in
-                if state.closed { return .failure(RemoteCallError(.connectionLost, "connection closed")) }
-                if state.queuedBytes < maxQueuedBytes { return .success(()) }
-                state.waiters.append(continuation)
-                return nil
+    ///
+    /// On success `bytes` are reserved in the queue (admission and accounting are one step, so
+    /// many callers cannot all pass the check at once); pass the same number to `send`.
+    func waitForCapacity(reserving bytes: Int, deadline: ContinuousClock.Instant) async throws {
+        while true {
+            let admitted = state.withLock { state -> Bool in
+                guard !state.closed, state.queuedBytes < maxQueuedBytes else { return false }
+                state.queuedBytes += bytes
+                return true
             }
-            if let outcome { continuation.resume(with: outcome) }
+            if admitted { return }
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                let outcome: Result<Void, RemoteCallError>? = state.withLock { state in
+                    if state.closed { return .failure(RemoteCallError(.connectionLost, "connection closed")) }
+                    if state.queuedBytes < maxQueuedBytes { return .success(()) }
+                    state.waiters.append((deadline, continuation))
+                    return nil
+                }
+                if let outcome { continuation.resume(with: outcome) }
+            }
         }
     }
 
-    /// Encodes and writes `frame` now (no waiting). Replies, pongs and cancels use this.
-    func send(_ frame: Frame) {
+    /// Fails senders still waiting for room after their deadline.
+    func expireWaiters(now: ContinuousClock.Instant) {
+        let expired = state.withLock { state -> [CheckedContinuation<Void, any Error>] in
+            let due = state.waiters.filter { $0.deadline <= now }.map(\.continuation)
+            if !due.isEmpty { state.waiters.removeAll { $0.deadline <= now } }
+            return due
+        }
+        for waiter in expired {
+            waiter.resume(throwing: RemoteCallError(.deadlineExceeded, "the peer did not drain its connection before the call's deadline"))
+        }
+    }
+
+    /// Bytes written to the channel and not yet on the socket (for tests and diagnostics).
+    var queuedBytes: Int { state.withLock { $0.queuedBytes } }
+
+    /// Encodes and writes `frame` now (no waiting). Replies, pongs and cancels use this;
+    /// calls pass the bytes they reserved with `waitForCapacity`.
+    func send(_ frame: Frame, reserved: Int = 0) {
         let bytes: [UInt8]
         do {
             bytes = try encoder.encode(frame)
         } catch {
+            released(reserved)
             channel.close(promise: nil)
             return
         }
         let size = bytes.count
-        state.withLock { $0.queuedBytes += size }
+        state.withLock { $0.queuedBytes += size - reserved }
         metrics.recordBytes(sent: size)
         let promise = channel.eventLoop.makePromise(of: Void.self)
         promise.futureResult.whenComplete { [self] _ in released(size) }
@@ -92,7 +119,7 @@ final class PeerConnection: Sendable {
             state.queuedBytes -= size
             guard state.queuedBytes < maxQueuedBytes else { return [] }
             defer { state.waiters.removeAll() }
-            return state.waiters
+            return state.waiters.map(\.continuation)
         }
         for waiter in ready { waiter.resume() }
     }
@@ -102,7 +129,7 @@ final class PeerConnection: Sendable {
         let waiters = state.withLock { state -> [CheckedContinuation<Void, any Error>] in
             state.closed = true
             defer { state.waiters.removeAll() }
-            return state.waiters
+            return state.waiters.map(\.continuation)
         }
         for waiter in waiters { waiter.resume(throwing: RemoteCallError(.connectionLost, "connection closed")) }
     }
