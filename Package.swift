@@ -78,7 +78,7 @@ let package = Package(
 
         // Pure domain logic.
         .target(name: "NakshaGraph", dependencies: ["NakshaCore", yams], swiftSettings: strictSettings),
-        .target(name: "NakshaVector", swiftSettings: strictSettings),
+        .target(name: "NakshaVector", dependencies: ["NakshaCore"], swiftSettings: strictSettings),
         .target(name: "NakshaState", dependencies: ["NakshaCore", "NakshaGraph"], swiftSettings: strictSettings),
 
         // I/O services.
@@ -138,7 +138,7 @@ let package = Package(
         ),
         .testTarget(
             name: "NakshaGraphTests",
-            dependencies: ["NakshaGraph"],
+            dependencies: ["NakshaGraph", "NakshaCore"],
             resources: [.copy("Corpus")],
             swiftSettings: strictSettings
         ),
@@ -158,7 +158,7 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(name: "NakshaRaftTests", dependencies: ["NakshaRaft"], swiftSettings: strictSettings),
-        .testTarget(name: "NakshaVectorTests", dependencies: ["NakshaVector"], swiftSettings: strictSettings),
+        .testTarget(name: "NakshaVectorTests", dependencies: ["NakshaVector", "NakshaCore"], swiftSettings: strictSettings),
         .testTarget(
             name: "NakshaActorsTests",
             dependencies: [

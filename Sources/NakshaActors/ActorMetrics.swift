@@ -1,4 +1,5 @@
 import CoreMetrics
+import Distributed
 import Synchronization
 
 /// The transport's metrics, declared once:
@@ -28,12 +29,15 @@ final class ActorMetrics: Sendable {
         bytesReceived = Counter(label: "naksha_actor_bytes_total", dimensions: [("direction", "received")], factory: factory)
     }
 
-    func recordCall(target: String, outcome: String, duration: Duration) {
-        let key = target + "\u{0}" + outcome
+    /// Counts a finished call. The counter is cached per target identifier and outcome, so
+    /// the target's name is demangled once, not on every call.
+    func recordCall(target: RemoteCallTarget, outcome: String, duration: Duration) {
+        let key = target.identifier + "\u{0}" + outcome
         let counter = callCounters.withLock { counters in
             if let existing = counters[key] { return existing }
+            let name = Self.shortName(of: target)
             let created = Counter(
-                label: "naksha_actor_calls_total", dimensions: [("target", target), ("outcome", outcome)], factory: factory)
+                label: "naksha_actor_calls_total", dimensions: [("target", name), ("outcome", outcome)], factory: factory)
             counters[key] = created
             return created
         }
@@ -61,5 +65,14 @@ final class ActorMetrics: Sendable {
             return created
         }
         counter.increment()
+    }
+
+    /// The bounded label for a target in metrics: the function's base name.
+    static func shortName(of target: RemoteCallTarget) -> String {
+        let description = target.description
+        guard let paren = description.firstIndex(of: "(") else { return description }
+        let head = description[..<paren]
+        let name = head.split(separator: ".").last.map(String.init) ?? String(head)
+        return name.split(separator: " ").last.map(String.init) ?? name
     }
 }

@@ -32,14 +32,13 @@ extension NakshaActorSystem {
         let started = ContinuousClock.now
         let timeout = Self.callTimeout ?? configuration.defaultCallTimeout
         let deadline = started + timeout
-        let targetLabel = Self.shortName(of: target)
         do {
             let bytes = try await exchange(recipient: recipient, target: target, arguments: arguments, deadline: deadline)
-            metrics.recordCall(target: targetLabel, outcome: "ok", duration: ContinuousClock.now - started)
+            metrics.recordCall(target: target, outcome: "ok", duration: ContinuousClock.now - started)
             return bytes
         } catch {
             let outcome = (error as? RemoteCallError)?.code.description ?? "error"
-            metrics.recordCall(target: targetLabel, outcome: outcome, duration: ContinuousClock.now - started)
+            metrics.recordCall(target: target, outcome: outcome, duration: ContinuousClock.now - started)
             throw error
         }
     }
@@ -167,14 +166,5 @@ extension NakshaActorSystem {
                 promise.fail(error)
             }
         }
-    }
-
-    /// The bounded label for a target in metrics: the function's base name.
-    static func shortName(of target: RemoteCallTarget) -> String {
-        let description = target.description
-        guard let paren = description.firstIndex(of: "(") else { return description }
-        let head = description[..<paren]
-        let name = head.split(separator: ".").last.map(String.init) ?? String(head)
-        return name.split(separator: " ").last.map(String.init) ?? name
     }
 }

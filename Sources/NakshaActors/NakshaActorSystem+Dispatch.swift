@@ -22,9 +22,8 @@ extension NakshaActorSystem {
             reply(.failure(RemoteCallError(.serializationFailed, "the call frame is not valid: \(error)")))
             return
         }
-        guard isLocal(envelope.recipient) || envelope.recipient.incarnation == 0 || envelope.recipient.incarnation == incarnation,
-            let actor = localActor(for: envelope.recipient),
-            envelope.recipient.incarnation == 0 || envelope.recipient.incarnation == incarnation
+        guard envelope.recipient.incarnation == 0 || envelope.recipient.incarnation == incarnation,
+            let actor = localActor(for: envelope.recipient)
         else {
             reply(.failure(RemoteCallError(.unknownActor, "no actor \(envelope.recipient) on \(address) (incarnation \(incarnation))")))
             return

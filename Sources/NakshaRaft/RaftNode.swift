@@ -43,6 +43,8 @@ public distributed actor RaftNode: RemoteCallable {
     private var readWaiters: [UInt64: CheckedContinuation<LogIndex, any Error>] = [:]
     private var pendingReads: [(index: LogIndex, continuation: CheckedContinuation<LogIndex, any Error>)] = []
     private var nextReadID: UInt64 = 1
+    /// Proxies of the peers' `raft` actors, resolved once.
+    private var peerNodes: [ReplicaID: RaftNode] = [:]
 
     /// Creates the node with the well-known name `raft`, restoring from `directory` if it
     /// holds a log, else bootstrapping a group whose voters are the keys of `peers`.
@@ -189,6 +191,7 @@ public distributed actor RaftNode: RemoteCallable {
             for entry in ready.committedEntries where entry.index > applied {
                 apply(entry)
             }
+            releaseReads()
             for state in ready.readStates {
                 readWaiters.removeValue(forKey: state.requestID)?.resume(returning: state.index)
             }
@@ -211,6 +214,11 @@ public distributed actor RaftNode: RemoteCallable {
                 waiter.continuation.resume(throwing: RaftError.notLeader(leaderHint: core.leader))
             }
         }
+    }
+
+    /// Releases reads that were waiting for the applied index to reach their read index.
+    private func releaseReads() {
+        guard !pendingReads.isEmpty else { return }
         let ready = pendingReads.filter { $0.index <= applied }
         pendingReads.removeAll { $0.index <= applied }
         for read in ready { read.continuation.resume(returning: read.index) }
@@ -236,14 +244,21 @@ public distributed actor RaftNode: RemoteCallable {
         var byPeer: [ReplicaID: [RaftMessage]] = [:]
         for message in messages { byPeer[message.to, default: []].append(message) }
         for (peer, batch) in byPeer {
-            guard let address = peers[peer], let remote = try? RaftNode.resolve(id: .wellKnown("raft", on: address), using: actorSystem) else {
-                continue
-            }
+            guard let remote = peerNode(peer) else { continue }
             // Started immediately so that batches to one peer leave in order; Raft tolerates
             // loss, so a failed send is dropped (the core retries on its own schedule).
             Task.immediate {
                 try? await NakshaActorSystem.$callTimeout.withValue(.seconds(1)) { try await remote.deliver(batch) }
             }
         }
+    }
+
+    private func peerNode(_ peer: ReplicaID) -> RaftNode? {
+        if let cached = peerNodes[peer] { return cached }
+        guard let address = peers[peer], let remote = try? RaftNode.resolve(id: .wellKnown("raft", on: address), using: actorSystem) else {
+            return nil
+        }
+        peerNodes[peer] = remote
+        return remote
     }
 }

@@ -50,12 +50,7 @@ public struct FlatIndex: Sendable {
     /// Inserts `vector` under `id`, replacing the vector and metadata already stored there.
     /// - Throws: `dimensionMismatch` or `nonFiniteValue`; the index is unchanged then.
     public mutating func upsert(id: UInt64, vector: [Float], metadata values: [String: MetadataValue] = [:]) throws(VectorError) {
-        let dimension = self.dimension
-        try vector.withUnsafeBufferPointer { b throws(VectorError) in
-            try VectorValidation.checkVector(b, dimension: dimension)
-        }
-        var stored = vector
-        if metric == .cosine { VectorValidation.normalize(&stored) }
+        let stored = try VectorValidation.prepared(vector, dimension: dimension, metric: metric)
         let norm = stored.withUnsafeBufferPointer { b in
             b.baseAddress.map { Distance.squaredNorm($0, count: b.count) } ?? 0
         }

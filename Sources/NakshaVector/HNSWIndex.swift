@@ -1,3 +1,4 @@
+import NakshaCore
 /// Approximate nearest-neighbour index: a hierarchical navigable small-world graph
 /// (Malkov & Yashunin, "Efficient and robust approximate nearest neighbor search using
 /// Hierarchical Navigable Small World graphs", 2016), with deletion by tombstone.
@@ -28,7 +29,7 @@ public struct HNSWIndex: Sendable {
     var nodeOfID: [UInt64: UInt32] = [:]
     var entryPoint: UInt32?
     var maxLevel = 0
-    var rng: SplitMix64
+    var rng: SeededGenerator
     var metadata = MetadataTable()
     var buildScratch = HNSWSearchScratch()
     public private(set) var liveCount = 0
@@ -45,7 +46,7 @@ public struct HNSWIndex: Sendable {
         self.dimension = dimension
         self.metric = metric
         self.parameters = parameters
-        self.rng = SplitMix64(seed: parameters.seed)
+        self.rng = SeededGenerator(seed: parameters.seed)
     }
 
     /// Number of live (not deleted) vectors.
@@ -78,12 +79,7 @@ public struct HNSWIndex: Sendable {
     /// node is linked in (HNSW cannot move a node in place).
     /// - Throws: `dimensionMismatch` or `nonFiniteValue`; the index is unchanged then.
     public mutating func upsert(id: UInt64, vector: [Float], metadata values: [String: MetadataValue] = [:]) throws(VectorError) {
-        let dimension = self.dimension
-        try vector.withUnsafeBufferPointer { b throws(VectorError) in
-            try VectorValidation.checkVector(b, dimension: dimension)
-        }
-        var stored = vector
-        if metric == .cosine { VectorValidation.normalize(&stored) }
+        let stored = try VectorValidation.prepared(vector, dimension: dimension, metric: metric)
         delete(id: id)
         let node = UInt32(ids.count)
         let level = randomLevel()

@@ -30,6 +30,17 @@ enum VectorValidation {
 
     /// Scales `vector` in place to unit length (cosine indexes store unit vectors);
     /// a zero vector is left as is (its cosine distance to anything is then 1).
+    /// The vector as an index stores it: checked (dimension, finite values), and
+    /// unit-normalised for the cosine metric. Shared by every index's insert path.
+    static func prepared(_ vector: [Float], dimension: Int, metric: DistanceMetric) throws(VectorError) -> [Float] {
+        try vector.withUnsafeBufferPointer { b throws(VectorError) in
+            try checkVector(b, dimension: dimension)
+        }
+        var stored = vector
+        if metric == .cosine { normalize(&stored) }
+        return stored
+    }
+
     static func normalize(_ vector: inout [Float]) {
         let norm = vector.withUnsafeBufferPointer { b in
             guard let base = b.baseAddress else { return Float(0) }

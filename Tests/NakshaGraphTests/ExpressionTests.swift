@@ -1,3 +1,4 @@
+import NakshaCore
 import Testing
 
 @testable import NakshaGraph
@@ -169,7 +170,7 @@ import Testing
     /// typed error — never trap. Seeds are fixed so a failure replays.
     @Test(arguments: [UInt64(1), 2, 3, 4])
     func randomInputNeverCrashes(seed: UInt64) {
-        var random = SplitMix64(seed: seed)
+        var random = SeededGenerator(seed: seed)
         let pieces = [
             "state", ".", "docs", "[", "]", "0", "-1", "(", ")", "len", "not", "and", "or", "in", "==", "!=", "<",
             ">=", "'x'", "\"y\"", "1.5", "true", "null", "item", ",", "answer", "score", "count", " ", "@", "'",

@@ -1,3 +1,4 @@
+import NakshaCore
 import Testing
 
 @testable import NakshaGraph
@@ -7,7 +8,7 @@ import Testing
 @Suite struct LoaderFuzzTests {
     static let files = corpusFiles("valid").map { ("valid", $0) } + corpusFiles("invalid").filter { !$0.hasPrefix("alias") }.prefix(12).map { ("invalid", $0) }
 
-    static func mutate(_ text: String, random: inout SplitMix64) -> String {
+    static func mutate(_ text: String, random: inout SeededGenerator) -> String {
         var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         let alphabet = Array(" :-[]{}#'\"\n\tabcSTARTEND0123456789.,|>&*!@%")
         for _ in 0..<(1 + random.below(4)) {
@@ -35,7 +36,7 @@ import Testing
     func mutatedFilesFailCleanly(fileIndex: Int) throws {
         let (folder, name) = Self.files[fileIndex]
         let original = try corpusFile(folder, name)
-        var random = SplitMix64(seed: UInt64(fileIndex) &* 7919)
+        var random = SeededGenerator(seed: UInt64(fileIndex) &* 7919)
         for _ in 0..<150 {
             let text = Self.mutate(original, random: &random)
             let lineCount = text.split(separator: "\n", omittingEmptySubsequences: false).count

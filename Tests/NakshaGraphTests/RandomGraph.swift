@@ -1,3 +1,4 @@
+import NakshaCore
 @testable import NakshaGraph
 
 /// Random graphs for property tests, generated from a seed.
@@ -8,7 +9,7 @@
 /// The validator decides which generated graphs are valid.
 enum RandomGraph {
     static func yaml(seed: UInt64) -> String {
-        var random = SplitMix64(seed: seed)
+        var random = SeededGenerator(seed: seed)
         let count = 2 + random.below(6)
         let names = (0..<count).map { "n\($0)" }
         var lines = [
@@ -33,12 +34,12 @@ enum RandomGraph {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    private static func forward(_ index: Int, _ count: Int, _ random: inout SplitMix64) -> String {
+    private static func forward(_ index: Int, _ count: Int, _ random: inout SeededGenerator) -> String {
         let next = random.chance(60) ? index + 1 : index + 1 + random.below(count - index)
         return next >= count ? "END" : "n\(next)"
     }
 
-    private static func edges(from index: Int, count: Int, random: inout SplitMix64) -> [String] {
+    private static func edges(from index: Int, count: Int, random: inout SeededGenerator) -> [String] {
         let name = "n\(index)"
         var lines: [String] = []
         switch random.below(5) {

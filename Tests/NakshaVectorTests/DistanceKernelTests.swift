@@ -1,3 +1,4 @@
+import NakshaCore
 import NakshaVector
 import Testing
 
@@ -18,7 +19,7 @@ struct DistanceKernelTests {
     /// Runs `body` with two buffers of `dimension` floats from a seeded generator, at the
     /// given misalignment (in floats) from a 64-byte boundary.
     func withInputs(dimension: Int, offset: Int, seed: UInt64, _ body: (UnsafePointer<Float>, UnsafePointer<Float>) -> Void) {
-        var rng = SplitMix64(seed: seed &+ UInt64(dimension))
+        var rng = SeededGenerator(seed: seed &+ UInt64(dimension))
         let a = UnsafeMutableRawPointer.allocate(byteCount: (dimension + 16) * 4, alignment: 64)
         let b = UnsafeMutableRawPointer.allocate(byteCount: (dimension + 16) * 4, alignment: 64)
         defer { a.deallocate(); b.deallocate() }
@@ -69,7 +70,7 @@ struct DistanceKernelTests {
 
     @Test("batched dot equals per-pair dot", arguments: [1, 5, 16, 17, 33, 67, 384])
     func batchMatchesPairwise(dimension: Int) {
-        var rng = SplitMix64(seed: 44)
+        var rng = SeededGenerator(seed: 44)
         // 7 queries × 9 vectors exercises full 4×4 tiles plus row and column edges.
         let queryCount = 7, vectorCount = 9
         let queries = TestData.uniform(queryCount * dimension + 1, rng: &rng)

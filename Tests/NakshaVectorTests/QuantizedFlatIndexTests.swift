@@ -1,3 +1,4 @@
+import NakshaCore
 import NakshaVector
 import Testing
 
@@ -5,7 +6,7 @@ import Testing
 struct QuantizedFlatIndexTests {
     @Test("encode/decode error is at most half a step inside the trained range", arguments: ScalarQuantizer.Ranges.allCases)
     func roundTrip(ranges: ScalarQuantizer.Ranges) {
-        var rng = SplitMix64(seed: 12)
+        var rng = SeededGenerator(seed: 12)
         let samples = TestData.uniform(50 * 24, rng: &rng)
         let quantizer = ScalarQuantizer(dimension: 24, ranges: ranges, samples: samples)
         var codes = [UInt8](repeating: 0, count: 24)
@@ -19,7 +20,7 @@ struct QuantizedFlatIndexTests {
 
     @Test("code kernels match their scalar definition for dimensions 1…67", arguments: Array(1...67) + [128, 130, 384])
     func codeKernels(dimension: Int) {
-        var rng = SplitMix64(seed: UInt64(dimension))
+        var rng = SeededGenerator(seed: UInt64(dimension))
         let w = TestData.uniform(dimension, rng: &rng)
         let t = TestData.uniform(dimension, rng: &rng).map { ($0 + 1) * 128 }
         let c = (0..<dimension).map { _ in UInt8(truncatingIfNeeded: rng.next()) }

@@ -1,10 +1,11 @@
+import NakshaCore
 import Foundation
 import NakshaVector
 
 /// Deterministic test data: every generator is seeded, so a failure reproduces exactly.
 enum TestData {
-    /// Standard normal samples by Box–Muller over SplitMix64.
-    static func gaussian(_ count: Int, rng: inout SplitMix64) -> [Float] {
+    /// Standard normal samples by Box–Muller over SeededGenerator.
+    static func gaussian(_ count: Int, rng: inout SeededGenerator) -> [Float] {
         var out: [Float] = []
         out.reserveCapacity(count)
         while out.count < count {
@@ -17,14 +18,14 @@ enum TestData {
         return out
     }
 
-    static func uniform(_ count: Int, rng: inout SplitMix64) -> [Float] {
+    static func uniform(_ count: Int, rng: inout SeededGenerator) -> [Float] {
         (0..<count).map { _ in rng.nextUnitFloat() * 2 - 1 }
     }
 
     /// `count` vectors around `clusters` Gaussian centres (spread 1) with per-point noise
     /// `spread`, row-major.
     static func clustered(count: Int, dimension: Int, clusters: Int, spread: Float, seed: UInt64) -> [[Float]] {
-        var rng = SplitMix64(seed: seed)
+        var rng = SeededGenerator(seed: seed)
         let centres = (0..<clusters).map { _ in gaussian(dimension, rng: &rng) }
         return (0..<count).map { i in
             let centre = centres[i % clusters]

@@ -1,3 +1,4 @@
+import NakshaCore
 import NakshaVector
 import Testing
 
@@ -5,7 +6,7 @@ import Testing
 struct TopKTests {
     @Test("keeps the k smallest distances, best first", arguments: [1, 3, 10, 50])
     func keepsBest(k: Int) {
-        var rng = SplitMix64(seed: 9)
+        var rng = SeededGenerator(seed: 9)
         let candidates = (0..<200).map { Neighbor(id: UInt64($0), distance: rng.nextUnitFloat()) }
         var top = TopK(k: k)
         for c in candidates { top.insert(id: c.id, distance: c.distance) }
@@ -41,7 +42,7 @@ struct TopKTests {
 
     @Test("merge equals sorting the union, for any split into shards", arguments: [1, 2, 5, 16])
     func mergeEqualsGlobalSort(shards: Int) {
-        var rng = SplitMix64(seed: UInt64(shards))
+        var rng = SeededGenerator(seed: UInt64(shards))
         let all = (0..<300).map { Neighbor(id: UInt64($0), distance: Float(rng.next() % 50)) }  // many ties
         var lists = Array(repeating: [Neighbor](), count: shards)
         for n in all { lists[Int(n.id) % shards].append(n) }

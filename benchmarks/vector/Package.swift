@@ -16,7 +16,10 @@ let package = Package(
     targets: [
         .executableTarget(
             name: "vector-bench",
-            dependencies: [.product(name: "NakshaVector", package: rootIdentity)],
+            dependencies: [
+                .product(name: "NakshaVector", package: rootIdentity),
+                .product(name: "NakshaCore", package: rootIdentity),
+            ],
             path: "Sources/VectorBench",
             swiftSettings: [
                 .enableUpcomingFeature("ExistentialAny"),

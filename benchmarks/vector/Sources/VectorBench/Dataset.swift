@@ -1,3 +1,4 @@
+import NakshaCore
 import Foundation
 import NakshaVector
 
@@ -5,7 +6,7 @@ import NakshaVector
 /// with `benchmarks/peers/vector.py`, which reads the files written here (it does not
 /// regenerate them), so both sides search identical bytes.
 ///
-/// Gaussian samples: Box–Muller over SplitMix64 (`u1 = (next() >> 11)·2⁻⁵³`, clamped to
+/// Gaussian samples: Box–Muller over SeededGenerator (`u1 = (next() >> 11)·2⁻⁵³`, clamped to
 /// ≥ 1e-300, `u2` likewise; emits `r·cos θ` then `r·sin θ`).
 /// - clustered (seed 1 base, 2 queries): 256 centres ~ N(0, I₃₈₄) drawn first from the base
 ///   stream; each point picks centre `next() % 256` and adds 0.6·N(0, I); then unit length.
@@ -27,9 +28,9 @@ struct Dataset {
     func vector(_ i: Int) -> [Float] { Array(base[(i * dimension)..<((i + 1) * dimension)]) }
 
     struct Gaussian {
-        var rng: SplitMix64
+        var rng: SeededGenerator
         var spare: Float?
-        init(seed: UInt64) { rng = SplitMix64(seed: seed) }
+        init(seed: UInt64) { rng = SeededGenerator(seed: seed) }
         mutating func next() -> Float {
             if let s = spare { spare = nil; return s }
             let u1 = max(Double(rng.next() >> 11) * 0x1p-53, 1e-300)

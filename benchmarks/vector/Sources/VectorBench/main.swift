@@ -1,3 +1,4 @@
+import NakshaCore
 import Foundation
 import NakshaVector
 
@@ -121,7 +122,7 @@ if phases.contains("hnsw") || phases.contains("filter"), let ds = datasets.last,
     let parameters = HNSWParameters(m: m, efConstruction: efConstruction, efSearch: 64, seed: 42)
     var index = try HNSWIndex(dimension: d, metric: .innerProduct, parameters: parameters)
     index.reserveCapacity(n)
-    let buckets = (0..<n).map { i -> Int64 in var r = SplitMix64(seed: UInt64(i)); return Int64(r.next() % 100) }
+    let buckets = (0..<n).map { i -> Int64 in var r = SeededGenerator(seed: UInt64(i)); return Int64(r.next() % 100) }
     let build = try seconds {
         for i in 0..<n { try index.add(id: UInt64(i), vector: ds.vector(i), metadata: ["bucket": .int(buckets[i])]) }
     }
