@@ -129,6 +129,12 @@ final class ActorChannelHandler: ChannelInboundHandler {
         } else if connection == nil {
             // Never became active: the TCP connect itself failed.
             fail(RemoteCallError(.peerUnreachable, "cannot connect: \(error)"), context: context)
+        } else if error is IOError || error is ChannelError {
+            // A reset or broken pipe before the peer answered: nobody is serving there any
+            // more (a listener closing with connections in its accept queue resets them).
+            // That is unreachability, and it backs off like a refused connect; a wrong
+            // protocol or a TLS failure is a handshake failure.
+            fail(RemoteCallError(.peerUnreachable, "connection reset before the handshake completed: \(error)"), context: context)
         } else {
             fail(RemoteCallError(.handshakeFailed, "handshake failed (TLS or protocol): \(error)"), context: context)
         }
@@ -139,7 +145,7 @@ final class ActorChannelHandler: ChannelInboundHandler {
             promise.fail(
                 connection == nil
                     ? RemoteCallError(.peerUnreachable, "connection closed before it was established")
-                    : RemoteCallError(.handshakeFailed, "connection closed during the handshake"))
+                    : RemoteCallError(.peerUnreachable, "connection closed before the peer answered the handshake"))
         }
         if let connection {
             system.connectionClosed(connection)

@@ -82,8 +82,8 @@ import Testing
     @Test func downPeerFailsFastAndARestartedPeerIsReachedAgain() async throws {
         let configuration = ActorSystemConfiguration(reconnectBackoffInitial: .milliseconds(500), reconnectBackoffMax: .seconds(1))
         let client = try await NakshaActorSystem.start(configuration)
-        var server = try await NakshaActorSystem.start(configuration)
-        let port = server.address.port
+        let port = try stableLoopbackPort()
+        var server = try await NakshaActorSystem.start(ActorSystemConfiguration(port: port))
         var local = NodeDiagnostics.wellKnown(on: server)
         let remote = try NodeDiagnostics.resolve(id: NodeDiagnostics.id(on: server.address), using: client)
         let firstIncarnation = try await remote.ping().incarnation

@@ -68,7 +68,7 @@ import Testing
     @Test func killedPeerFailsTheCallInFlightAndARestartRecovers() async throws {
         let configuration = ActorSystemConfiguration(reconnectBackoffInitial: .milliseconds(20), reconnectBackoffMax: .milliseconds(200))
         let client = try await NakshaActorSystem.start(configuration)
-        let peer = try PeerProcess()
+        let peer = try PeerProcess(port: stableLoopbackPort())
         let remote = try NodeDiagnostics.resolve(id: NodeDiagnostics.id(on: peer.address), using: client)
         #expect(try await remote.ping().incarnation == peer.incarnation)
         #expect(try await remote.echo(Array(repeating: 5, count: 1 << 20)).count == 1 << 20)

@@ -155,21 +155,28 @@ final class TestPostgres: @unchecked Sendable {
         return String(cString: pointer)
     }
 
-    /// A loopback port that was free a moment ago (bind to port 0, read it back).
+    /// A loopback port below the kernel's ephemeral range (32768–60999) that was free a
+    /// moment ago. Servers here are restarted on their port; a port from the ephemeral range
+    /// could meanwhile be handed to another test's `bind(0)` or outgoing connection.
     static func freePort() throws -> Int {
-        let socketFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard socketFD >= 0 else { throw TestSetupError.commandFailed("socket() failed") }
-        defer { close(socketFD) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socketFD, $0, length) == 0 && getsockname(socketFD, $0, &length) == 0 }
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<200 {
+            let port = Int.random(in: 20_000..<32_000, using: &generator)
+            let socketFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            guard socketFD >= 0 else { throw TestSetupError.commandFailed("socket() failed") }
+            defer { close(socketFD) }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            address.sin_port = in_port_t(UInt16(port).bigEndian)
+            let bound = withUnsafePointer(to: &address) { pointer in
+                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(socketFD, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+                }
+            }
+            if bound { return port }
         }
-        guard bound else { throw TestSetupError.commandFailed("bind() failed") }
-        return Int(UInt16(bigEndian: address.sin_port))
+        throw TestSetupError.commandFailed("no free loopback port in 20000..<32000")
     }
 }
 
