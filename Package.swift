@@ -74,7 +74,7 @@ let package = Package(
             dependencies: ["NakshaActors", nioCore, nioPosix],
             swiftSettings: strictSettings
         ),
-        .target(name: "NakshaRaft", dependencies: ["RaftCore", "NakshaActors"], swiftSettings: strictSettings),
+        .target(name: "NakshaRaft", dependencies: ["RaftCore", "NakshaActors", metrics], swiftSettings: strictSettings),
 
         // Pure domain logic.
         .target(name: "NakshaGraph", dependencies: ["NakshaCore", yams], swiftSettings: strictSettings),
@@ -157,7 +157,11 @@ let package = Package(
             dependencies: ["NakshaSimulation", "RaftCore", "NakshaCore"],
             swiftSettings: strictSettings
         ),
-        .testTarget(name: "NakshaRaftTests", dependencies: ["NakshaRaft"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "NakshaRaftTests",
+            dependencies: ["NakshaRaft", .product(name: "MetricsTestKit", package: "swift-metrics")],
+            swiftSettings: strictSettings
+        ),
         .testTarget(name: "NakshaVectorTests", dependencies: ["NakshaVector", "NakshaCore"], swiftSettings: strictSettings),
         .testTarget(
             name: "NakshaActorsTests",

@@ -9,6 +9,10 @@ import RaftCore
 ///
 /// Ordering contract (etcd's `Ready`): entries and hard state of a batch are synced before
 /// any message of that batch leaves; committed entries are applied in log order, once.
+///
+/// Besides the application's commands the log carries the group's address book (which
+/// node id listens where), so that a learner added at run time is reachable from every
+/// member, and a snapshot carries the address book with the state machine.
 public distributed actor RaftNode: RemoteCallable {
     public typealias ActorSystem = NakshaActorSystem
 
@@ -20,63 +24,95 @@ public distributed actor RaftNode: RemoteCallable {
         public var segmentSizeBytes: Int
         /// Take a snapshot and compact the log after this many applied entries.
         public var snapshotEveryEntries: UInt64
+        /// Snapshots larger than this go to a lagging follower in chunks of this size.
+        public var snapshotChunkBytes: Int
+        /// Deadline of each message batch (and snapshot chunk) sent to a peer.
+        public var sendTimeout: Duration
 
+        /// Defaults: 50 ms ticks, heartbeats every 100 ms, elections after 750–1500 ms of
+        /// silence (the core randomises within [timeout, 2 × timeout)), so that a new leader
+        /// is elected well within 2 s of a leader's crash.
         public init(
-            tickInterval: Duration = .milliseconds(50), electionTimeoutTicks: Int = 20, heartbeatIntervalTicks: Int = 2,
-            segmentSizeBytes: Int = 64 << 20, snapshotEveryEntries: UInt64 = 10_000
+            tickInterval: Duration = .milliseconds(50), electionTimeoutTicks: Int = 15, heartbeatIntervalTicks: Int = 2,
+            segmentSizeBytes: Int = 64 << 20, snapshotEveryEntries: UInt64 = 10_000, snapshotChunkBytes: Int = 1 << 20,
+            sendTimeout: Duration = .seconds(1)
         ) {
             self.tickInterval = tickInterval
             self.electionTimeoutTicks = electionTimeoutTicks
             self.heartbeatIntervalTicks = heartbeatIntervalTicks
             self.segmentSizeBytes = segmentSizeBytes
             self.snapshotEveryEntries = snapshotEveryEntries
+            self.snapshotChunkBytes = snapshotChunkBytes
+            self.sendTimeout = sendTimeout
         }
     }
 
-    private var core: RaftCore
-    private var machine: any ReplicatedStateMachine
-    private let storage: RaftStorage
-    private let peers: [ReplicaID: NodeAddress]
-    private let options: Options
-    private var applied: LogIndex
-    private var waiters: [LogIndex: (term: Term, continuation: CheckedContinuation<[UInt8], any Error>)] = [:]
-    private var readWaiters: [UInt64: CheckedContinuation<LogIndex, any Error>] = [:]
-    private var pendingReads: [(index: LogIndex, continuation: CheckedContinuation<LogIndex, any Error>)] = []
-    private var nextReadID: UInt64 = 1
-    /// Proxies of the peers' `raft` actors, resolved once.
-    private var peerNodes: [ReplicaID: RaftNode] = [:]
+    var core: RaftCore
+    var machine: any ReplicatedStateMachine
+    let storage: RaftStorage
+    /// Where each member listens (this node included): replicated through the log.
+    var addresses: [UInt64: NodeAddress]
+    let options: Options
+    let metrics: RaftMetrics
+    var applied: LogIndex
+    var waiters: [LogIndex: ProposalWaiter] = [:]
+    var readWaiters: [UInt64: CheckedContinuation<LogIndex, any Error>] = [:]
+    var pendingReads: [(index: LogIndex, continuation: CheckedContinuation<LogIndex, any Error>)] = []
+    var nextReadID: UInt64 = 1
+    /// Proxies of the peers' `raft` actors, resolved once per address.
+    var peerNodes: [ReplicaID: (address: NodeAddress, node: RaftNode)] = [:]
+    /// A snapshot arriving in chunks from the leader, until its last chunk.
+    var incomingSnapshot: SnapshotAssembly? = nil
+    /// The commit index learned when a leader was first known after start; the node is
+    /// ready once it has applied up to it.
+    var readyIndex: LogIndex? = nil
+    var lastLeader: ReplicaID? = nil
+
+    struct ProposalWaiter {
+        var term: Term
+        var started: ContinuousClock.Instant
+        var continuation: CheckedContinuation<[UInt8], any Error>
+    }
 
     /// Creates the node with the well-known name `raft`, restoring from `directory` if it
-    /// holds a log, else bootstrapping a group whose voters are the keys of `peers`.
+    /// holds a log. A node with no log bootstraps a group whose voters are the keys of
+    /// `peers`, or, with `join`, starts empty and waits to be added by the leader (as a
+    /// learner: `changeMembership(.addLearner…)` on the leader).
     public static func start(
         id: UInt64, peers: [UInt64: NodeAddress], directory: String, machine: any ReplicatedStateMachine,
-        options: Options = Options(), system: NakshaActorSystem
+        join: Bool = false, options: Options = Options(), metrics: RaftMetrics = RaftMetrics(), system: NakshaActorSystem
     ) throws -> RaftNode {
         try NakshaActorSystem.$actorName.withValue("raft") {
-            try RaftNode(id: id, peers: peers, directory: directory, machine: machine, options: options, actorSystem: system)
+            try RaftNode(
+                id: id, peers: peers, directory: directory, machine: machine, join: join, options: options, metrics: metrics,
+                actorSystem: system)
         }
     }
 
     private init(
-        id: UInt64, peers: [UInt64: NodeAddress], directory: String, machine: any ReplicatedStateMachine,
-        options: Options, actorSystem: ActorSystem
+        id: UInt64, peers: [UInt64: NodeAddress], directory: String, machine: any ReplicatedStateMachine, join: Bool,
+        options: Options, metrics: RaftMetrics, actorSystem: ActorSystem
     ) throws {
-        let storage = try RaftStorage(directory: directory, segmentSizeBytes: options.segmentSizeBytes)
+        let storage = try RaftStorage(directory: directory, segmentSizeBytes: options.segmentSizeBytes, metrics: metrics)
         let voters = peers.keys.sorted().map { ReplicaID($0) }
-        let state = try storage.load() ?? PersistentState.bootstrap(voters: voters)
+        let state = try storage.load() ?? (join ? PersistentState.joining : PersistentState.bootstrap(voters: voters))
         var restored = machine
-        if !state.snapshot.data.isEmpty { try restored.restore(state.snapshot.data) }
+        var addresses = peers
+        if !state.snapshot.data.isEmpty {
+            let snapshot = try NodeSnapshot.decode(state.snapshot.data)
+            try restored.restore(snapshot.machine)
+            addresses.merge(snapshot.addresses) { _, replicated in replicated }
+        }
         let configuration = RaftCore.Configuration(
             id: ReplicaID(id), electionTimeoutTicks: options.electionTimeoutTicks,
             heartbeatIntervalTicks: options.heartbeatIntervalTicks, randomSeed: actorSystem.incarnation ^ id
         )
-        var addresses: [ReplicaID: NodeAddress] = [:]
-        for (peer, address) in peers where peer != id { addresses[ReplicaID(peer)] = address }
         self.core = RaftCore(configuration: configuration, state: state)
         self.machine = restored
         self.storage = storage
-        self.peers = addresses
+        self.addresses = addresses
         self.options = options
+        self.metrics = metrics
         self.applied = state.snapshot.metadata.index
         self.actorSystem = actorSystem
     }
@@ -91,13 +127,23 @@ public distributed actor RaftNode: RemoteCallable {
         try processReady()
     }
 
+    /// One piece of a snapshot the leader streams to this node; the last one installs it.
+    public distributed func installSnapshotChunk(_ chunk: SnapshotChunk) throws {
+        guard let message = receive(chunk) else { return }
+        try? core.step(message)
+        try processReady()
+    }
+
     public static let remoteCallTargets: Set<String> = [
         "$s10NakshaRaft0B4NodeC7deliveryySay0B4Core0B7MessageVGYaKFTE",
+        "$s10NakshaRaft0B4NodeC20installSnapshotChunkyyAA0eF0VYaKFTE",
         "$s10NakshaRaft0B4NodeC6statusAC6StatusVyYaKFTE",
         "$s10NakshaRaft0B4NodeC7proposeySays5UInt8VGAGYaKFTE",
+        "$s10NakshaRaft0B4NodeC18transferLeadership2toys6UInt64V_tYaKFTE",
+        "$s10NakshaRaft0B4NodeC16changeMembershipyyAA0E7RequestOYaKFTE",
     ]
 
-    // MARK: Local interface
+    // MARK: Client interface
 
     /// Drives the logical clock until the task is cancelled.
     public func run() async {
@@ -113,12 +159,27 @@ public distributed actor RaftNode: RemoteCallable {
     }
 
     /// Proposes `command`; returns the state machine's result once it is committed and
-    /// applied here. Throws `RaftError.notLeader(leaderHint:)` on a follower.
+    /// applied here. Throws `RaftError` `notLeader(leaderHint:)` on a follower.
     public distributed func propose(_ command: [UInt8]) async throws -> [UInt8] {
-        let index = try core.propose(command)
+        do {
+            let result = try await append(.machine(command))
+            return result
+        } catch let error as RaftError {
+            metrics.proposalFailed(error.code)
+            throw error
+        }
+    }
+
+    /// Appends `payload` as leader and waits until it is applied here.
+    func append(_ payload: NodeCommand) async throws -> [UInt8] {
+        let index = try core.propose(payload.encoded())
+        return try await waitForApply(index)
+    }
+
+    func waitForApply(_ index: LogIndex) async throws -> [UInt8] {
         let term = core.term
         return try await withCheckedThrowingContinuation { continuation in
-            waiters[index] = (term, continuation)
+            waiters[index] = ProposalWaiter(term: term, started: .now, continuation: continuation)
             do {
                 try processReady()
             } catch {
@@ -156,109 +217,62 @@ public distributed actor RaftNode: RemoteCallable {
         body(machine)
     }
 
-    /// Role, term, leader, commit and applied index, and each peer's match index (leader only).
-    public struct Status: Sendable, Codable, Equatable {
-        public var id: UInt64
-        public var role: String
-        public var term: UInt64
-        public var leader: UInt64?
-        public var commitIndex: UInt64
-        public var appliedIndex: UInt64
-        public var matchIndex: [UInt64: UInt64]
-    }
+    /// The address of member `id`, as the replicated address book has it.
+    public func address(of id: UInt64) -> NodeAddress? { addresses[id] }
+}
 
-    public distributed func status() -> Status {
-        var matches: [UInt64: UInt64] = [:]
-        for peer in peers.keys { if let match = core.matchIndex(of: peer) { matches[peer.rawValue] = match } }
-        return Status(
-            id: core.id.rawValue, role: "\(core.role)", term: core.term, leader: core.leader?.rawValue,
-            commitIndex: core.commitIndex, appliedIndex: applied, matchIndex: matches
-        )
-    }
+/// What the log's command entries carry: an application command, or an address-book update.
+enum NodeCommand: Sendable {
+    case machine([UInt8])
+    case address(id: UInt64, address: NodeAddress)
 
-    // MARK: The ready loop
+    private static let machineTag: UInt8 = 0
+    private static let addressTag: UInt8 = 1
 
-    private func processReady() throws {
-        while core.hasReady {
-            let ready = core.ready()
-            if let snapshot = ready.snapshot, snapshot.metadata.index > applied {
-                try storage.save(snapshot)
-                try machine.restore(snapshot.data)
-                applied = snapshot.metadata.index
-            }
-            try storage.persist(entries: ready.entries, hardState: ready.hardState)
-            send(ready.messages)
-            for entry in ready.committedEntries where entry.index > applied {
-                apply(entry)
-            }
-            releaseReads()
-            for state in ready.readStates {
-                readWaiters.removeValue(forKey: state.requestID)?.resume(returning: state.index)
-            }
-            core.advance(ready)
-            failLostProposals()
-            try compactIfDue()
+    /// A tag byte, then the command's bytes (no copy of an application command beyond one).
+    func encoded() throws -> [UInt8] {
+        switch self {
+        case .machine(let bytes):
+            var out = [UInt8]()
+            out.reserveCapacity(bytes.count + 1)
+            out.append(Self.machineTag)
+            out.append(contentsOf: bytes)
+            return out
+        case .address(let id, let address):
+            return [Self.addressTag] + (try NodeSnapshot.encoder.encode(AddressEntry(id: id, address: address)))
         }
     }
 
-    private func apply(_ entry: LogEntry) {
-        var result: [UInt8] = []
-        if case .command(let bytes) = entry.payload {
-            result = machine.apply(bytes, index: entry.index)
-        }
-        applied = entry.index
-        if let waiter = waiters.removeValue(forKey: entry.index) {
-            if waiter.term == entry.term {
-                waiter.continuation.resume(returning: result)
-            } else {
-                waiter.continuation.resume(throwing: RaftError.notLeader(leaderHint: core.leader))
-            }
-        }
-    }
-
-    /// Releases reads that were waiting for the applied index to reach their read index.
-    private func releaseReads() {
-        guard !pendingReads.isEmpty else { return }
-        let ready = pendingReads.filter { $0.index <= applied }
-        pendingReads.removeAll { $0.index <= applied }
-        for read in ready { read.continuation.resume(returning: read.index) }
-    }
-
-    /// A proposal whose entry was overwritten by another leader's can never apply.
-    private func failLostProposals() {
-        guard core.role != .leader else { return }
-        for (index, waiter) in waiters where core.term(at: index).map({ $0 != waiter.term }) ?? false {
-            waiters.removeValue(forKey: index)
-            waiter.continuation.resume(throwing: RaftError.notLeader(leaderHint: core.leader))
-        }
-    }
-
-    private func compactIfDue() throws {
-        guard applied >= core.snapshotIndex + options.snapshotEveryEntries else { return }
-        let snapshot = try core.compact(through: applied, snapshotData: machine.snapshot())
-        try storage.save(snapshot)
-    }
-
-    private func send(_ messages: [RaftMessage]) {
-        guard !messages.isEmpty else { return }
-        var byPeer: [ReplicaID: [RaftMessage]] = [:]
-        for message in messages { byPeer[message.to, default: []].append(message) }
-        for (peer, batch) in byPeer {
-            guard let remote = peerNode(peer) else { continue }
-            // Started immediately so that batches to one peer leave in order; Raft tolerates
-            // loss, so a failed send is dropped (the core retries on its own schedule).
-            Task.immediate {
-                try? await NakshaActorSystem.$callTimeout.withValue(.seconds(1)) { try await remote.deliver(batch) }
-            }
-        }
-    }
-
-    private func peerNode(_ peer: ReplicaID) -> RaftNode? {
-        if let cached = peerNodes[peer] { return cached }
-        guard let address = peers[peer], let remote = try? RaftNode.resolve(id: .wellKnown("raft", on: address), using: actorSystem) else {
+    /// Decodes a committed command; a payload that is neither is `nil` (and is applied as a
+    /// no-op on every replica alike).
+    static func decode(_ bytes: [UInt8]) -> NodeCommand? {
+        guard let tag = bytes.first else { return nil }
+        switch tag {
+        case machineTag:
+            return .machine(Array(bytes[1...]))
+        case addressTag:
+            guard let entry = try? NodeSnapshot.decoder.decode(AddressEntry.self, from: Array(bytes[1...])) else { return nil }
+            return .address(id: entry.id, address: entry.address)
+        default:
             return nil
         }
-        peerNodes[peer] = remote
-        return remote
     }
+
+    private struct AddressEntry: Codable {
+        var id: UInt64
+        var address: NodeAddress
+    }
+}
+
+/// The bytes of a Raft snapshot taken by a `RaftNode`: the address book and the state
+/// machine's own snapshot.
+struct NodeSnapshot: Codable {
+    var addresses: [UInt64: NodeAddress]
+    var machine: [UInt8]
+
+    static let encoder = BinaryEncoder()
+    static let decoder = BinaryDecoder()
+
+    static func decode(_ bytes: [UInt8]) throws -> NodeSnapshot { try decoder.decode(NodeSnapshot.self, from: bytes) }
+    func encoded() throws -> [UInt8] { try Self.encoder.encode(self) }
 }

@@ -15,8 +15,10 @@ final class RaftStorage {
     let snapshots: SnapshotStore
     private let encoder = BinaryEncoder()
     private let decoder = BinaryDecoder()
+    private let metrics: RaftMetrics?
 
-    init(directory: String, segmentSizeBytes: Int) throws {
+    init(directory: String, segmentSizeBytes: Int, metrics: RaftMetrics? = nil) throws {
+        self.metrics = metrics
         try FileIO.makeDirectory(directory)
         wal = try WriteAheadLog(directory: "\(directory)/wal", segmentSizeBytes: segmentSizeBytes)
         snapshots = try SnapshotStore(directory: "\(directory)/snapshots")
@@ -63,7 +65,10 @@ final class RaftStorage {
             records.append(record)
             wal.preamble = [record]
         }
+        guard !records.isEmpty else { return }
+        let started = ContinuousClock.now
         try wal.append(records)
+        metrics?.walSynced(duration: .now - started)
     }
 
     /// Saves a snapshot and drops the log segments it covers.

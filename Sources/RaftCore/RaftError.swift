@@ -1,8 +1,8 @@
 /// An error returned by the Raft core. The `code` is stable; `detail` says what to do.
-public struct RaftError: Error, Equatable, Sendable {
+public struct RaftError: Error, Equatable, Sendable, Codable {
     /// A stable error code.
-    public struct Code: Equatable, Hashable, Sendable {
-        private enum Base: Equatable, Hashable, Sendable {
+    public struct Code: Equatable, Hashable, Sendable, Codable, CustomStringConvertible {
+        private enum Base: String, Equatable, Hashable, Sendable, CaseIterable {
             case notLeader
             case leaderTransferInProgress
             case membershipChangePending
@@ -14,6 +14,22 @@ public struct RaftError: Error, Equatable, Sendable {
 
         private let base: Base
         private init(_ base: Base) { self.base = base }
+
+        /// The stable name (`notLeader`, …), which is also the encoded form.
+        public var description: String { base.rawValue }
+
+        public init(from decoder: any Decoder) throws {
+            let name = try decoder.singleValueContainer().decode(String.self)
+            guard let base = Base(rawValue: name) else {
+                throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "unknown RaftError code \(name)"))
+            }
+            self.base = base
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.singleValueContainer()
+            try container.encode(base.rawValue)
+        }
 
         /// This server is not the leader; retry at `leaderHint` if known.
         public static let notLeader = Code(.notLeader)

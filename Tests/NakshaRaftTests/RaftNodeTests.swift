@@ -4,6 +4,7 @@ import NakshaActors
 import NakshaRaft
 import NakshaWire
 import RaftCore
+import MetricsTestKit
 import Testing
 
 /// Three `RaftNode`s on three actor systems over loopback TCP, each with its own data
@@ -12,14 +13,19 @@ import Testing
     final class Cluster {
         var systems: [NakshaActorSystem] = []
         var nodes: [UInt64: RaftNode] = [:]
-        var runners: [Task<Void, Never>] = []
+        var runners: [UInt64: Task<Void, Never>] = [:]
         var directories: [UInt64: String] = [:]
         var addresses: [UInt64: NodeAddress] = [:]
-        let options = RaftNode.Options(tickInterval: .milliseconds(10), electionTimeoutTicks: 30, snapshotEveryEntries: 150)
+        var metrics: [UInt64: TestMetrics] = [:]
+        let options: RaftNode.Options
+
+        init(options: RaftNode.Options = RaftNode.Options(tickInterval: .milliseconds(10), electionTimeoutTicks: 30, snapshotEveryEntries: 150)) {
+            self.options = options
+        }
 
         func start() async throws {
             for id: UInt64 in 1...3 {
-                let system = try await NakshaActorSystem.start()
+                let system = try await NakshaActorSystem.start(ActorSystemConfiguration(rebuildableErrors: [RaftError.self]))
                 systems.append(system)
                 addresses[id] = system.address
                 directories[id] = try makeTemporaryDirectory()
@@ -29,10 +35,22 @@ import Testing
 
         func startNode(_ id: UInt64) throws {
             let system = systems[Int(id) - 1]
+            let testMetrics = TestMetrics()
+            metrics[id] = testMetrics
             let node = try RaftNode.start(
-                id: id, peers: addresses, directory: directories[id]!, machine: KeyValueStateMachine(), options: options, system: system)
+                id: id, peers: addresses, directory: directories[id]!, machine: KeyValueStateMachine(), options: options,
+                metrics: RaftMetrics(factory: testMetrics), system: system)
             nodes[id] = node
-            runners.append(Task { _ = await node.whenLocal { await $0.run() } })
+            runners[id] = Task { _ = await node.whenLocal { await $0.run() } }
+        }
+
+        /// Stops node `id` as a crash would (its actor is released; its directory stays).
+        func stopNode(_ id: UInt64) async {
+            nodes[id] = nil
+            if let runner = runners.removeValue(forKey: id) {
+                runner.cancel()
+                await runner.value
+            }
         }
 
         func leader() async throws -> RaftNode? {
@@ -55,7 +73,7 @@ import Testing
         }
 
         func stop() async {
-                for runner in runners { runner.cancel() }
+            for runner in runners.values { runner.cancel() }
             nodes.removeAll()
             for system in systems { await system.shutdown() }
             for directory in directories.values { try? FileManager.default.removeItem(atPath: directory) }
@@ -115,7 +133,7 @@ import Testing
         let remote = try RaftNode.resolve(id: .wellKnown("raft", on: cluster.addresses[leaderID]!), using: client)
         #expect(try await remote.status().id == leaderID)
         #expect(try await remote.propose(Self.put("remote", "1")) == Array("ok".utf8))
-        #expect(RaftNode.remoteCallTargets.count == 3)
+        #expect(RaftNode.remoteCallTargets.count == 6)  // the others: RaftNodeAdminTests
         await client.shutdown()
         await cluster.stop()
     }
@@ -136,8 +154,8 @@ import Testing
             })
         }
         // Stop everything, then start node 1 alone from its directory.
-        for runner in cluster.runners { runner.cancel() }
-        for runner in cluster.runners { await runner.value }
+        for runner in cluster.runners.values { runner.cancel() }
+        for runner in cluster.runners.values { await runner.value }
         cluster.runners.removeAll()
         // A new process for node 1: a new actor system (new incarnation) on its old directory.
         let newSystem = try await NakshaActorSystem.start()

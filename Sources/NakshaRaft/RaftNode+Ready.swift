@@ -1,0 +1,154 @@
+import Distributed
+import NakshaActors
+import RaftCore
+
+extension RaftNode {
+    // MARK: The ready loop
+
+    /// Drains the core's ready batches: install a snapshot, persist (one sync), send, apply,
+    /// release reads, advance, compact.
+    func processReady() throws {
+        while core.hasReady {
+            let ready = core.ready()
+            if let snapshot = ready.snapshot, snapshot.metadata.index > applied {
+                try install(snapshot)
+            }
+            try storage.persist(entries: ready.entries, hardState: ready.hardState)
+            send(ready.messages)
+            for entry in ready.committedEntries where entry.index > applied {
+                apply(entry)
+            }
+            releaseReads()
+            for state in ready.readStates {
+                readWaiters.removeValue(forKey: state.requestID)?.resume(returning: state.index)
+            }
+            core.advance(ready)
+            failLostProposals()
+            try compactIfDue()
+        }
+        observe()
+    }
+
+    private func install(_ snapshot: Snapshot) throws {
+        let started = ContinuousClock.now
+        let contents = try NodeSnapshot.decode(snapshot.data)
+        try storage.save(snapshot)
+        try machine.restore(contents.machine)
+        addresses.merge(contents.addresses) { _, replicated in replicated }
+        applied = snapshot.metadata.index
+        metrics.snapshotInstalled(duration: .now - started)
+    }
+
+    private func apply(_ entry: LogEntry) {
+        var result: [UInt8] = []
+        if case .command(let bytes) = entry.payload {
+            switch NodeCommand.decode(bytes) {
+            case .machine(let command):
+                result = machine.apply(command, index: entry.index)
+            case .address(let id, let address):
+                addresses[id] = address
+                peerNodes[ReplicaID(id)] = nil
+            case nil:
+                break
+            }
+        }
+        applied = entry.index
+        if let waiter = waiters.removeValue(forKey: entry.index) {
+            if waiter.term == entry.term {
+                metrics.proposalCommitted(latency: .now - waiter.started)
+                waiter.continuation.resume(returning: result)
+            } else {
+                metrics.proposalFailed(.notLeader)
+                waiter.continuation.resume(throwing: RaftError.notLeader(leaderHint: core.leader))
+            }
+        }
+    }
+
+    /// Releases reads that were waiting for the applied index to reach their read index.
+    private func releaseReads() {
+        guard !pendingReads.isEmpty else { return }
+        let ready = pendingReads.filter { $0.index <= applied }
+        pendingReads.removeAll { $0.index <= applied }
+        for read in ready { read.continuation.resume(returning: read.index) }
+    }
+
+    /// A proposal whose entry was overwritten by another leader's can never apply.
+    private func failLostProposals() {
+        guard core.role != .leader else { return }
+        for (index, waiter) in waiters where core.term(at: index).map({ $0 != waiter.term }) ?? false {
+            waiters.removeValue(forKey: index)
+            metrics.proposalFailed(.notLeader)
+            waiter.continuation.resume(throwing: RaftError.notLeader(leaderHint: core.leader))
+        }
+    }
+
+    private func compactIfDue() throws {
+        guard applied >= core.snapshotIndex + options.snapshotEveryEntries else { return }
+        let started = ContinuousClock.now
+        let data = try NodeSnapshot(addresses: addresses, machine: machine.snapshot()).encoded()
+        let snapshot = try core.compact(through: applied, snapshotData: data)
+        try storage.save(snapshot)
+        metrics.snapshotTaken(duration: .now - started)
+    }
+
+    /// Updates the gauges and readiness after a batch.
+    private func observe() {
+        let leader = core.leader
+        if leader != lastLeader {
+            if leader != nil { metrics.leaderChanged() }
+            lastLeader = leader
+        }
+        if readyIndex == nil, leader != nil { readyIndex = core.commitIndex }
+        metrics.observe(term: core.term, commitIndex: core.commitIndex, appliedIndex: applied)
+    }
+
+    // MARK: Sending
+
+    func send(_ messages: [RaftMessage]) {
+        guard !messages.isEmpty else { return }
+        var byPeer: [ReplicaID: [RaftMessage]] = [:]
+        for message in messages { byPeer[message.to, default: []].append(message) }
+        let timeout = options.sendTimeout
+        for (peer, batch) in byPeer {
+            guard let remote = peerNode(peer) else { continue }
+            var plain: [RaftMessage] = []
+            var snapshots: [RaftMessage] = []
+            for message in batch {
+                if case .installSnapshot(let snapshot) = message.kind, snapshot.data.count > options.snapshotChunkBytes {
+                    snapshots.append(message)
+                } else {
+                    plain.append(message)
+                }
+            }
+            // Started immediately so that batches to one peer leave in order; Raft tolerates
+            // loss, so a failed send is dropped (the core retries on its own schedule).
+            if !plain.isEmpty {
+                Task.immediate {
+                    try? await NakshaActorSystem.$callTimeout.withValue(timeout) { try await remote.deliver(plain) }
+                }
+            }
+            for message in snapshots {
+                let chunks = Self.chunks(of: message, size: options.snapshotChunkBytes)
+                Task.immediate {
+                    // One chunk in flight at a time bounds the memory both sides hold; a
+                    // failed chunk abandons the stream (the leader sends a new snapshot later).
+                    for chunk in chunks {
+                        do {
+                            try await NakshaActorSystem.$callTimeout.withValue(timeout) { try await remote.installSnapshotChunk(chunk) }
+                        } catch {
+                            return
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private func peerNode(_ peer: ReplicaID) -> RaftNode? {
+        guard let address = addresses[peer.rawValue] else { return nil }
+        if let cached = peerNodes[peer], cached.address == address { return cached.node }
+        guard let remote = try? RaftNode.resolve(id: .wellKnown("raft", on: address), using: actorSystem) else { return nil }
+        peerNodes[peer] = (address, remote)
+        return remote
+    }
+}

@@ -1,0 +1,164 @@
+import Distributed
+import Foundation
+import MetricsTestKit
+import NakshaActors
+import NakshaRaft
+import RaftCore
+import Testing
+
+/// Catch-up by chunked snapshot, membership changes and leader transfer on three (then
+/// four) `RaftNode`s over loopback TCP.
+@Suite(.serialized) struct RaftNodeAdminTests {
+    typealias Cluster = RaftNodeTests.Cluster
+
+    static func count(_ node: RaftNode) async -> Int {
+        await node.whenLocal { $0.readLocal { ($0 as? KeyValueStateMachine)?.values.count ?? -1 } } ?? -1
+    }
+
+    static func waitForLeader(_ cluster: Cluster) async throws -> RaftNode {
+        var leader: RaftNode? = nil
+        _ = try await RaftNodeTests.waitFor {
+            leader = try await cluster.leader()
+            return leader != nil
+        }
+        return try #require(leader)
+    }
+
+    /// Runs `body` at the current leader, again at the new one if leadership moved meanwhile.
+    static func retryingAtTheLeader(_ cluster: Cluster, _ body: (RaftNode) async throws -> Void) async throws {
+        for attempt in 0..<5 {
+            do {
+                return try await body(try await waitForLeader(cluster))
+            } catch let error as RaftError where error.code == .notLeader && attempt < 4 {
+                continue
+            }
+        }
+    }
+
+    @Test func aNodeBehindCompactionCatchesUpThroughAChunkedSnapshot() async throws {
+        let cluster = Cluster(
+            options: RaftNode.Options(tickInterval: .milliseconds(10), electionTimeoutTicks: 30, snapshotEveryEntries: 100, snapshotChunkBytes: 512))
+        try await cluster.start()
+        _ = try await Self.waitForLeader(cluster)
+        await cluster.stopNode(3)
+        let value = String(repeating: "v", count: 200)
+        for index in 0..<300 { _ = try await cluster.propose(try RaftNodeTests.put("key-\(index)", value)) }
+        let leader = try await Self.waitForLeader(cluster)
+        // The leader compacted past what node 3 has, so node 3 can only catch up by snapshot
+        // (about 70 kB here: well over a hundred 512-byte chunks).
+        #expect(try await leader.status().snapshotIndex >= 100)
+
+        try cluster.startNode(3)
+        let node3 = try #require(cluster.nodes[3])
+        #expect(try await RaftNodeTests.waitFor { await Self.count(node3) == 300 })
+        let installs = try cluster.metrics[3]!.expectTimer("naksha_raft_snapshot_duration_seconds", [("kind", "installed")])
+        #expect(installs.values.count >= 1)
+        #expect(try await node3.status().snapshotIndex >= 100)
+        // And it keeps up with new writes afterwards.
+        _ = try await cluster.propose(try RaftNodeTests.put("after", "1"))
+        #expect(try await RaftNodeTests.waitFor { await Self.count(node3) == 301 })
+        await cluster.stop()
+    }
+
+    @Test func aLearnerJoinsIsPromotedLeadershipMovesToItAndAMemberIsRemoved() async throws {
+        let cluster = Cluster()
+        try await cluster.start()
+        for index in 0..<50 { _ = try await cluster.propose(try RaftNodeTests.put("k\(index)", "v")) }
+
+        // Node 4: a new process (actor system) and an empty directory, started to join.
+        // It is told where the members are (as `--peers` does); they learn its address from
+        // the log when the leader adds it.
+        let system4 = try await NakshaActorSystem.start(ActorSystemConfiguration(rebuildableErrors: [RaftError.self]))
+        cluster.systems.append(system4)
+        cluster.directories[4] = try makeTemporaryDirectory()
+        let node4 = try RaftNode.start(
+            id: 4, peers: cluster.addresses.merging([4: system4.address]) { old, _ in old }, directory: cluster.directories[4]!, machine: KeyValueStateMachine(), join: true,
+            options: cluster.options, system: system4)
+        cluster.nodes[4] = node4
+        cluster.runners[4] = Task { _ = await node4.whenLocal { await $0.run() } }
+        #expect(try await node4.status().ready == false, "a joining node is not ready before it is a member")
+
+        // Asked at a follower, a change is refused with the leader's id.
+        let leader = try await Self.waitForLeader(cluster)
+        let leaderID = try await leader.status().id
+        let follower = try #require(cluster.nodes.first { $0.key != leaderID && $0.key != 4 }?.value)
+        do {
+            try await follower.changeMembership(.addLearner(id: 4, address: system4.address))
+            Issue.record("a follower accepted a membership change")
+        } catch let error as RaftError {
+            #expect(error.code == .notLeader && error.leaderHint?.rawValue == leaderID)
+        }
+
+        // Through a remote proxy, as the CLI's coordinator does.
+        let client = try await NakshaActorSystem.start(ActorSystemConfiguration(rebuildableErrors: [RaftError.self]))
+        let remoteLeader = try RaftNode.resolve(id: .wellKnown("raft", on: cluster.addresses[leaderID]!), using: client)
+        try await remoteLeader.changeMembership(.addLearner(id: 4, address: system4.address))
+        #expect(try await RaftNodeTests.waitFor { await Self.count(node4) == 50 })
+        var status = try await remoteLeader.status()
+        #expect(status.members.first { $0.id == 4 }?.role == "learner")
+        #expect(status.members.first { $0.id == 4 }?.address == "\(system4.address)")
+
+        try await remoteLeader.changeMembership(.promote(id: 4))
+        status = try await remoteLeader.status()
+        #expect(status.members.filter { $0.role == "voter" }.map(\.id).sorted() == [1, 2, 3, 4])
+        #expect(try await RaftNodeTests.waitFor { try await node4.status().ready })
+
+        // Leadership moves to the new voter, which then removes the old leader.
+        // A transfer can end in an ordinary election (a split vote among four voters); an
+        // operator then asks again, and so does the test, at whichever node leads.
+        var transferred = false
+        for _ in 0..<5 where !transferred {
+            let current = try await Self.waitForLeader(cluster)
+            do {
+                try await current.transferLeadership(to: 4)
+                transferred = true
+            } catch let error as RaftError where error.code == .leaderTransferInProgress || error.code == .notLeader {
+                continue
+            }
+        }
+        #expect(transferred)
+        #expect(try await node4.status().role == "leader")
+        try await Self.retryingAtTheLeader(cluster) { try await $0.changeMembership(.remove(id: leaderID)) }
+        status = try await Self.waitForLeader(cluster).status()
+        #expect(status.members.map(\.id).sorted() == [1, 2, 3, 4].filter { $0 != leaderID })
+        // The smaller group still commits.
+        _ = try await cluster.propose(try RaftNodeTests.put("after-removal", "1"))
+        #expect(try await RaftNodeTests.waitFor { await Self.count(node4) == 51 })
+
+        // A promotion of a node that is not a learner is refused with a reason.
+        do {
+            try await Self.waitForLeader(cluster).changeMembership(.promote(id: 9))
+            Issue.record("promoted a stranger")
+        } catch let error as RaftError {
+            #expect(error.code == .invalidMembershipChange)
+        }
+        await client.shutdown()
+        await cluster.stop()
+    }
+
+    @Test func raftNodeAllowListIsExact() async throws {
+        let cluster = Cluster()
+        try await cluster.start()
+        let leader = try await Self.waitForLeader(cluster)
+        let leaderID = try await leader.status().id
+        let client = try await NakshaActorSystem.start(ActorSystemConfiguration(rebuildableErrors: [RaftError.self]))
+        let remote = try RaftNode.resolve(id: .wellKnown("raft", on: cluster.addresses[leaderID]!), using: client)
+        // Every distributed function, called remotely, is accepted by the allow-list.
+        _ = try await remote.status()
+        _ = try await remote.propose(try RaftNodeTests.put("a", "b"))
+        try await remote.deliver([])
+        let chunk = SnapshotChunk(
+            from: 9, to: 8, term: 0, metadata: SnapshotMetadata(index: 0, term: 0, membership: Membership()), offset: 0, totalBytes: 0,
+            bytes: [])
+        try await remote.installSnapshotChunk(chunk)  // misaddressed: ignored
+        try await remote.transferLeadership(to: leaderID)  // already the leader: nothing to do
+        do {
+            try await remote.changeMembership(.remove(id: leaderID))
+        } catch let error as RaftError {
+            #expect(error.code == .invalidMembershipChange)
+        }
+        #expect(RaftNode.remoteCallTargets.count == 6)
+        await client.shutdown()
+        await cluster.stop()
+    }
+}
