@@ -115,7 +115,8 @@ let package = Package(
             name: "NakshaCLI",
             dependencies: [
                 "NakshaCore", "NakshaWire", "NakshaActors", "NakshaGraph", "NakshaVector", "NakshaState",
-                "NakshaStore", "NakshaObservability", "NakshaCoordinator", "NakshaWorker", argumentParser,
+                "NakshaStore", "NakshaObservability", "NakshaCoordinator", "NakshaWorker", "NakshaRaft", "RaftCore", argumentParser,
+                asyncHTTPClient, hummingbird, logging, nioCore, .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: strictSettings
         ),

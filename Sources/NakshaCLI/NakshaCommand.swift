@@ -8,7 +8,10 @@ struct NakshaCommand: AsyncParsableCommand {
         commandName: "naksha",
         abstract: "Workflow graphs and sharded vector search on a Raft-coordinated worker pool.",
         version: NakshaVersion.current,
-        subcommands: [DevCommand.self, GraphCommand.self, MigrateCommand.self, WireCommand.self]
+        subcommands: [
+            DevCommand.self, CoordinatorCommand.self, ClusterCommand.self, BenchCommand.self, GraphCommand.self, MigrateCommand.self,
+            WireCommand.self,
+        ]
     )
 }
 

@@ -144,6 +144,8 @@ extension RaftNode {
         }
     }
 
+    func proxy(for peer: ReplicaID) -> RaftNode? { peerNode(peer) }
+
     private func peerNode(_ peer: ReplicaID) -> RaftNode? {
         guard let address = addresses[peer.rawValue] else { return nil }
         if let cached = peerNodes[peer], cached.address == address { return cached.node }

@@ -67,6 +67,7 @@ public distributed actor RaftNode: RemoteCallable {
     /// ready once it has applied up to it.
     var readyIndex: LogIndex? = nil
     var lastLeader: ReplicaID? = nil
+    var flushScheduled = false
 
     struct ProposalWaiter {
         var term: Term
@@ -95,7 +96,8 @@ public distributed actor RaftNode: RemoteCallable {
     ) throws {
         let storage = try RaftStorage(directory: directory, segmentSizeBytes: options.segmentSizeBytes, metrics: metrics)
         let voters = peers.keys.sorted().map { ReplicaID($0) }
-        let state = try storage.load() ?? (join ? PersistentState.joining : PersistentState.bootstrap(voters: voters))
+        let initial = join ? PersistentState.joining : PersistentState.bootstrap(voters: voters)
+        let state = try storage.load(initial: initial) ?? initial
         var restored = machine
         var addresses = peers
         if !state.snapshot.data.isEmpty {
@@ -140,6 +142,7 @@ public distributed actor RaftNode: RemoteCallable {
         "$s10NakshaRaft0B4NodeC6statusAC6StatusVyYaKFTE",
         "$s10NakshaRaft0B4NodeC7proposeySays5UInt8VGAGYaKFTE",
         "$s10NakshaRaft0B4NodeC18transferLeadership2toys6UInt64V_tYaKFTE",
+        "$s10NakshaRaft0B4NodeC9readIndexs6UInt64VyYaKFTE",
         "$s10NakshaRaft0B4NodeC16changeMembershipyyAA0E7RequestOYaKFTE",
     ]
 
@@ -180,10 +183,28 @@ public distributed actor RaftNode: RemoteCallable {
         let term = core.term
         return try await withCheckedThrowingContinuation { continuation in
             waiters[index] = ProposalWaiter(term: term, started: .now, continuation: continuation)
-            do {
-                try processReady()
-            } catch {
-                if let waiter = waiters.removeValue(forKey: index) { waiter.continuation.resume(throwing: error) }
+            scheduleFlush()
+        }
+    }
+
+    /// Group commit: proposals that arrive while a batch is being persisted are appended to
+    /// the core and flushed together by one task (one `fdatasync` for all of them), instead
+    /// of one sync each.
+    func scheduleFlush() {
+        guard !flushScheduled else { return }
+        flushScheduled = true
+        Task { self.flush() }
+    }
+
+    private func flush() {
+        flushScheduled = false
+        do {
+            try processReady()
+        } catch {
+            // The log could not be persisted: fail everyone waiting rather than acknowledge.
+            for (index, waiter) in waiters {
+                waiters.removeValue(forKey: index)
+                waiter.continuation.resume(throwing: error)
             }
         }
     }
@@ -191,22 +212,8 @@ public distributed actor RaftNode: RemoteCallable {
     /// A linearizable read: waits until this node has applied everything committed when the
     /// read started (ReadIndex), then runs `body` on the state machine.
     public func read<T: Sendable>(_ body: @Sendable (any ReplicatedStateMachine) -> T) async throws -> T {
-        let requestID = nextReadID
-        nextReadID += 1
-        let index: LogIndex = try await withCheckedThrowingContinuation { continuation in
-            readWaiters[requestID] = continuation
-            do {
-                try core.readIndex(requestID: requestID)
-                try processReady()
-            } catch {
-                if let waiter = readWaiters.removeValue(forKey: requestID) { waiter.resume(throwing: error) }
-            }
-        }
-        if applied < index {
-            _ = try await withCheckedThrowingContinuation { continuation in
-                pendingReads.append((index, continuation))
-            }
-        }
+        let index = try await confirmedReadIndex()
+        try await waitUntilApplied(index)
         return body(machine)
     }
 

@@ -25,7 +25,9 @@ final class RaftStorage {
     }
 
     /// What the node restarts from, or `nil` for a node that has never persisted anything.
-    func load() throws -> PersistentState? {
+    /// `initial` is the state the node was first started from: until the first snapshot is
+    /// saved, its (index 0) snapshot is what carries the bootstrap membership.
+    func load(initial: PersistentState) throws -> PersistentState? {
         let stored = try snapshots.latest().snapshot
         let snapshot = try stored.map { try decoder.decode(Snapshot.self, from: $0.data) }
         var hardState: HardState? = nil
@@ -45,7 +47,7 @@ final class RaftStorage {
             }
         }
         guard hardState != nil || snapshot != nil || !entries.isEmpty else { return nil }
-        let base = snapshot ?? PersistentState.joining.snapshot
+        let base = snapshot ?? initial.snapshot
         entries.removeAll { $0.index <= base.metadata.index }
         if let first = entries.first, first.index != base.metadata.index + 1 {
             throw WALError(.corruptRecord, "log in \(wal.directory) starts at \(first.index) but the snapshot ends at \(base.metadata.index)")

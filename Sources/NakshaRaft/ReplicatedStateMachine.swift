@@ -21,6 +21,11 @@ public struct KeyValueStateMachine: ReplicatedStateMachine, Equatable {
         case delete(key: String)
     }
 
+    /// A command's bytes, as `propose` takes them.
+    public static func encode(_ command: Command) throws -> [UInt8] {
+        try KeyValueCodec.encoder.encode(command)
+    }
+
     public private(set) var values: [String: [UInt8]] = [:]
     public private(set) var appliedCommands = 0
 

@@ -60,6 +60,21 @@ import Testing
         await cluster.stop()
     }
 
+    @Test func aNodeRestartedBeforeAnySnapshotKeepsItsMembershipAndRejoins() async throws {
+        let cluster = Cluster(options: RaftNode.Options(tickInterval: .milliseconds(10), electionTimeoutTicks: 30, snapshotEveryEntries: 10_000))
+        try await cluster.start()
+        for index in 0..<20 { _ = try await cluster.propose(try RaftNodeTests.put("k\(index)", "v")) }
+        await cluster.stopNode(1)
+        try cluster.startNode(1)
+        let node1 = try #require(cluster.nodes[1])
+        // The bootstrap membership lives in the (never saved) index-0 snapshot: a restart
+        // from the log alone must still know the group.
+        #expect(try await node1.status().members.map(\.id).sorted() == [1, 2, 3])
+        #expect(try await RaftNodeTests.waitFor { try await node1.status().ready })
+        #expect(await Self.count(node1) == 20)
+        await cluster.stop()
+    }
+
     @Test func aLearnerJoinsIsPromotedLeadershipMovesToItAndAMemberIsRemoved() async throws {
         let cluster = Cluster()
         try await cluster.start()
@@ -146,6 +161,7 @@ import Testing
         // Every distributed function, called remotely, is accepted by the allow-list.
         _ = try await remote.status()
         _ = try await remote.propose(try RaftNodeTests.put("a", "b"))
+        #expect(try await remote.readIndex() >= 2)
         try await remote.deliver([])
         let chunk = SnapshotChunk(
             from: 9, to: 8, term: 0, metadata: SnapshotMetadata(index: 0, term: 0, membership: Membership()), offset: 0, totalBytes: 0,
@@ -157,7 +173,17 @@ import Testing
         } catch let error as RaftError {
             #expect(error.code == .invalidMembershipChange)
         }
-        #expect(RaftNode.remoteCallTargets.count == 6)
+        #expect(RaftNode.remoteCallTargets.count == 7)
+
+        // A follower forwards a proposal to the leader and serves a linearizable read after
+        // asking the leader for its read index.
+        let follower = try #require(cluster.nodes.first { $0.key != leaderID }?.value)
+        let result = await follower.whenLocal { try? await $0.submit(try RaftNodeTests.put("via-follower", "1")) }
+        #expect(result == Array("ok".utf8))
+        let seen = await follower.whenLocal {
+            try? await $0.linearizableRead { ($0 as? KeyValueStateMachine)?.values["via-follower"] }
+        }
+        #expect(seen == .some(.some(Array("1".utf8))))
         await client.shutdown()
         await cluster.stop()
     }

@@ -1,0 +1,131 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import NakshaCoordinator
+import NakshaObservability
+import NakshaRaft
+
+/// `naksha coordinator`: one member of the three-node coordinator group.
+///
+/// Every setting comes from a flag, else an environment variable, else a JSON config file
+/// (`--config`, keys as the flags in camelCase: `nodeId`, `peers`, `dataDir`, …), else its
+/// default.
+struct CoordinatorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "coordinator",
+        abstract: "Run one coordinator (a Raft member) with its HTTP gateway.",
+        discussion: """
+            Example, three members on one host:
+              naksha coordinator --node-id 1 --peers 1=127.0.0.1:7401,2=127.0.0.1:7402,3=127.0.0.1:7403 \\
+                --data-dir data/1 --http-port 8081
+            Environment: NAKSHA_NODE_ID, NAKSHA_PEERS, NAKSHA_DATA_DIR, NAKSHA_CLIENT_PORT,
+            NAKSHA_HTTP_HOST, NAKSHA_HTTP_PORT, NAKSHA_SNAPSHOT_EVERY, NAKSHA_LOG_LEVEL, DATABASE_URL.
+            See docs/operations.md.
+            """
+    )
+
+    @Option(help: "This node's id (a key of --peers). Env: NAKSHA_NODE_ID.") var nodeId: UInt64?
+    @Option(help: "Every member as ID=HOST:PORT, comma-separated; this node's entry is where it listens for peers. Env: NAKSHA_PEERS.")
+    var peers: String?
+    @Option(help: "Directory for the write-ahead log and snapshots. Env: NAKSHA_DATA_DIR.") var dataDir: String?
+    @Option(help: "Client protocol port (reserved: the binary protocol is not served yet). Env: NAKSHA_CLIENT_PORT. Default 7700.")
+    var clientPort: Int?
+    @Option(help: "HTTP gateway address to bind. Env: NAKSHA_HTTP_HOST. Default 127.0.0.1.") var httpHost: String?
+    @Option(help: "HTTP gateway port (/healthz, /readyz, /metrics, /v1/cluster). Env: NAKSHA_HTTP_PORT. Default 8080.")
+    var httpPort: Int?
+    @Flag(help: "Start empty and wait to be added with `naksha cluster add-learner` (a new member).") var join = false
+    @Option(help: "Snapshot and compact the log every N applied entries. Env: NAKSHA_SNAPSHOT_EVERY. Default 10000.")
+    var snapshotEvery: UInt64?
+    @Option(help: "Postgres cold store; migrations run at start when set. Env: DATABASE_URL.") var databaseURL: String?
+    @Option(help: "trace, debug, info, notice, warning, error. Env: NAKSHA_LOG_LEVEL. Default info.") var logLevel: String?
+    @Option(help: "A JSON file with any of the settings above.") var config: String?
+
+    func run() async throws {
+        let configuration: CoordinatorConfiguration
+        let level: Logger.Level
+        do {
+            let file = try config.map(Self.readConfigFile) ?? [:]
+            let settings = Settings(environment: ProcessInfo.processInfo.environment, file: file)
+            let levelName = logLevel ?? settings.string("NAKSHA_LOG_LEVEL", "logLevel") ?? "info"
+            guard let parsed = Logger.Level(rawValue: levelName) else {
+                throw CLIError("unknown log level \(levelName) (trace, debug, info, notice, warning, error, critical)")
+            }
+            level = parsed
+            configuration = try makeConfiguration(settings)
+        } catch {
+            FileHandle.standardError.write(Data("naksha coordinator: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        JSONLogHandler.bootstrap(level: level)
+        let logger = Logger(label: "coordinator")
+        let coordinator: Coordinator
+        do {
+            coordinator = try await Coordinator.start(configuration, logger: logger)
+        } catch {
+            logger.critical("cannot start", metadata: ["error": "\(error)"])
+            FileHandle.standardError.write(Data("naksha coordinator: cannot start: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        do {
+            try await HTTPGateway.application(for: coordinator).runService()
+        } catch {
+            logger.critical("HTTP gateway failed", metadata: ["error": "\(error)"])
+            await coordinator.shutdown()
+            FileHandle.standardError.write(Data("naksha coordinator: HTTP gateway on \(configuration.httpHost):\(configuration.httpPort) failed: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        logger.info("shutting down")
+        await coordinator.shutdown()
+    }
+
+    private func makeConfiguration(_ settings: Settings) throws -> CoordinatorConfiguration {
+        guard let nodeID = try nodeId ?? settings.number("NAKSHA_NODE_ID", "nodeId") else { throw CLIError("--node-id is required") }
+        guard let peerList = peers ?? settings.string("NAKSHA_PEERS", "peers") else { throw CLIError("--peers is required") }
+        guard let directory = dataDir ?? settings.string("NAKSHA_DATA_DIR", "dataDir") else { throw CLIError("--data-dir is required") }
+        var raft = RaftNode.Options()
+        if let every = try snapshotEvery ?? settings.number("NAKSHA_SNAPSHOT_EVERY", "snapshotEvery") {
+            guard every > 0 else { throw CLIError("--snapshot-every must be positive") }
+            raft.snapshotEveryEntries = every
+        }
+        return CoordinatorConfiguration(
+            nodeID: nodeID, peers: try CoordinatorConfiguration.parsePeers(peerList), dataDirectory: directory,
+            clientPort: Int(try clientPort.map(UInt64.init) ?? settings.number("NAKSHA_CLIENT_PORT", "clientPort") ?? 7700),
+            httpHost: httpHost ?? settings.string("NAKSHA_HTTP_HOST", "httpHost") ?? "127.0.0.1",
+            httpPort: Int(try httpPort.map(UInt64.init) ?? settings.number("NAKSHA_HTTP_PORT", "httpPort") ?? 8080),
+            join: join || ["true", "1"].contains(settings.string("NAKSHA_JOIN", "join") ?? ""), raft: raft,
+            databaseURL: databaseURL ?? settings.string("DATABASE_URL", "databaseURL"))
+    }
+
+    static func readConfigFile(_ path: String) throws -> [String: String] {
+        guard let data = FileManager.default.contents(atPath: path) else { throw CLIError("cannot read the config file \(path)") }
+        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw CLIError("the config file \(path) is not a JSON object")
+        }
+        var values: [String: String] = [:]
+        for (key, value) in object {
+            switch value {
+            case let text as String: values[key] = text
+            case let number as NSNumber: values[key] = number.stringValue  // JSON true is "1"
+            default: throw CLIError("\(path): \"\(key)\" must be a string or a number")
+            }
+        }
+        return values
+    }
+
+    /// Environment first, then the config file.
+    struct Settings {
+        var environment: [String: String]
+        var file: [String: String]
+
+        func string(_ variable: String, _ key: String) -> String? {
+            environment[variable].flatMap { $0.isEmpty ? nil : $0 } ?? file[key]
+        }
+
+        func number(_ variable: String, _ key: String) throws -> UInt64? {
+            guard let text = string(variable, key) else { return nil }
+            guard let value = UInt64(text) else { throw CLIError("\(variable) / \(key) must be a non-negative integer, not \"\(text)\"") }
+            return value
+        }
+    }
+}

@@ -1,0 +1,98 @@
+import Foundation
+import NakshaActors
+import NakshaRaft
+
+/// How one coordinator runs: its id, where every member listens, its data directory and
+/// its ports. `naksha coordinator` fills it from flags, environment variables or a JSON file.
+public struct CoordinatorConfiguration: Sendable {
+    /// This node's id; a key of `peers`.
+    public var nodeID: UInt64
+    /// Every member's actor-transport address, this node's included (its port is where this
+    /// node listens for peers).
+    public var peers: [UInt64: NodeAddress]
+    public var dataDirectory: String
+    /// Reserved for the binary client protocol (not served yet; see docs/operations.md).
+    public var clientPort: Int
+    public var httpHost: String
+    public var httpPort: Int
+    /// Start empty and wait to be added by the leader (`naksha cluster add-learner`),
+    /// instead of bootstrapping a group from `peers`.
+    public var join: Bool
+    public var raft: RaftNode.Options
+    /// Postgres cold store: when set, migrations run at start (under an advisory lock, so
+    /// three coordinators starting together never race).
+    public var databaseURL: String?
+
+    public init(
+        nodeID: UInt64, peers: [UInt64: NodeAddress], dataDirectory: String, clientPort: Int = 7700, httpHost: String = "127.0.0.1",
+        httpPort: Int = 8080, join: Bool = false, raft: RaftNode.Options = RaftNode.Options(), databaseURL: String? = nil
+    ) {
+        self.nodeID = nodeID
+        self.peers = peers
+        self.dataDirectory = dataDirectory
+        self.clientPort = clientPort
+        self.httpHost = httpHost
+        self.httpPort = httpPort
+        self.join = join
+        self.raft = raft
+        self.databaseURL = databaseURL
+    }
+
+    /// Parses `1=127.0.0.1:7401,2=127.0.0.1:7402,…`.
+    public static func parsePeers(_ text: String) throws(CoordinatorError) -> [UInt64: NodeAddress] {
+        var peers: [UInt64: NodeAddress] = [:]
+        for item in text.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !item.isEmpty {
+            let parts = item.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2, let id = UInt64(parts[0]), id > 0 else {
+                throw CoordinatorError(.invalidConfiguration, "peer \"\(item)\" is not ID=HOST:PORT with a positive id")
+            }
+            let address = try parseAddress(String(parts[1]))
+            guard peers.updateValue(address, forKey: id) == nil else {
+                throw CoordinatorError(.invalidConfiguration, "peer id \(id) is listed twice")
+            }
+        }
+        guard !peers.isEmpty else { throw CoordinatorError(.invalidConfiguration, "--peers lists no members") }
+        return peers
+    }
+
+    /// Parses `HOST:PORT`.
+    public static func parseAddress(_ text: String) throws(CoordinatorError) -> NodeAddress {
+        guard let colon = text.lastIndex(of: ":"), colon != text.startIndex, let port = Int(text[text.index(after: colon)...]),
+            (1...65_535).contains(port)
+        else {
+            throw CoordinatorError(.invalidConfiguration, "\"\(text)\" is not HOST:PORT")
+        }
+        return NodeAddress(host: String(text[..<colon]), port: port)
+    }
+
+    /// Checks what must hold before anything starts.
+    public func validate() throws(CoordinatorError) {
+        guard let own = peers[nodeID] else {
+            let listed = peers.keys.sorted().map(String.init).joined(separator: ", ")
+            throw CoordinatorError(.invalidConfiguration, "node id \(nodeID) is not in --peers (ids: \(listed))")
+        }
+        guard !dataDirectory.isEmpty else { throw CoordinatorError(.invalidConfiguration, "--data-dir is required") }
+        guard (1...65_535).contains(httpPort) else { throw CoordinatorError(.invalidConfiguration, "--http-port \(httpPort) is not a port") }
+        guard own.port != httpPort else {
+            throw CoordinatorError(.invalidConfiguration, "the peer port and the HTTP port are both \(httpPort)")
+        }
+    }
+}
+
+/// A coordinator failure with a stable code and a message that says what to do.
+public struct CoordinatorError: Error, Sendable, CustomStringConvertible {
+    public enum Code: String, Sendable {
+        case invalidConfiguration
+        case startFailed
+    }
+
+    public var code: Code
+    public var message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { message }
+}

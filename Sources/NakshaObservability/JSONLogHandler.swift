@@ -1,0 +1,82 @@
+import Glibc
+import Logging
+import Synchronization
+
+/// Structured logs: one JSON object per line on standard error, with `ts` (seconds since
+/// the epoch), `level`, `app` (always `naksha`), `component` (the logger's label), `msg`,
+/// and the metadata as string fields.
+public struct JSONLogHandler: LogHandler {
+    public var metadata: Logger.Metadata = [:]
+    public var logLevel: Logger.Level
+    private let component: String
+
+    public init(component: String, level: Logger.Level = .info) {
+        self.component = component
+        self.logLevel = level
+    }
+
+    /// Makes every `Logger` in the process log JSON lines at `level` (once per process).
+    public static func bootstrap(level: Logger.Level = .info) {
+        bootstrapped.withLock { done in
+            guard !done else { return }
+            done = true
+            LoggingSystem.bootstrap { label in JSONLogHandler(component: label, level: level) }
+        }
+    }
+
+    private static let bootstrapped = Mutex(false)
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        var fields: [(String, String)] = [
+            ("ts", Self.timestamp()), ("level", event.level.rawValue), ("app", "naksha"), ("component", component),
+            ("msg", event.message.description),
+        ]
+        var merged = metadata
+        if let extra = event.metadata { merged.merge(extra) { _, new in new } }
+        for key in merged.keys.sorted() { fields.append((key, "\(merged[key]!)")) }
+        var line = "{"
+        for (position, field) in fields.enumerated() {
+            if position > 0 { line += "," }
+            line += Self.quoted(field.0) + ":" + (field.0 == "ts" ? field.1 : Self.quoted(field.1))
+        }
+        line += "}\n"
+        Self.write(line)
+    }
+
+    private static func write(_ line: String) {
+        var bytes = Array(line.utf8)
+        bytes.withUnsafeMutableBytes { buffer in
+            _ = Glibc.write(2, buffer.baseAddress, buffer.count)
+        }
+    }
+
+    static func quoted(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+
+    private static func timestamp() -> String {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        let millis = String(now.tv_nsec / 1_000_000)
+        return "\(now.tv_sec)." + String(repeating: "0", count: 3 - millis.count) + millis
+    }
+}
