@@ -143,7 +143,7 @@ let package = Package(
             resources: [.copy("Corpus")],
             swiftSettings: strictSettings
         ),
-        .testTarget(name: "NakshaCLITests", dependencies: ["NakshaCLI"], swiftSettings: strictSettings),
+        .testTarget(name: "NakshaCLITests", dependencies: ["NakshaCLI", "NakshaRaft", "NakshaActors", "RaftCore"], swiftSettings: strictSettings),
         .testTarget(
             name: "NakshaStoreTests",
             dependencies: [

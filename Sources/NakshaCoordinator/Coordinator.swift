@@ -45,6 +45,9 @@ public final class Coordinator: Sendable {
                 id: configuration.nodeID, peers: configuration.peers, directory: configuration.dataDirectory,
                 machine: KeyValueStateMachine(), join: configuration.join, options: configuration.raft, system: system)
             let status = try await node.status()
+            if let repaired = await node.whenLocal({ $0.walRecoveryReport() }) ?? nil {
+                logger.warning("write-ahead log repaired at start", metadata: ["repair": "\(repaired)"])
+            }
             logger.info(
                 "coordinator started",
                 metadata: [
@@ -98,6 +101,9 @@ public final class Coordinator: Sendable {
         var lastError: any Error = RaftError.notLeader(leaderHint: nil)
         while ContinuousClock.now < deadline {
             let status = try await node.status()
+            if let repaired = await node.whenLocal({ $0.walRecoveryReport() }) ?? nil {
+                logger.warning("write-ahead log repaired at start", metadata: ["repair": "\(repaired)"])
+            }
             if let leader = status.leader {
                 let target = leader == status.id ? node : await proxy(for: leader)
                 if let target {
