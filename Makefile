@@ -13,10 +13,10 @@ PURE_SUITES := ^(NakshaCoreTests|NakshaWireTests|RaftCoreTests|NakshaSimulationT
 # floats on a cooperative thread for seconds, which starved the actor suites' deadlines.
 STORE_SUITES := ^NakshaStoreTests\.
 
-.PHONY: help setup build test run bench lint clean
+.PHONY: help setup build test run bench bench-raft lint clean
 
 help: ## Show the targets and what they do
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-11s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 setup: ## Install missing system packages (apt) and Python test packages; idempotent
 	@bash scripts/setup.sh
@@ -31,11 +31,16 @@ test: setup ## Set up, build, lint, run every test suite; non-zero exit on any f
 	$(SWIFT) test --skip-build $(SWIFT_BUILD_FLAGS) --filter '$(STORE_SUITES)'
 	$(SWIFT) test --skip-build $(SWIFT_BUILD_FLAGS) --skip '$(PURE_SUITES)' --skip '$(STORE_SUITES)'
 
-run: build ## Start what exists locally (today: the wire self-check) and say what is not built yet
+run: build ## Start a local three-coordinator cluster, check it end to end, keep it up until Ctrl-C
 	@$(NAKSHA) dev
 
 bench: setup ## Run the benchmarks (release build; see benchmarks/README.md)
 	cd benchmarks && $(SWIFT) package --allow-writing-to-package-directory benchmark
+
+bench-raft: setup ## Raft writes/s, latency, failover: naksha (release) vs etcd, same machine, same run
+	$(SWIFT) build -c release --product naksha
+	.build/release/naksha bench raft --nodes 3 --clients 64 --value-size 256 --duration 20s
+	bash benchmarks/peers/etcd/run.sh --duration 20 --no-check-perf
 
 lint: ## Check layering, forbidden constructs and tracked build artefacts
 	@bash scripts/lint.sh

@@ -30,9 +30,8 @@ public distributed actor RaftNode: RemoteCallable {
         public var sendTimeout: Duration
 
         /// Defaults: 50 ms ticks, heartbeats every 100 ms, elections after 500–1000 ms of
-        /// silence (the core randomises within [timeout, 2 × timeout)), so that a crashed
-        /// leader is usually replaced within about 1.5 s (see docs/operations.md for the
-        /// measured distribution).
+        /// silence (the core randomises within [timeout, 2 × timeout) ticks); see
+        /// docs/operations.md for measured failover times.
         public init(
             tickInterval: Duration = .milliseconds(50), electionTimeoutTicks: Int = 10, heartbeatIntervalTicks: Int = 2,
             segmentSizeBytes: Int = 64 << 20, snapshotEveryEntries: UInt64 = 10_000, snapshotChunkBytes: Int = 1 << 20,

@@ -92,6 +92,7 @@ final class BinaryDecoding: Decoder {
         if T.self == String.self { return try cast(readString()) }
         if T.self == [UInt8].self { return try cast(readByteArray()) }
         if T.self == [Float].self { return try cast(readFloatArray()) }
+        if let block = T.self as? any BinaryByteBlock.Type { return try cast(block.init(binaryBlockBytes: readByteSpan())) }
         if T.self == Bool.self { return try cast(readBool()) }
         if T.self == Int.self { return try cast(readSigned(Int.self)) }
         if T.self == Int64.self { return try cast(readSigned(Int64.self)) }

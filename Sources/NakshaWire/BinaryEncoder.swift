@@ -7,7 +7,8 @@
 /// dictionaries with a count and pairs sorted by the encoded key (so equal dictionaries give
 /// equal bytes), enum cases with the case name before the payload.
 ///
-/// Fast paths: `[UInt8]` and `[Float]` are copied as one block (one copy each way).
+/// Fast paths: `[UInt8]`, `[Float]` and any `BinaryByteBlock` (NIO's `ByteBuffer`) are
+/// copied as one block (one copy each way).
 public struct BinaryEncoder: Sendable {
     /// Passed to `Encoder.userInfo` (the actor system puts itself here).
     public var userInfo: [CodingUserInfoKey: any Sendable]
@@ -72,6 +73,7 @@ final class BinaryEncoding: Encoder {
         case let string as String: writeString(string)
         case let bytes as [UInt8]: writeByteArray(bytes)
         case let floats as [Float]: writeFloatArray(floats)
+        case let block as any BinaryByteBlock: writeByteBlock(block)
         case let bool as Bool: writeBool(bool)
         case let int as Int: writeSigned(Int64(int))
         case let int as Int64: writeSigned(int)
@@ -104,6 +106,13 @@ final class BinaryEncoding: Encoder {
     func writeByteArray(_ value: [UInt8]) {
         Varint.append(UInt64(value.count), to: &bytes)
         bytes.append(contentsOf: value)
+    }
+
+    func writeByteBlock(_ block: some BinaryByteBlock) {
+        block.withBinaryBlockBytes { contents in
+            Varint.append(UInt64(contents.count), to: &bytes)
+            bytes.append(contentsOf: contents)
+        }
     }
 
     func writeFloatArray(_ value: [Float]) {

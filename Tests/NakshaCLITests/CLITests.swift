@@ -74,10 +74,14 @@ import Testing
         #expect(result.output.contains("badMagic"))
     }
 
-    @Test func devRunsTheSelfCheckAndSaysWhatIsNotBuilt() throws {
-        let result = try Self.naksha(["dev"])
+    @Test func devStartsAClusterChecksItAndSaysWhatIsNotBuilt() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("naksha-dev-\(getpid())").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let result = try Self.naksha(["dev", "--exit", "--base-peer-port", "23711", "--base-http-port", "23721", "--data-dir", directory])
         #expect(result.status == 0, "\(result.output)")
         #expect(result.output.contains("wire self-check: ok"))
+        #expect(result.output.contains("cluster check: ok"), "\(result.output)")
+        #expect(result.output.contains("leader node"))
         #expect(result.output.contains("not built yet"))
     }
 

@@ -17,25 +17,42 @@ final class TestPostgres: @unchecked Sendable {
 
     var adminDSN: String { "host=127.0.0.1 port=\(port) user=postgres dbname=postgres connect_timeout=5" }
 
-    private init(directory: String, port: Int) {
+    private init(directory: String, port: Int, tls: Bool = false) {
         self.directory = directory
         self.port = port
+        self.tls = tls
     }
 
-    /// Starts a private server (always local, never DATABASE_URL).
-    static func start() throws -> TestPostgres {
+    /// Starts a private server (always local, never DATABASE_URL). With `tls`, the server
+    /// gets a self-signed certificate for 127.0.0.1 (`certificatePath`) and accepts TCP
+    /// connections over TLS only.
+    static func start(tls: Bool = false) throws -> TestPostgres {
         let directory = try makeTemporaryDirectory()
         TestCleanup.register(directory)
         if getuid() == 0 { try run("/bin/chown", ["postgres:postgres", directory]) }
         try runAsPostgres("initdb", ["-D", directory + "/data", "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync"])
-        let server = TestPostgres(directory: directory, port: try freePort())
+        let server = TestPostgres(directory: directory, port: try freePort(), tls: tls)
+        if tls {
+            try runAsPostgres("/usr/bin/openssl", [
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+                "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", server.keyPath, "-out", server.certificatePath,
+            ])
+            try runAsPostgres("/bin/chmod", ["600", server.keyPath])
+            let rules = "local all all trust\nhostssl all all 127.0.0.1/32 trust\nhostnossl all all 127.0.0.1/32 reject\n"
+            try rules.write(toFile: directory + "/data/pg_hba.conf", atomically: false, encoding: .utf8)
+        }
         try server.startServer()
         return server
     }
 
+    let tls: Bool
+    var certificatePath: String { directory + "/server.crt" }
+    var keyPath: String { directory + "/server.key" }
+
     func startServer() throws {
-        let options = "-p \(port) -k \(directory) -c listen_addresses=127.0.0.1 -c fsync=off "
+        var options = "-p \(port) -k \(directory) -c listen_addresses=127.0.0.1 -c fsync=off "
             + "-c synchronous_commit=off -c full_page_writes=off -c max_connections=100"
+        if tls { options += " -c ssl=on -c ssl_cert_file=\(certificatePath) -c ssl_key_file=\(keyPath)" }
         do {
             // The postmaster inherits pg_ctl's stdout: no pipe here, or reading it never ends.
             try Self.runAsPostgres(
@@ -113,7 +130,7 @@ final class TestPostgres: @unchecked Sendable {
     /// Runs a Postgres tool; as root through `runuser -u postgres` (initdb and postgres refuse
     /// to run as root), otherwise directly as the current user.
     static func runAsPostgres(_ tool: String, _ arguments: [String], captureOutput: Bool = true) throws {
-        let path = binDirectory + "/" + tool
+        let path = tool.hasPrefix("/") ? tool : binDirectory + "/" + tool
         if getuid() == 0 {
             try run("/usr/sbin/runuser", ["-u", "postgres", "--", path] + arguments, captureOutput: captureOutput)
         } else {
