@@ -12,6 +12,8 @@ PURE_SUITES := ^(NakshaCoreTests|NakshaWireTests|RaftCoreTests|NakshaSimulationT
 # The Postgres suites come next, alone too: bulk COPY tests encode and compare millions of
 # floats on a cooperative thread for seconds, which starved the actor suites' deadlines.
 STORE_SUITES := ^NakshaStoreTests\.
+# Real coordinator processes last, alone: their failover test times kill -9 → new leader.
+PROCESS_SUITES := ^NakshaCLITests\.CoordinatorProcessTests
 
 .PHONY: help setup build test run bench bench-raft lint clean
 
@@ -29,7 +31,8 @@ test: setup ## Set up, build, lint, run every test suite; non-zero exit on any f
 	$(SWIFT) build --build-tests $(SWIFT_BUILD_FLAGS)
 	$(SWIFT) test --skip-build $(SWIFT_BUILD_FLAGS) --filter '$(PURE_SUITES)'
 	$(SWIFT) test --skip-build $(SWIFT_BUILD_FLAGS) --filter '$(STORE_SUITES)'
-	$(SWIFT) test --skip-build $(SWIFT_BUILD_FLAGS) --skip '$(PURE_SUITES)' --skip '$(STORE_SUITES)'
+	$(SWIFT) test --skip-build $(SWIFT_BUILD_FLAGS) --skip '$(PURE_SUITES)' --skip '$(STORE_SUITES)' --skip '$(PROCESS_SUITES)'
+	$(SWIFT) test --skip-build $(SWIFT_BUILD_FLAGS) --filter '$(PROCESS_SUITES)'
 
 run: build ## Start a local three-coordinator cluster, check it end to end, keep it up until Ctrl-C
 	@$(NAKSHA) dev

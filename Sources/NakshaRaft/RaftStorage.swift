@@ -16,6 +16,8 @@ final class RaftStorage {
     private let encoder = BinaryEncoder()
     private let decoder = BinaryDecoder()
     private let metrics: RaftMetrics?
+    /// The hard state last written: a change of term or vote must be synced.
+    private var lastHardState = HardState()
 
     init(directory: String, segmentSizeBytes: Int, metrics: RaftMetrics? = nil) throws {
         self.metrics = metrics
@@ -52,22 +54,35 @@ final class RaftStorage {
         if let first = entries.first, first.index != base.metadata.index + 1 {
             throw WALError(.corruptRecord, "log in \(wal.directory) starts at \(first.index) but the snapshot ends at \(base.metadata.index)")
         }
+        lastHardState = hardState ?? HardState()
         return PersistentState(hardState: hardState ?? HardState(), snapshot: base, entries: entries)
     }
 
     /// Persists a ready batch with one sync: entries, then the hard state.
+    ///
+    /// A batch that only advances the commit index is written without a sync (as etcd's
+    /// `MustSync`): the commit index can always be learned again from the leader, and a
+    /// crash can lose it only as a torn tail. New entries, a new term or a vote are synced
+    /// before anything that depends on them is sent.
     func persist(entries: [LogEntry], hardState: HardState?) throws {
         var records: [WALRecord] = []
         records.reserveCapacity(entries.count + 1)
         for entry in entries {
             records.append(WALRecord(type: Self.entryRecord, tag: entry.index, payload: try encoder.encode(entry)))
         }
+        var mustSync = !entries.isEmpty
         if let hardState {
             let record = WALRecord(type: Self.hardStateRecord, tag: 0, payload: try encoder.encode(hardState))
             records.append(record)
             wal.preamble = [record]
+            mustSync = mustSync || hardState.term != lastHardState.term || hardState.vote != lastHardState.vote
+            lastHardState = hardState
         }
         guard !records.isEmpty else { return }
+        guard mustSync else {
+            try wal.append(records, sync: false)
+            return
+        }
         let started = ContinuousClock.now
         try wal.append(records)
         metrics?.walSynced(duration: .now - started)

@@ -27,6 +27,8 @@ public struct WALRecord: Sendable, Equatable {
 /// Invariants:
 /// - `append` returns only after every record of the batch is written and synced (group
 ///   commit): callers acknowledge or send nothing that depends on a record before that.
+///   (`append(_:sync: false)` writes without syncing, for records whose loss is harmless;
+///   the next synced append covers them.)
 /// - Recovery keeps every record up to the first damaged one. Damage that reaches the end
 ///   of the last segment (a torn write) is truncated away and reported in `recoveryReport`;
 ///   damage followed by any valid record, or in an earlier segment, is `corruptRecord` with
@@ -78,7 +80,10 @@ public final class WriteAheadLog {
 
     /// Appends the batch and syncs once. Rotates to a new segment first when the current one
     /// is full.
-    public func append(_ records: [WALRecord]) throws(WALError) {
+    /// Appends `records`; with `sync` (the default) returns only after they are durable.
+    /// Without it they are written but not synced: the next synced append covers them, and
+    /// a crash before it can only lose them as a torn tail.
+    public func append(_ records: [WALRecord], sync: Bool = true) throws(WALError) {
         guard !records.isEmpty else { return }
         if currentSize >= segmentSizeBytes {
             try startSegment(sequence: (segments.last?.sequence ?? 0) + 1)
@@ -93,7 +98,7 @@ public final class WriteAheadLog {
         }
         let path = segments.last?.path ?? directory
         try FileIO.writeAll(fd, buffer, path: path)
-        try FileIO.syncData(fd, path: path)
+        if sync { try FileIO.syncData(fd, path: path) }
         currentSize += buffer.count
         let maxTag = records.map(\.tag).max() ?? 0
         if let last = segments.indices.last { segments[last].maxTag = max(segments[last].maxTag, maxTag) }

@@ -10,6 +10,31 @@ extension RaftCore {
         if isVoter && electionElapsed >= randomizedElectionTimeout {
             electionElapsed = 0
             startCampaign(preVote: configuration.preVote, leaderTransfer: false)
+        } else if role == .preCandidate && electionElapsed % configuration.heartbeatIntervalTicks == 0 {
+            resendPreVotes()
+        } else if role == .candidate && electionElapsed % configuration.heartbeatIntervalTicks == 0 {
+            resendVoteRequests()
+        }
+    }
+
+    /// A vote request lost on the way (the shell drops a batch it cannot deliver) would
+    /// otherwise cost a whole new randomized timeout and a new term. Asking the voters that
+    /// have not answered again, in the same term, is safe: a voter grants at most one
+    /// candidate per term, and grants the same one again.
+    private mutating func resendVoteRequests() {
+        for voter in membership.voters where voter != id && votes[voter] == nil {
+            send(.requestVote(lastLogIndex: log.lastIndex, lastLogTerm: log.lastTerm, leaderTransfer: false), to: voter)
+        }
+    }
+
+    /// A voter still inside a leader's lease drops a pre-vote without answering, and a peer
+    /// that heard the old leader up to a heartbeat interval (plus a tick of phase) after we
+    /// did is still inside it when our earliest timeout fires. Rather than wait a whole new
+    /// randomized timeout, a pre-candidate asks the voters that have not answered again
+    /// every heartbeat interval; pre-votes change no state, so repeating them is harmless.
+    private mutating func resendPreVotes() {
+        for voter in membership.voters where voter != id && votes[voter] == nil {
+            send(.preVote(lastLogIndex: log.lastIndex, lastLogTerm: log.lastTerm), to: voter, term: term + 1)
         }
     }
 

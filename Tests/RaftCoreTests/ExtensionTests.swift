@@ -14,6 +14,45 @@ struct ExtensionTests {
         #expect(requests.allSatisfy { $0.term == 1 && $0.kind == .preVote(lastLogIndex: 0, lastLogTerm: 0) })
     }
 
+    @Test("a pre-candidate asks voters that have not answered again every heartbeat interval")
+    func preCandidateResendsUnansweredPreVotes() throws {
+        // A voter inside a leader's lease drops a pre-vote silently; without a retry the
+        // pre-candidate would wait a whole new randomized timeout.
+        var node = Fixture.node(1, configuration: Fixture.configuration(1, preVote: true))
+        node.campaign()
+        _ = node.sent()
+        try node.step(Fixture.message(2, 1, term: 0, .preVoteResponse(granted: false)))
+        _ = node.sent()
+        node.tick()  // heartbeat interval is 1 tick in these fixtures
+        let again = node.sent()
+        #expect(node.role == .preCandidate && node.term == 0)
+        #expect(again.map(\.to) == [ReplicaID(3)], "only the voter that has not answered is asked again")
+        #expect(again.allSatisfy { $0.term == 1 && $0.kind == .preVote(lastLogIndex: 0, lastLogTerm: 0) })
+    }
+
+    @Test("a candidate re-sends its vote request, in the same term, to voters that have not answered")
+    func candidateResendsUnansweredVoteRequests() throws {
+        var node = Fixture.node(1, configuration: Fixture.configuration(1))
+        node.campaign()
+        #expect(node.role == .candidate && node.term == 1)
+        _ = node.sent()
+        try node.step(Fixture.message(3, 1, term: 1, .requestVoteResponse(granted: false)))
+        _ = node.sent()
+        node.tick()
+        let again = node.sent()
+        #expect(node.term == 1, "a re-sent request does not start a new term")
+        #expect(again.map(\.to) == [ReplicaID(2)])
+        #expect(again.allSatisfy { $0.term == 1 && $0.kind == .requestVote(lastLogIndex: 0, lastLogTerm: 0, leaderTransfer: false) })
+        // The voter that already granted this candidate grants again; another candidate of
+        // the same term is still refused.
+        var voter = Fixture.node(2, configuration: Fixture.configuration(2))
+        try voter.step(again[0])
+        try voter.step(again[0])
+        #expect(voter.sent().filter { $0.kind == .requestVoteResponse(granted: true) }.count == 2)
+        try voter.step(Fixture.message(3, 2, term: 1, .requestVote(lastLogIndex: 0, lastLogTerm: 0, leaderTransfer: false)))
+        #expect(voter.sent().last?.kind == .requestVoteResponse(granted: false))
+    }
+
     @Test("thesis §9.6: a pre-vote does not change the voter's term or vote")
     func preVoteDoesNotChangeVoter() throws {
         var voter = Fixture.node(2, configuration: Fixture.configuration(2, preVote: true))
