@@ -1,8 +1,9 @@
+import Foundation
 import Testing
 @testable import NakshaStore
 
-/// TLS per `sslmode` against a Postgres that accepts TLS only, and migrations run by several
-/// processes' worth of stores at once (as three coordinators starting together do).
+/// TLS per `sslmode` against a Postgres that accepts TLS only, and three coordinator
+/// processes that start together and migrate the cold store under the advisory lock.
 @Suite("TLS and concurrent start (private Postgres)", .serialized) struct TLSAndStartupTests {
     @Test func sslmodeRequireAndVerifyFullUseTLSAndDisableIsRefused() async throws {
         let server = try TestPostgres.start(tls: true)
@@ -42,19 +43,57 @@ import Testing
         await untrusted.shutdown()
     }
 
-    @Test func threeStoresMigratingAtOnceApplyEachMigrationOnce() async throws {
-        let dsn = try TestPostgres.freshDatabase("concurrent_start")
-        let stores = (0..<3).map { _ in Fixtures.store(configuration: PostgresConfiguration(connectionString: dsn)) }
-        let reports = try await withThrowingTaskGroup(of: MigrationReport.self) { group in
-            for store in stores { group.addTask { try await store.migrate() } }
-            var reports: [MigrationReport] = []
-            for try await report in group { reports.append(report) }
-            return reports
+    @Test func threeCoordinatorProcessesStartingTogetherMigrateTheColdStoreOnce() async throws {
+        let dsn = try TestPostgres.freshDatabase("coordinator_start")
+        let binary = try Self.nakshaBinary()
+        let directory = try TestPostgres.makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var ports: [Int] = []
+        while ports.count < 6 {
+            let port = try TestPostgres.freePort()
+            if !ports.contains(port) { ports.append(port) }
         }
-        // Exactly one store applied the migrations; the others found them applied.
-        let applied = reports.map(\.applied).filter { !$0.isEmpty }
-        #expect(applied.count == 1)
-        #expect(Set(reports.map(\.currentVersion)).count == 1)
-        for store in stores { await store.shutdown() }
+        let peers = (1...3).map { "\($0)=127.0.0.1:\(ports[$0 - 1])" }.joined(separator: ",")
+        var processes: [Process] = []
+        defer { for process in processes where process.isRunning { process.terminate(); process.waitUntilExit() } }
+        for id in 1...3 {
+            let process = Process()
+            process.executableURL = binary
+            process.arguments = [
+                "coordinator", "--node-id", "\(id)", "--peers", peers, "--data-dir", "\(directory)/node-\(id)",
+                "--http-port", "\(ports[2 + id])", "--database-url", dsn,
+            ]
+            _ = FileManager.default.createFile(atPath: "\(directory)/\(id).log", contents: nil)
+            process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: "\(directory)/\(id).log"))
+            process.standardOutput = FileHandle.nullDevice
+            processes.append(process)
+        }
+        for process in processes { try process.run() }  // as close together as we can
+        func logs() -> [String] { (1...3).map { (try? String(contentsOfFile: "\(directory)/\($0).log", encoding: .utf8)) ?? "" } }
+        let deadline = ContinuousClock.now + .seconds(60)
+        while logs().contains(where: { !$0.contains("coordinator started") }), ContinuousClock.now < deadline {
+            let running = processes.allSatisfy { $0.isRunning }
+            #expect(running, "\(logs())")
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let started = logs()
+        #expect(started.allSatisfy { $0.contains("cold store schema ready") }, "\(started)")
+        // Exactly one of them applied the migrations; the others waited on the advisory lock
+        // and found them applied.
+        let appliers = started.filter { !$0.contains("\"applied\":\"[]\"") }
+        #expect(appliers.count == 1, "\(started)")
+        let store = Fixtures.store(configuration: PostgresConfiguration(connectionString: dsn))
+        #expect(try await store.testQuery("SELECT count(*) FROM naksha_migrations") == ["\(Migration.all.count)"])
+        await store.shutdown()
+    }
+
+    static func nakshaBinary() throws -> URL {
+        var directory = Bundle.main.bundleURL
+        for _ in 0..<4 {
+            let candidate = directory.appendingPathComponent("naksha")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+            directory.deleteLastPathComponent()
+        }
+        throw TestSetupError.commandFailed("the naksha binary is not built next to the tests (swift build --build-tests builds it)")
     }
 }
