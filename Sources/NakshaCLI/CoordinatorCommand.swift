@@ -35,7 +35,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
     @Option(help: "HTTP gateway port (/healthz, /readyz, /metrics, /v1/cluster). Env: NAKSHA_HTTP_PORT. Default 8080.")
     var httpPort: Int?
     @Flag(help: "Start empty and wait to be added with `naksha cluster add-learner` (a new member).") var join = false
-    @Option(help: "Snapshot and compact the log every N applied entries. Env: NAKSHA_SNAPSHOT_EVERY. Default 10000.")
+    @Option(help: "Snapshot and compact the log every N applied entries. Env: NAKSHA_SNAPSHOT_EVERY. Default 100000 (as etcd).")
     var snapshotEvery: UInt64?
     @Option(help: "Postgres cold store; migrations run at start when set. Env: DATABASE_URL.") var databaseURL: String?
     @Option(help: "trace, debug, info, notice, warning, error. Env: NAKSHA_LOG_LEVEL. Default info.") var logLevel: String?

@@ -34,7 +34,7 @@ public distributed actor RaftNode: RemoteCallable {
         /// docs/operations.md for measured failover times.
         public init(
             tickInterval: Duration = .milliseconds(50), electionTimeoutTicks: Int = 10, heartbeatIntervalTicks: Int = 2,
-            segmentSizeBytes: Int = 64 << 20, snapshotEveryEntries: UInt64 = 10_000, snapshotChunkBytes: Int = 1 << 20,
+            segmentSizeBytes: Int = 64 << 20, snapshotEveryEntries: UInt64 = 100_000, snapshotChunkBytes: Int = 1 << 20,
             sendTimeout: Duration = .seconds(1)
         ) {
             self.tickInterval = tickInterval

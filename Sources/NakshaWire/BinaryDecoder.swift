@@ -86,20 +86,23 @@ final class BinaryDecoding: Decoder {
         if depth > limits.maxNestingDepth {
             throw WireError(.nestingTooDeep, "values nested deeper than \(limits.maxNestingDepth)")
         }
+        // Exact-type checks first: comparing metatypes is a pointer comparison, while the
+        // protocol checks below are conformance lookups (a profile of the Raft path showed
+        // them near the top). `Optional<X>` never equals `X`, so the order is safe.
+        if T.self == UInt64.self { return same(try readUnsigned(UInt64.self)) }
+        if T.self == String.self { return same(try readString()) }
+        if T.self == [UInt8].self { return same(try readByteArray()) }
+        if T.self == Int.self { return same(try readSigned(Int.self)) }
+        if T.self == Bool.self { return same(try readBool()) }
+        if T.self == Int64.self { return same(try readSigned(Int64.self)) }
+        if T.self == UInt32.self { return same(try readUnsigned(UInt32.self)) }
+        if T.self == [Float].self { return same(try readFloatArray()) }
+        if T.self == Double.self { return same(try readDouble()) }
+        if T.self == Float.self { return same(try readFloat()) }
         if let optional = T.self as? any BinaryDecodableOptional.Type {
             return try cast(optional.decodeBinary(from: self))
         }
-        if T.self == String.self { return try cast(readString()) }
-        if T.self == [UInt8].self { return try cast(readByteArray()) }
-        if T.self == [Float].self { return try cast(readFloatArray()) }
         if let block = T.self as? any BinaryByteBlock.Type { return try cast(block.init(binaryBlockBytes: readByteSpan())) }
-        if T.self == Bool.self { return try cast(readBool()) }
-        if T.self == Int.self { return try cast(readSigned(Int.self)) }
-        if T.self == Int64.self { return try cast(readSigned(Int64.self)) }
-        if T.self == UInt64.self { return try cast(readUnsigned(UInt64.self)) }
-        if T.self == UInt32.self { return try cast(readUnsigned(UInt32.self)) }
-        if T.self == Double.self { return try cast(readDouble()) }
-        if T.self == Float.self { return try cast(readFloat()) }
         if let array = T.self as? any BinaryDecodableArray.Type {
             return try cast(array.decodeBinary(from: self))
         }
@@ -107,6 +110,11 @@ final class BinaryDecoding: Decoder {
             return try cast(dictionary.decodeBinary(from: self))
         }
         return try T(from: self)
+    }
+
+    /// `value` as `T`, which the caller has checked to be exactly `U`.
+    @inline(__always) private func same<U, T>(_ value: U) -> T {
+        unsafeBitCast(value, to: T.self)
     }
 
     private func cast<T>(_ value: Any) throws -> T {

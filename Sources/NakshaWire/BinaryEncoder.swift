@@ -66,23 +66,25 @@ final class BinaryEncoding: Encoder {
 
     /// Encodes any value, taking the fast paths for the shapes the format knows directly.
     func encodeValue<T: Encodable>(_ value: T) throws {
-        // Optionals first: a dynamic cast would otherwise unwrap `.some(x)` and lose the
-        // presence byte.
+        // Exact-type checks first: comparing metatypes is a pointer comparison, while a
+        // dynamic cast to a protocol is a conformance lookup (a profile of the Raft path had
+        // them near the top). `Optional<X>` never equals `X`, so optionals still reach their
+        // own case below with their presence byte.
+        if T.self == UInt64.self { return writeUnsigned(unsafeBitCast(value, to: UInt64.self)) }
+        if T.self == String.self { return writeString(unsafeBitCast(value, to: String.self)) }
+        if T.self == [UInt8].self { return writeByteArray(unsafeBitCast(value, to: [UInt8].self)) }
+        if T.self == Int.self { return writeSigned(Int64(unsafeBitCast(value, to: Int.self))) }
+        if T.self == Bool.self { return writeBool(unsafeBitCast(value, to: Bool.self)) }
+        if T.self == Int64.self { return writeSigned(unsafeBitCast(value, to: Int64.self)) }
+        if T.self == UInt32.self { return writeUnsigned(UInt64(unsafeBitCast(value, to: UInt32.self))) }
+        if T.self == [Float].self { return writeFloatArray(unsafeBitCast(value, to: [Float].self)) }
+        if T.self == Double.self { return writeDouble(unsafeBitCast(value, to: Double.self)) }
+        if T.self == Float.self { return writeFloat(unsafeBitCast(value, to: Float.self)) }
         switch value {
         case let optional as any BinaryEncodableOptional: try optional.encodeBinary(to: self)
-        case let string as String: writeString(string)
-        case let bytes as [UInt8]: writeByteArray(bytes)
-        case let floats as [Float]: writeFloatArray(floats)
         case let block as any BinaryByteBlock: writeByteBlock(block)
-        case let bool as Bool: writeBool(bool)
-        case let int as Int: writeSigned(Int64(int))
-        case let int as Int64: writeSigned(int)
-        case let uint as UInt64: writeUnsigned(uint)
         case let uint as UInt: writeUnsigned(UInt64(uint))
-        case let uint as UInt32: writeUnsigned(UInt64(uint))
         case let int as Int32: writeSigned(Int64(int))
-        case let double as Double: writeDouble(double)
-        case let float as Float: writeFloat(float)
         case let array as any BinaryEncodableArray: try array.encodeBinary(to: self)
         case let dictionary as any BinaryEncodableDictionary: try dictionary.encodeBinary(to: self)
         default: try value.encode(to: self)
