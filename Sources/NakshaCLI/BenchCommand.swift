@@ -26,18 +26,22 @@ struct RaftBench: AsyncParsableCommand {
     @Option(help: "Failover trials (kill -9 the leader, time the first successful write); 0 skips.") var failoverTrials = 3
     @Option(help: "First peer port (members use consecutive ports).") var basePeerPort = 27401
     @Option(help: "First HTTP port.") var baseHttpPort = 28081
-    @Option(help: "Where the members keep their data and logs (default: a new temporary directory, removed after).")
+    @Option(help: "Where the members keep their data and logs (default: a new temporary directory, removed after a clean run).")
     var dataDir: String?
+    @Option(help: "Members snapshot every N applied entries (default: the coordinator's, 100000).") var snapshotEvery: UInt64?
 
     func run() async throws {
         try await runReporting {
             guard nodes >= 1, clients >= 1, valueSize >= 0 else { throw CLIError("--nodes and --clients must be positive") }
             let length = try Self.parseDuration(duration)
             let directory = dataDir ?? NSTemporaryDirectory() + "naksha-bench-raft-\(getpid())"
-            let cluster = LocalCluster(nodes: nodes, basePeerPort: basePeerPort, baseHTTPPort: baseHttpPort, directory: directory)
+            let cluster = LocalCluster(
+                nodes: nodes, basePeerPort: basePeerPort, baseHTTPPort: baseHttpPort, directory: directory, snapshotEvery: snapshotEvery)
+            var succeeded = false
             defer {
                 cluster.stopAll()
-                if dataDir == nil { try? FileManager.default.removeItem(atPath: directory) }
+                // Logs and data stay for a look after a failure.
+                if dataDir == nil && succeeded { try? FileManager.default.removeItem(atPath: directory) }
             }
             try cluster.startAll()
             try await cluster.waitUntilReady()
@@ -69,6 +73,7 @@ struct RaftBench: AsyncParsableCommand {
             ]
             let data = try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
+            succeeded = true
         }
     }
 

@@ -36,6 +36,16 @@ extension RaftNode {
         try machine.restore(contents.machine)
         addresses.merge(contents.addresses) { _, replicated in replicated }
         applied = snapshot.metadata.index
+        // Proposals made here whose entries the snapshot covers were applied elsewhere, or
+        // replaced: their results are unknown here. Answer them rather than leave them waiting.
+        for (index, waiter) in waiters where index <= applied {
+            waiters.removeValue(forKey: index)
+            metrics.proposalFailed(.notLeader)
+            waiter.continuation.resume(
+                throwing: RaftError(
+                    code: .notLeader, leaderHint: core.leader,
+                    detail: "leadership moved and this node caught up by snapshot; the outcome of the proposal is unknown here, read it back"))
+        }
         metrics.snapshotInstalled(duration: .now - started)
     }
 
@@ -122,9 +132,9 @@ extension RaftNode {
             }
             // Started immediately so that batches to one peer leave in order; Raft tolerates
             // loss, so a failed send is dropped (the core retries on its own schedule).
-            if !plain.isEmpty {
+            if !plain.isEmpty, let batch = try? RaftMessageCodec.encode(plain) {
                 Task.immediate {
-                    try? await NakshaActorSystem.$callTimeout.withValue(timeout) { try await remote.deliver(plain) }
+                    try? await NakshaActorSystem.$callTimeout.withValue(timeout) { try await remote.deliver(batch) }
                 }
             }
             for message in snapshots {

@@ -121,8 +121,10 @@ public distributed actor RaftNode: RemoteCallable {
 
     // MARK: Peer interface
 
-    /// Messages from a peer, in the order it sent them.
-    public distributed func deliver(_ messages: [RaftMessage]) throws {
+    /// Messages from a peer, in the order it sent them, as `RaftMessageCodec` bytes.
+    /// Malformed bytes are a `WireError` and change nothing.
+    public distributed func deliver(_ batch: [UInt8]) throws {
+        let messages = try RaftMessageCodec.decode(batch)
         for message in messages {
             try? core.step(message)  // malformed or stale input is dropped by the core
         }
@@ -137,7 +139,7 @@ public distributed actor RaftNode: RemoteCallable {
     }
 
     public static let remoteCallTargets: Set<String> = [
-        "$s10NakshaRaft0B4NodeC7deliveryySay0B4Core0B7MessageVGYaKFTE",
+        "$s10NakshaRaft0B4NodeC7deliveryySays5UInt8VGYaKFTE",
         "$s10NakshaRaft0B4NodeC20installSnapshotChunkyyAA0eF0VYaKFTE",
         "$s10NakshaRaft0B4NodeC6statusAC6StatusVyYaKFTE",
         "$s10NakshaRaft0B4NodeC7proposeySays5UInt8VGAGYaKFTE",
@@ -182,7 +184,12 @@ public distributed actor RaftNode: RemoteCallable {
     func waitForApply(_ index: LogIndex) async throws -> [UInt8] {
         let term = core.term
         return try await withCheckedThrowingContinuation { continuation in
-            waiters[index] = ProposalWaiter(term: term, started: .now, continuation: continuation)
+            // An index is proposed again only after this node lost it to another leader: the
+            // earlier proposal there can never apply.
+            if let replaced = waiters.updateValue(ProposalWaiter(term: term, started: .now, continuation: continuation), forKey: index) {
+                metrics.proposalFailed(.notLeader)
+                replaced.continuation.resume(throwing: RaftError.notLeader(leaderHint: core.leader))
+            }
             scheduleFlush()
         }
     }
@@ -275,6 +282,14 @@ enum NodeCommand: Sendable {
     }
 }
 
+extension WireLimits {
+    /// Limits for decoding a whole state-machine snapshot: its size is already bounded by
+    /// the snapshot store (`SnapshotStore.maxSnapshotBytes`) and every count is checked
+    /// against the bytes that remain, so the frame-sized default collection limit (16 Mi
+    /// elements) would only refuse large, valid states — as it did a 27 MB one at restart.
+    static let snapshot = WireLimits(maxFrameBytes: Int(Int32.max), maxNestingDepth: 128, maxCollectionCount: Int(Int32.max))
+}
+
 /// The bytes of a Raft snapshot taken by a `RaftNode`: the address book and the state
 /// machine's own snapshot.
 struct NodeSnapshot: Codable {
@@ -282,7 +297,7 @@ struct NodeSnapshot: Codable {
     var machine: [UInt8]
 
     static let encoder = BinaryEncoder()
-    static let decoder = BinaryDecoder()
+    static let decoder = BinaryDecoder(limits: .snapshot)
 
     static func decode(_ bytes: [UInt8]) throws -> NodeSnapshot { try decoder.decode(NodeSnapshot.self, from: bytes) }
     func encoded() throws -> [UInt8] { try Self.encoder.encode(self) }

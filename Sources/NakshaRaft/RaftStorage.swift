@@ -14,7 +14,7 @@ final class RaftStorage {
     let wal: WriteAheadLog
     let snapshots: SnapshotStore
     private let encoder = BinaryEncoder()
-    private let decoder = BinaryDecoder()
+    private let decoder = BinaryDecoder(limits: .snapshot)
     private let metrics: RaftMetrics?
     /// The hard state last written: a change of term or vote must be synced.
     private var lastHardState = HardState()

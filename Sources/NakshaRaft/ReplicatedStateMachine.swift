@@ -69,5 +69,5 @@ import NakshaWire
 
 enum KeyValueCodec {
     static let encoder = BinaryEncoder()
-    static let decoder = BinaryDecoder()
+    static let decoder = BinaryDecoder(limits: .snapshot)
 }

@@ -2,12 +2,12 @@
 /// zigzag for signed values, as in protobuf.
 ///
 /// Invariant: `read` consumes at most 10 bytes and rejects encodings that overflow 64 bits.
-enum Varint {
+public enum Varint {
     /// The longest encoding of a 64-bit value.
-    static let maxBytes = 10
+    public static let maxBytes = 10
 
     @inline(__always)
-    static func append(_ value: UInt64, to output: inout [UInt8]) {
+    public static func append(_ value: UInt64, to output: inout [UInt8]) {
         var remaining = value
         while remaining >= 0x80 {
             output.append(UInt8(truncatingIfNeeded: remaining) | 0x80)
@@ -18,7 +18,7 @@ enum Varint {
 
     /// Reads one varint from `bytes` at `index`, advancing `index` past it.
     @inline(__always)
-    static func read(from bytes: UnsafeRawBufferPointer, at index: inout Int) throws(WireError) -> UInt64 {
+    public static func read(from bytes: UnsafeRawBufferPointer, at index: inout Int) throws(WireError) -> UInt64 {
         var result: UInt64 = 0
         var shift: UInt64 = 0
         var position = index

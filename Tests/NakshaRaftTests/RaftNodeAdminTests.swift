@@ -162,7 +162,17 @@ import Testing
         _ = try await remote.status()
         _ = try await remote.propose(try RaftNodeTests.put("a", "b"))
         #expect(try await remote.readIndex() >= 2)
-        try await remote.deliver([])
+        try await remote.deliver([0])  // an empty batch
+        // Hostile bytes are a typed error for the caller and change nothing.
+        for garbage: [UInt8] in [[], [5], [1, 1, 2, 3, 4, 99], [1] + Array(repeating: 0xFF, count: 12), Array(0..<64)] {
+            do {
+                try await remote.deliver(garbage)
+                Issue.record("accepted garbage \(garbage)")
+            } catch let error as RemoteCallError {
+                #expect(error.code == .remoteError, "\(error)")
+            }
+        }
+        #expect(try await remote.status().role == "leader")
         let chunk = SnapshotChunk(
             from: 9, to: 8, term: 0, metadata: SnapshotMetadata(index: 0, term: 0, membership: Membership()), offset: 0, totalBytes: 0,
             bytes: [])
@@ -185,6 +195,74 @@ import Testing
         }
         #expect(seen == .some(.some(Array("1".utf8))))
         await client.shutdown()
+        await cluster.stop()
+    }
+}
+
+/// Many proposals in flight while the leader compacts: every one is answered.
+@Suite(.serialized) struct RaftNodeConcurrencyTests {
+    @Test func concurrentProposalsAcrossCompactionsAllComplete() async throws {
+        let cluster = RaftNodeTests.Cluster(
+            options: RaftNode.Options(tickInterval: .milliseconds(10), electionTimeoutTicks: 30, snapshotEveryEntries: 100))
+        try await cluster.start()
+        let leader = try await RaftNodeAdminTests.waitForLeader(cluster)
+        let completed = try await withThrowingTaskGroup(of: Int.self) { group in
+            for client in 0..<32 {
+                group.addTask {
+                    var done = 0
+                    for index in 0..<25 {
+                        let command = try RaftNodeTests.put("c\(client)-\(index)", "v")
+                        let result = try await NakshaActorSystem.$callTimeout.withValue(.seconds(10)) { try await leader.propose(command) }
+                        if result == Array("ok".utf8) { done += 1 }
+                    }
+                    return done
+                }
+            }
+            var total = 0
+            for try await done in group { total += done }
+            return total
+        }
+        #expect(completed == 32 * 25)
+        #expect(try await leader.status().snapshotIndex >= 700)
+        await cluster.stop()
+    }
+}
+
+/// States larger than one frame's collection limit (16 Mi elements) snapshot and restore.
+@Suite(.serialized) struct LargeSnapshotTests {
+    @Test func aStateOfMoreThanSixteenMebibytesRoundTripsThroughItsSnapshot() throws {
+        var machine = KeyValueStateMachine()
+        _ = machine.apply(try KeyValueStateMachine.encode(.put(key: "big", value: [UInt8](repeating: 7, count: 17 << 20))), index: 1)
+        var restored = KeyValueStateMachine()
+        try restored.restore(machine.snapshot())
+        #expect(restored == machine)
+    }
+
+    @Test func aNodeRestartsFromASnapshotOfMoreThanSixteenMebibytes() async throws {
+        let cluster = RaftNodeTests.Cluster(
+            options: RaftNode.Options(tickInterval: .milliseconds(10), electionTimeoutTicks: 100, snapshotEveryEntries: 4))
+        try await cluster.start()
+        let big = [UInt8](repeating: 1, count: 9 << 20)
+        for key in ["a", "b"] {
+            _ = try await cluster.propose(try KeyValueStateMachine.encode(.put(key: key, value: big)))
+        }
+        for index in 0..<4 { _ = try await cluster.propose(try RaftNodeTests.put("k\(index)", "v")) }
+        let node2 = try #require(cluster.nodes[2])
+        #expect(try await RaftNodeTests.waitFor(timeout: .seconds(60)) { await RaftNodeAdminTests.count(node2) == 6 })
+        #expect(try await node2.status().snapshotIndex >= 4, "the 18 MB state was snapshotted")
+        await cluster.stopNode(2, waitForRelease: false)
+        // A new process for node 2 (a new actor system) on its directory: the state comes
+        // back from the 18 MB snapshot (and the log after it) before anything else happens.
+        let system = try await NakshaActorSystem.start()
+        cluster.systems.append(system)
+        let restarted = try RaftNode.start(
+            id: 2, peers: cluster.addresses, directory: cluster.directories[2]!, machine: KeyValueStateMachine(),
+            options: cluster.options, system: system)
+        // Restored from its own snapshot at start (entries after it apply once the node runs).
+        let sizes = await restarted.whenLocal { node in
+            node.readLocal { machine in ["a", "b"].map { (machine as? KeyValueStateMachine)?.values[$0]?.count ?? 0 } }
+        }
+        #expect(sizes == [9 << 20, 9 << 20])
         await cluster.stop()
     }
 }

@@ -45,7 +45,7 @@ import Testing
         }
 
         /// Stops node `id` as a crash would (its actor is released; its directory stays).
-        func stopNode(_ id: UInt64) async {
+        func stopNode(_ id: UInt64, waitForRelease: Bool = true) async {
             nodes[id] = nil
             if let runner = runners.removeValue(forKey: id) {
                 runner.cancel()
@@ -53,6 +53,7 @@ import Testing
             }
             // The name `raft` is free again once the actor is gone (calls that were running
             // on it hold it until they finish).
+            guard waitForRelease else { return }
             let system = systems[Int(id) - 1]
             _ = try? await RaftNodeTests.waitFor {
                 (try? system.resolve(id: .wellKnown("raft", on: system.address), as: RaftNode.self)) == nil
