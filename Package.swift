@@ -116,7 +116,7 @@ let package = Package(
             dependencies: [
                 "NakshaCore", "NakshaWire", "NakshaActors", "NakshaGraph", "NakshaVector", "NakshaState",
                 "NakshaStore", "NakshaObservability", "NakshaCoordinator", "NakshaWorker", "NakshaRaft", "RaftCore", argumentParser,
-                asyncHTTPClient, hummingbird, logging, nioCore, .product(name: "NIOHTTP1", package: "swift-nio"),
+                asyncHTTPClient, hummingbird, logging, nioCore, nioPosix, .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: strictSettings
         ),

@@ -29,6 +29,7 @@ struct RaftBench: AsyncParsableCommand {
     @Option(help: "Where the members keep their data and logs (default: a new temporary directory, removed after a clean run).")
     var dataDir: String?
     @Option(help: "Members snapshot every N applied entries (default: the coordinator's, 100000).") var snapshotEvery: UInt64?
+    @Flag(help: "Run the members with --nio-executor.") var nioExecutor = false
 
     func run() async throws {
         try await runReporting {
@@ -37,6 +38,7 @@ struct RaftBench: AsyncParsableCommand {
             let directory = dataDir ?? NSTemporaryDirectory() + "naksha-bench-raft-\(getpid())"
             let cluster = LocalCluster(
                 nodes: nodes, basePeerPort: basePeerPort, baseHTTPPort: baseHttpPort, directory: directory, snapshotEvery: snapshotEvery)
+            if nioExecutor { cluster.extraArguments = ["--nio-executor"] }
             var succeeded = false
             defer {
                 cluster.stopAll()

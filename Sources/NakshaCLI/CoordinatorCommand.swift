@@ -5,6 +5,8 @@ import Logging
 import NakshaCoordinator
 import NakshaObservability
 import NakshaRaft
+import NIOCore
+import NIOPosix
 
 /// `naksha coordinator`: one member of the three-node coordinator group.
 ///
@@ -40,8 +42,11 @@ struct CoordinatorCommand: AsyncParsableCommand {
     @Option(help: "Postgres cold store; migrations run at start when set. Env: DATABASE_URL.") var databaseURL: String?
     @Option(help: "trace, debug, info, notice, warning, error. Env: NAKSHA_LOG_LEVEL. Default info.") var logLevel: String?
     @Option(help: "A JSON file with any of the settings above.") var config: String?
+    @Flag(help: "Run Swift concurrency on NIO's event loops (fewer thread hops per call; experimental, see benchmarks/README.md).")
+    var nioExecutor = false
 
     func run() async throws {
+        if nioExecutor { _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor() }
         let configuration: CoordinatorConfiguration
         let level: Logger.Level
         do {

@@ -16,6 +16,8 @@ final class LocalCluster {
 
     let directory: String
     let snapshotEvery: UInt64?
+    /// Extra arguments for every member (e.g. `--nio-executor`).
+    var extraArguments: [String] = []
     private(set) var members: [UInt64: Member] = [:]
 
     init(nodes: Int, basePeerPort: Int, baseHTTPPort: Int, directory: String, snapshotEvery: UInt64? = nil) {
@@ -51,6 +53,7 @@ final class LocalCluster {
             "--log-level", "warning",
         ]
         if let snapshotEvery { arguments += ["--snapshot-every", "\(snapshotEvery)"] }
+        arguments += extraArguments
         process.arguments = arguments
         let logPath = "\(directory)/node-\(id).log"
         if !FileManager.default.fileExists(atPath: logPath) { FileManager.default.createFile(atPath: logPath, contents: nil) }
