@@ -102,7 +102,9 @@ struct RaftBench: AsyncParsableCommand {
         /// Proposes `command` until some leader commits it or `deadline` passes.
         func write(_ command: [UInt8], deadline: ContinuousClock.Instant, excluding dead: UInt64? = nil) async throws {
             while ContinuousClock.now < deadline {
-                let target = leader.withLock { $0 } ?? nodes.keys.sorted().first { $0 != dead }!
+                guard let target = leader.withLock({ $0 }) ?? nodes.keys.sorted().first(where: { $0 != dead }) else {
+                    throw CLIError("no member left to write to")
+                }
                 guard target != dead, let node = nodes[target] else {
                     leader.withLock { $0 = nil }
                     try await findLeader(excluding: dead)

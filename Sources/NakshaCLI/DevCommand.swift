@@ -54,8 +54,9 @@ struct DevCommand: AsyncParsableCommand {
 
     /// Writes through one member, reads it back (linearizably) through another, and prints the status.
     private func clusterCheck(_ cluster: LocalCluster) async throws {
-        let first = GatewayClient(server: cluster.members[1]!.http)
-        let third = GatewayClient(server: cluster.members[3]!.http)
+        guard let node1 = cluster.members[1], let node3 = cluster.members[3] else { throw CLIError("the local cluster has no members 1 and 3") }
+        let first = GatewayClient(server: node1.http)
+        let third = GatewayClient(server: node3.http)
         let value = "written at \(Date())"
         try GatewayClient.check(try await first.request(.PUT, "/v1/kv/dev-check", body: Array(value.utf8)))
         let answer = try await third.request(.GET, "/v1/kv/dev-check")

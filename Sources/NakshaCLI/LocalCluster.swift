@@ -35,7 +35,7 @@ final class LocalCluster {
     }
 
     var peerList: String {
-        members.keys.sorted().map { "\($0)=127.0.0.1:\(members[$0]!.peerPort)" }.joined(separator: ",")
+        members.sorted { $0.key < $1.key }.map { "\($0.key)=127.0.0.1:\($0.value.peerPort)" }.joined(separator: ",")
     }
 
     static func executable() throws -> URL {
@@ -56,7 +56,7 @@ final class LocalCluster {
         arguments += extraArguments
         process.arguments = arguments
         let logPath = "\(directory)/node-\(id).log"
-        if !FileManager.default.fileExists(atPath: logPath) { FileManager.default.createFile(atPath: logPath, contents: nil) }
+        if !FileManager.default.fileExists(atPath: logPath) { _ = FileManager.default.createFile(atPath: logPath, contents: nil) }
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         log.seekToEndOfFile()
         process.standardError = log

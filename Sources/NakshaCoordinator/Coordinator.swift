@@ -37,7 +37,9 @@ public final class Coordinator: Sendable {
         if let databaseURL = configuration.databaseURL {
             try await migrate(databaseURL, logger: logger)
         }
-        let own = configuration.peers[configuration.nodeID]!
+        guard let own = configuration.peers[configuration.nodeID] else {
+            throw CoordinatorError(.invalidConfiguration, "node id \(configuration.nodeID) is not in --peers")
+        }
         let system = try await NakshaActorSystem.start(
             ActorSystemConfiguration(host: own.host, port: own.port, rebuildableErrors: [RaftError.self]))
         do {
@@ -95,30 +97,12 @@ public final class Coordinator: Sendable {
     }
 
     /// Runs `body` on the leader's `RaftNode` (this one, or a proxy), following leader
-    /// changes for up to `timeout`.
-    public func atLeader<T: Sendable>(timeout: Duration = .seconds(5), _ body: (RaftNode) async throws -> T) async throws -> T {
-        let deadline = ContinuousClock.now + timeout
-        var lastError: any Error = RaftError.notLeader(leaderHint: nil)
-        while ContinuousClock.now < deadline {
-            let status = try await node.status()
-            if let repaired = await node.whenLocal({ $0.walRecoveryReport() }) ?? nil {
-                logger.warning("write-ahead log repaired at start", metadata: ["repair": "\(repaired)"])
-            }
-            if let leader = status.leader {
-                let target = leader == status.id ? node : await proxy(for: leader)
-                if let target {
-                    do {
-                        return try await NakshaActorSystem.$callTimeout.withValue(deadline - .now) { try await body(target) }
-                    } catch let error as RaftError where error.code == .notLeader {
-                        lastError = error
-                    } catch let error as RemoteCallError where error.code == .peerUnreachable || error.code == .connectionLost {
-                        lastError = error
-                    }
-                }
-            }
-            try await Task.sleep(for: configuration.raft.tickInterval)
+    /// changes for up to `timeout` (`RaftNode.atLeader`).
+    public func atLeader<T: Sendable>(timeout: Duration = .seconds(5), _ body: @escaping @Sendable (RaftNode) async throws -> T) async throws -> T {
+        guard let result = try await node.whenLocal({ try await $0.atLeader(timeout: timeout, body) }) else {
+            throw CoordinatorError(.startFailed, "the local Raft node is gone")
         }
-        throw lastError
+        return result
     }
 
     private func proxy(for id: UInt64) async -> RaftNode? {

@@ -38,7 +38,7 @@ public struct JSONLogHandler: LogHandler {
         ]
         var merged = metadata
         if let extra = event.metadata { merged.merge(extra) { _, new in new } }
-        for key in merged.keys.sorted() { fields.append((key, "\(merged[key]!)")) }
+        for (key, value) in merged.sorted(by: { $0.key < $1.key }) { fields.append((key, "\(value)")) }
         var line = "{"
         for (position, field) in fields.enumerated() {
             if position > 0 { line += "," }

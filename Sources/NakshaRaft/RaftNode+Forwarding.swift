@@ -4,13 +4,9 @@ import RaftCore
 
 extension RaftNode {
     /// The leader's ReadIndex (Raft thesis §6.4): once this returns `index`, any replica that
-    /// has applied through `index` may serve a linearizable read. Leader only.
+    /// has applied through `index` may serve a linearizable read. Leader only (a follower
+    /// throws `notLeader`); `linearizableRead` asks it wherever the leader is.
     public distributed func readIndex() async throws -> UInt64 {
-        try await confirmedReadIndex()
-    }
-
-    /// Runs one ReadIndex round here (the leader) and returns the confirmed index.
-    func confirmedReadIndex() async throws -> LogIndex {
         let requestID = nextReadID
         nextReadID += 1
         return try await withCheckedThrowingContinuation { continuation in
@@ -28,9 +24,7 @@ extension RaftNode {
     /// forwarded to the leader (following `notLeader` hints while leadership moves) until
     /// `timeout` has passed. Returns the state machine's result.
     public func submit(_ command: [UInt8], timeout: Duration = .seconds(5)) async throws -> [UInt8] {
-        try await atLeader(timeout: timeout) { node, isLocal in
-            isLocal ? try await self.propose(command) : try await node.propose(command)
-        }
+        try await atLeader(timeout: timeout) { try await $0.propose(command) }
     }
 
     /// A linearizable read served by this replica: the leader's ReadIndex (asked remotely
@@ -38,9 +32,7 @@ extension RaftNode {
     public func linearizableRead<T: Sendable>(
         timeout: Duration = .seconds(5), _ body: @Sendable (any ReplicatedStateMachine) -> T
     ) async throws -> T {
-        let index = try await atLeader(timeout: timeout) { node, isLocal in
-            isLocal ? try await self.confirmedReadIndex() : try await node.readIndex()
-        }
+        let index = try await atLeader(timeout: timeout) { try await $0.readIndex() }
         try await waitUntilApplied(index)
         return body(machine)
     }
@@ -52,26 +44,18 @@ extension RaftNode {
         }
     }
 
-    /// Runs `operation` at the leader, retrying while there is none or it moves.
-    private func atLeader<T: Sendable>(
-        timeout: Duration, _ operation: (RaftNode, Bool) async throws -> T
+    /// Runs `operation` on the leader's `RaftNode` — this one (a local call) or a proxy —
+    /// retrying while there is no leader or it moves, until `timeout` has passed.
+    public func atLeader<T: Sendable>(
+        timeout: Duration = .seconds(5), _ operation: @Sendable (RaftNode) async throws -> T
     ) async throws -> T {
         let deadline = ContinuousClock.now + timeout
         var lastError: any Error = RaftError.notLeader(leaderHint: nil)
         while ContinuousClock.now < deadline {
-            let target: (node: RaftNode, isLocal: Bool)?
-            if core.role == .leader {
-                target = (self, true)
-            } else if let leader = core.leader, let node = proxy(for: leader) {
-                target = (node, false)
-            } else {
-                target = nil
-            }
+            let target = core.role == .leader ? self : core.leader.flatMap { proxy(for: $0) }
             if let target {
                 do {
-                    return try await NakshaActorSystem.$callTimeout.withValue(deadline - .now) {
-                        try await operation(target.node, target.isLocal)
-                    }
+                    return try await NakshaActorSystem.$callTimeout.withValue(deadline - .now) { try await operation(target) }
                 } catch let error as RaftError where error.code == .notLeader || error.code == .leaderTransferInProgress {
                     lastError = error
                 } catch let error as RemoteCallError where error.code == .peerUnreachable || error.code == .connectionLost {

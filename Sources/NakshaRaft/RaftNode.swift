@@ -216,17 +216,9 @@ public distributed actor RaftNode: RemoteCallable {
         }
     }
 
-    /// A linearizable read: waits until this node has applied everything committed when the
-    /// read started (ReadIndex), then runs `body` on the state machine.
-    public func read<T: Sendable>(_ body: @Sendable (any ReplicatedStateMachine) -> T) async throws -> T {
-        let index = try await confirmedReadIndex()
-        try await waitUntilApplied(index)
-        return body(machine)
-    }
-
     /// Runs `body` on this replica's state machine as it is now: not linearizable (a
-    /// follower may lag), for diagnostics and tests. Linearizable reads use `read`, which only
-    /// the leader serves (followers throw `notLeader` with a hint).
+    /// follower may lag), for diagnostics and tests. Linearizable reads use
+    /// `linearizableRead`, which any member serves after asking the leader's `readIndex()`.
     public func readLocal<T: Sendable>(_ body: @Sendable (any ReplicatedStateMachine) -> T) -> T {
         body(machine)
     }

@@ -48,7 +48,7 @@ import FoundationNetworking
                 "--snapshot-every", "\(snapshotEvery)",
             ]
             let path = "\(directory)/node-\(id).stderr"
-            FileManager.default.createFile(atPath: path, contents: nil)
+            _ = FileManager.default.createFile(atPath: path, contents: nil)
             process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
             process.standardOutput = FileHandle.nullDevice
             try process.run()

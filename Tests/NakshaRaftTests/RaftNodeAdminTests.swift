@@ -15,20 +15,11 @@ import Testing
         await node.whenLocal { $0.readLocal { ($0 as? KeyValueStateMachine)?.values.count ?? -1 } } ?? -1
     }
 
-    static func waitForLeader(_ cluster: Cluster) async throws -> RaftNode {
-        var leader: RaftNode? = nil
-        _ = try await RaftNodeTests.waitFor {
-            leader = try await cluster.leader()
-            return leader != nil
-        }
-        return try #require(leader)
-    }
-
     /// Runs `body` at the current leader, again at the new one if leadership moved meanwhile.
     static func retryingAtTheLeader(_ cluster: Cluster, _ body: (RaftNode) async throws -> Void) async throws {
         for attempt in 0..<5 {
             do {
-                return try await body(try await waitForLeader(cluster))
+                return try await body(try await cluster.waitForLeader())
             } catch let error as RaftError where error.code == .notLeader && attempt < 4 {
                 continue
             }
@@ -39,11 +30,11 @@ import Testing
         let cluster = Cluster(
             options: RaftNode.Options(tickInterval: .milliseconds(10), electionTimeoutTicks: 30, snapshotEveryEntries: 100, snapshotChunkBytes: 512))
         try await cluster.start()
-        _ = try await Self.waitForLeader(cluster)
+        _ = try await cluster.waitForLeader()
         await cluster.stopNode(3)
         let value = String(repeating: "v", count: 200)
         for index in 0..<300 { _ = try await cluster.propose(try RaftNodeTests.put("key-\(index)", value)) }
-        let leader = try await Self.waitForLeader(cluster)
+        let leader = try await cluster.waitForLeader()
         // The leader compacted past what node 3 has, so node 3 can only catch up by snapshot
         // (about 70 kB here: well over a hundred 512-byte chunks).
         #expect(try await leader.status().snapshotIndex >= 100)
@@ -96,7 +87,7 @@ import Testing
         #expect(try await node4.status().ready == false, "a joining node is not ready before it is a member")
 
         // Asked at a follower, a change is refused with the leader's id.
-        let leader = try await Self.waitForLeader(cluster)
+        let leader = try await cluster.waitForLeader()
         let leaderID = try await leader.status().id
         let follower = try #require(cluster.nodes.first { $0.key != leaderID && $0.key != 4 }?.value)
         do {
@@ -125,7 +116,7 @@ import Testing
         // operator then asks again, and so does the test, at whichever node leads.
         var transferred = false
         for _ in 0..<5 where !transferred {
-            let current = try await Self.waitForLeader(cluster)
+            let current = try await cluster.waitForLeader()
             do {
                 try await current.transferLeadership(to: 4)
                 transferred = true
@@ -136,7 +127,7 @@ import Testing
         #expect(transferred)
         #expect(try await node4.status().role == "leader")
         try await Self.retryingAtTheLeader(cluster) { try await $0.changeMembership(.remove(id: leaderID)) }
-        status = try await Self.waitForLeader(cluster).status()
+        status = try await cluster.waitForLeader().status()
         #expect(status.members.map(\.id).sorted() == [1, 2, 3, 4].filter { $0 != leaderID })
         // The smaller group still commits.
         _ = try await cluster.propose(try RaftNodeTests.put("after-removal", "1"))
@@ -144,7 +135,7 @@ import Testing
 
         // A promotion of a node that is not a learner is refused with a reason.
         do {
-            try await Self.waitForLeader(cluster).changeMembership(.promote(id: 9))
+            try await cluster.waitForLeader().changeMembership(.promote(id: 9))
             Issue.record("promoted a stranger")
         } catch let error as RaftError {
             #expect(error.code == .invalidMembershipChange)
@@ -156,7 +147,7 @@ import Testing
     @Test func raftNodeAllowListIsExact() async throws {
         let cluster = Cluster()
         try await cluster.start()
-        let leader = try await Self.waitForLeader(cluster)
+        let leader = try await cluster.waitForLeader()
         let leaderID = try await leader.status().id
         let client = try await NakshaActorSystem.start(ActorSystemConfiguration(rebuildableErrors: [RaftError.self]))
         let remote = try RaftNode.resolve(id: .wellKnown("raft", on: cluster.addresses[leaderID]!), using: client)
@@ -207,7 +198,7 @@ import Testing
         let cluster = RaftNodeTests.Cluster(
             options: RaftNode.Options(tickInterval: .milliseconds(10), electionTimeoutTicks: 30, snapshotEveryEntries: 100))
         try await cluster.start()
-        let leader = try await RaftNodeAdminTests.waitForLeader(cluster)
+        let leader = try await cluster.waitForLeader()
         let completed = try await withThrowingTaskGroup(of: Int.self) { group in
             for client in 0..<32 {
                 group.addTask {

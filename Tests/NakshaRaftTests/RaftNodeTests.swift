@@ -60,6 +60,16 @@ import Testing
             }
         }
 
+        /// The leader, once there is one (the test fails if none is elected in 20 s).
+        func waitForLeader() async throws -> RaftNode {
+            var leader: RaftNode? = nil
+            _ = try await RaftNodeTests.waitFor {
+                leader = try await self.leader()
+                return leader != nil
+            }
+            return try #require(leader, "no leader was elected")
+        }
+
         func leader() async throws -> RaftNode? {
             for node in nodes.values where try await node.status().role == "leader" { return node }
             return nil
@@ -103,12 +113,7 @@ import Testing
     @Test func threeNodesElectALeaderReplicateAndSnapshot() async throws {
         let cluster = Cluster()
         try await cluster.start()
-        var leader: RaftNode? = nil
-        #expect(try await Self.waitFor {
-            leader = try await cluster.leader()
-            return leader != nil
-        })
-        let current = try #require(leader)
+        _ = try await cluster.waitForLeader()
         for index in 0..<400 {
             let result = try await cluster.propose(Self.put("key-\(index)", "value-\(index)"))
             #expect(result == Array("ok".utf8))
@@ -122,7 +127,7 @@ import Testing
             #expect(try await node.status().appliedIndex > 400)
         }
         // A linearizable read at the leader sees every acknowledged write.
-        let linearizable = try await cluster.leader()?.whenLocal { try await $0.read { ($0 as? KeyValueStateMachine)?.values.count ?? -1 } }
+        let linearizable = try await cluster.leader()?.whenLocal { try await $0.linearizableRead { ($0 as? KeyValueStateMachine)?.values.count ?? -1 } }
         #expect(linearizable == 400)
         // A follower refuses proposals and names the leader.
         let leaderID = try #require(try await cluster.leader()?.status().id)
@@ -148,12 +153,7 @@ import Testing
     @Test func aRestartedNodeRecoversItsStateFromDisk() async throws {
         let cluster = Cluster()
         try await cluster.start()
-        var leader: RaftNode? = nil
-        #expect(try await Self.waitFor {
-            leader = try await cluster.leader()
-            return leader != nil
-        })
-        let current = try #require(leader)
+        _ = try await cluster.waitForLeader()
         for index in 0..<250 { _ = try await cluster.propose(Self.put("k\(index)", "v")) }
         for node in cluster.nodes.values {
             #expect(try await Self.waitFor {
