@@ -16,6 +16,9 @@ func argument(_ name: String, default value: String) -> String {
 
 // Run Swift concurrency on NIO's event loops: a call's continuation then resumes on the
 // thread that read its reply, without a hop to the cooperative pool.
+if let loops = Int(argument("--event-loops", default: "")), loops > 0 {
+    NIOSingletons.groupLoopCountSuggestion = loops
+}
 if CommandLine.arguments.contains("--nio-executor") {
     _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
 }

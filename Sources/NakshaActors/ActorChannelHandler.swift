@@ -99,9 +99,9 @@ final class ActorChannelHandler: ChannelInboundHandler {
 
     private func fail(_ error: RemoteCallError, context: ChannelHandlerContext) {
         if case .client(let promise) = role { promise.fail(error) }
-        // Frames are flushed once per event-loop tick; push out what is queued (a refusal)
+        // Frames are written once per event-loop tick; push out what is queued (a refusal)
         // before closing, or the close would discard it.
-        context.channel.flush()
+        connection?.writeQueued()
         context.close(promise: nil)
     }
 

@@ -9,11 +9,12 @@ struct HandshakeMessage: Codable, Sendable, Equatable {
     var refusal: String?
 
     static let name = "naksha-actors"
-    static let currentVersion: UInt16 = 1
+    /// 2: call and reply envelopes in the hand-written layout of `EnvelopeCodec.swift`.
+    static let currentVersion: UInt16 = 2
 }
 
-/// A `call` frame's payload. The call id is the frame's stream id.
-struct CallEnvelope: Codable, Sendable {
+/// A `call` frame's payload (layout in `EnvelopeCodec.swift`). The call id is the frame's stream id.
+struct CallEnvelope: Sendable, Equatable {
     var recipient: NakshaActorID
     /// The mangled identifier of the distributed function.
     var target: String
@@ -23,8 +24,8 @@ struct CallEnvelope: Codable, Sendable {
     var timeoutMillis: UInt64
 }
 
-/// A `reply` frame's payload.
-enum ReplyEnvelope: Codable, Sendable {
+/// A `reply` frame's payload (layout in `EnvelopeCodec.swift`).
+enum ReplyEnvelope: Sendable, Equatable {
     /// The encoded return value (empty for `Void`).
     case value([UInt8])
     /// An error of a `Codable` type, rebuilt by the caller only if the name is on its allow-list.

@@ -33,8 +33,9 @@ public struct NakshaInvocationEncoder: DistributedTargetInvocationEncoder {
     public mutating func doneRecording() throws {}
 }
 
-/// Hands the recorded arguments of an incoming call to `executeDistributedTarget`.
-public final class NakshaInvocationDecoder: DistributedTargetInvocationDecoder {
+/// The arguments of an incoming call, decoded in declaration order by the recipient type's
+/// `RemoteCall` handler. Used by one call's task only.
+public final class NakshaInvocationDecoder: DistributedTargetInvocationDecoder, @unchecked Sendable {
     public typealias SerializationRequirement = any Codable
 
     private let arguments: [[UInt8]]
@@ -65,8 +66,8 @@ public final class NakshaInvocationDecoder: DistributedTargetInvocationDecoder {
 }
 
 /// Receives the outcome of an incoming call — value, void or error — and sends the reply.
-/// It is the only completion path: failures inside `executeDistributedTarget` (missing
-/// accessor, argument decoding) arrive through `onThrow` as well.
+/// It is the only completion path: a function that throws, and arguments that do not
+/// decode, arrive through `onThrow`.
 public struct NakshaResultHandler: DistributedTargetInvocationResultHandler, Sendable {
     public typealias SerializationRequirement = any Codable
 
@@ -94,9 +95,6 @@ public struct NakshaResultHandler: DistributedTargetInvocationResultHandler, Sen
     static func envelope(for error: any Error, encoder: BinaryEncoder, rebuildable: Set<String>) -> ReplyEnvelope {
         if let transport = error as? RemoteCallError {
             return .failure(transport)
-        }
-        if let execution = error as? ExecuteDistributedTargetError {
-            return .failure(RemoteCallError(.targetNotAllowed, "cannot execute the target: \(execution)"))
         }
         let typeName = String(reflecting: type(of: error))
         if rebuildable.contains(typeName), let encodable = error as? any Encodable,

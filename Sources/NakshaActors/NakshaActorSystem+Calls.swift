@@ -55,12 +55,7 @@ extension NakshaActorSystem {
             recipient: recipient, target: target.identifier, arguments: arguments,
             timeoutMillis: UInt64(remaining.components.seconds) * 1000 + UInt64(remaining.components.attoseconds / 1_000_000_000_000_000)
         )
-        let payload: [UInt8]
-        do {
-            payload = try encoder.encode(envelope)
-        } catch {
-            throw RemoteCallError(.serializationFailed, "cannot encode the call: \(error)")
-        }
+        let payload = envelope.encoded()
         if payload.count > configuration.limits.maxFrameBytes {
             throw RemoteCallError(
                 .serializationFailed,

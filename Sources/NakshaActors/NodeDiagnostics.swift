@@ -68,11 +68,21 @@ public distributed actor NodeDiagnostics: RemoteCallable {
     private var pausesCancelled = 0
 
     /// Kept exact by `RemoteCallTargetTests` (a new function fails it until added here).
-    public static let remoteCallTargets: Set<String> = [
-        "$s12NakshaActors15NodeDiagnosticsC4pingAC8IdentityVyYaKFTE",
-        "$s12NakshaActors15NodeDiagnosticsC4echoySays5UInt8VGAGYaKFTE",
-        "$s12NakshaActors15NodeDiagnosticsC5pause12millisecondsSbSi_tYaKFTE",
-        "$s12NakshaActors15NodeDiagnosticsC15cancelledPausesSiyYaKFTE",
-        "$s12NakshaActors15NodeDiagnosticsC4failySiSSYaKFTE",
+    public static let remoteCalls: [String: RemoteCall<NodeDiagnostics>] = [
+        "$s12NakshaActors15NodeDiagnosticsC4pingAC8IdentityVyYaKFTE": .returning { actor, _ in
+            try await actor.ping()
+        },
+        "$s12NakshaActors15NodeDiagnosticsC4echoySays5UInt8VGAGYaKFTE": .returning { actor, arguments in
+            try await actor.echo(arguments.decodeNextArgument())
+        },
+        "$s12NakshaActors15NodeDiagnosticsC5pause12millisecondsSbSi_tYaKFTE": .returning { actor, arguments in
+            try await actor.pause(milliseconds: arguments.decodeNextArgument())
+        },
+        "$s12NakshaActors15NodeDiagnosticsC15cancelledPausesSiyYaKFTE": .returning { actor, _ in
+            try await actor.cancelledPauses()
+        },
+        "$s12NakshaActors15NodeDiagnosticsC4failySiSSYaKFTE": .returning { actor, arguments in
+            try await actor.fail(arguments.decodeNextArgument())
+        },
     ]
 }

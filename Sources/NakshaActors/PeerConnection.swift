@@ -20,7 +20,8 @@ final class PeerConnection: Sendable {
         var waiters: [(deadline: ContinuousClock.Instant, continuation: CheckedContinuation<Void, any Error>)] = []
         var closed = false
         var peer: HandshakeMessage? = nil
-        var flushScheduled = false
+        /// Encoded frames not yet handed to the channel, in send order.
+        var unwritten: [[UInt8]] = []
     }
 
     private let state = Mutex(State())
@@ -81,8 +82,13 @@ final class PeerConnection: Sendable {
     /// Bytes written to the channel and not yet on the socket (for tests and diagnostics).
     var queuedBytes: Int { state.withLock { $0.queuedBytes } }
 
-    /// Encodes and writes `frame` now (no waiting). Replies, pongs and cancels use this;
-    /// calls pass the bytes they reserved with `waitForCapacity`.
+    /// Encodes `frame` and queues it for the socket now (no waiting). Replies, pongs and
+    /// cancels use this; calls pass the bytes they reserved with `waitForCapacity`.
+    ///
+    /// Frames queued by any number of tasks before the connection's event loop next runs
+    /// go out together: copied into few buffers, one channel write each, and one flush (one
+    /// `writev`). Writing each small frame through the pipeline with its own promise cost
+    /// more than the system call.
     func send(_ frame: Frame, reserved: Int = 0) {
         let bytes: [UInt8]
         do {
@@ -93,26 +99,47 @@ final class PeerConnection: Sendable {
             return
         }
         let size = bytes.count
-        state.withLock { $0.queuedBytes += size - reserved }
         metrics.recordBytes(sent: size)
-        let promise = channel.eventLoop.makePromise(of: Void.self)
-        promise.futureResult.whenComplete { [self] _ in released(size) }
-        var buffer = channel.allocator.buffer(capacity: size)
-        buffer.writeBytes(bytes)
-        channel.write(buffer, promise: promise)
-        // One flush (one syscall) for every frame written before it runs: frames sent by many
-        // tasks in the same event-loop tick go out together.
-        let scheduleFlush = state.withLock { state in
-            defer { state.flushScheduled = true }
-            return !state.flushScheduled
+        let first = state.withLock { state -> Bool in
+            state.queuedBytes += size - reserved
+            state.unwritten.append(bytes)
+            return state.unwritten.count == 1
         }
-        if scheduleFlush {
-            channel.eventLoop.execute { [self] in
-                state.withLock { $0.flushScheduled = false }
-                channel.flush()
-            }
+        if first {
+            channel.eventLoop.execute { [self] in writeQueued() }
         }
     }
+
+    /// Writes and flushes every queued frame, in the order they were queued. Runs on the
+    /// channel's event loop.
+    func writeQueued() {
+        let frames = state.withLock { state -> [[UInt8]] in
+            defer { state.unwritten = [] }
+            return state.unwritten
+        }
+        guard !frames.isEmpty else { return }
+        var index = 0
+        while index < frames.count {
+            // Up to `Self.writeChunkBytes` per buffer; a larger frame gets one of its own.
+            var total = frames[index].count
+            var end = index + 1
+            while end < frames.count, total + frames[end].count <= Self.writeChunkBytes {
+                total += frames[end].count
+                end += 1
+            }
+            let size = total
+            var buffer = channel.allocator.buffer(capacity: size)
+            for frame in frames[index..<end] { buffer.writeBytes(frame) }
+            let promise = channel.eventLoop.makePromise(of: Void.self)
+            promise.futureResult.whenComplete { [self] _ in released(size) }
+            channel.write(buffer, promise: promise)
+            index = end
+        }
+        channel.flush()
+    }
+
+    /// Frames are coalesced into buffers of at most this many bytes.
+    static let writeChunkBytes = 256 * 1024
 
     private func released(_ size: Int) {
         let ready: [CheckedContinuation<Void, any Error>] = state.withLock { state in

@@ -138,14 +138,28 @@ public distributed actor RaftNode: RemoteCallable {
         try processReady()
     }
 
-    public static let remoteCallTargets: Set<String> = [
-        "$s10NakshaRaft0B4NodeC7deliveryySays5UInt8VGYaKFTE",
-        "$s10NakshaRaft0B4NodeC20installSnapshotChunkyyAA0eF0VYaKFTE",
-        "$s10NakshaRaft0B4NodeC6statusAC6StatusVyYaKFTE",
-        "$s10NakshaRaft0B4NodeC7proposeySays5UInt8VGAGYaKFTE",
-        "$s10NakshaRaft0B4NodeC18transferLeadership2toys6UInt64V_tYaKFTE",
-        "$s10NakshaRaft0B4NodeC9readIndexs6UInt64VyYaKFTE",
-        "$s10NakshaRaft0B4NodeC16changeMembershipyyAA0E7RequestOYaKFTE",
+    public static let remoteCalls: [String: RemoteCall<RaftNode>] = [
+        "$s10NakshaRaft0B4NodeC7deliveryySays5UInt8VGYaKFTE": .void { node, arguments in
+            try await node.deliver(arguments.decodeNextArgument())
+        },
+        "$s10NakshaRaft0B4NodeC20installSnapshotChunkyyAA0eF0VYaKFTE": .void { node, arguments in
+            try await node.installSnapshotChunk(arguments.decodeNextArgument())
+        },
+        "$s10NakshaRaft0B4NodeC6statusAC6StatusVyYaKFTE": .returning { node, _ in
+            try await node.status()
+        },
+        "$s10NakshaRaft0B4NodeC7proposeySays5UInt8VGAGYaKFTE": .returning { node, arguments in
+            try await node.propose(arguments.decodeNextArgument())
+        },
+        "$s10NakshaRaft0B4NodeC18transferLeadership2toys6UInt64V_tYaKFTE": .void { node, arguments in
+            try await node.transferLeadership(to: arguments.decodeNextArgument())
+        },
+        "$s10NakshaRaft0B4NodeC9readIndexs6UInt64VyYaKFTE": .returning { node, _ in
+            try await node.readIndex()
+        },
+        "$s10NakshaRaft0B4NodeC16changeMembershipyyAA0E7RequestOYaKFTE": .void { node, arguments in
+            try await node.changeMembership(arguments.decodeNextArgument())
+        },
     ]
 
     // MARK: Client interface

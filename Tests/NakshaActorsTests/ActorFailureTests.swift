@@ -166,7 +166,7 @@ import Testing
                 var refusal: String?
             }
             let raw = try await RawClient.connect(to: systems[0].address)
-            let hello = Handshake(protocolName: "naksha-actors", protocolVersion: 1, node: NodeAddress(host: "127.0.0.1", port: 1), incarnation: 5)
+            let hello = Handshake(protocolName: "naksha-actors", protocolVersion: 2, node: NodeAddress(host: "127.0.0.1", port: 1), incarnation: 5)
             try await raw.send(FrameEncoder().encode(Frame(kind: .handshake, streamID: 0, payload: BinaryEncoder().encode(hello))))
             // The node answers the handshake (that is its last read from us), then pings, then
             // gives up on us after the heartbeat timeout.

@@ -29,7 +29,7 @@ final class StalledPeer: Sendable {
                 return (try? decoder.nextFrame())??.kind == .handshake
             }
             guard gotHandshake else { return }
-            let hello = Handshake(protocolName: "naksha-actors", protocolVersion: 1, node: NodeAddress(host: "127.0.0.1", port: 1), incarnation: 9)
+            let hello = Handshake(protocolName: "naksha-actors", protocolVersion: 2, node: NodeAddress(host: "127.0.0.1", port: 1), incarnation: 9)
             if let payload = try? BinaryEncoder().encode(hello),
                 let frame = try? FrameEncoder().encode(Frame(kind: .handshake, streamID: 0, payload: payload))
             {

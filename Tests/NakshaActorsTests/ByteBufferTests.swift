@@ -13,8 +13,10 @@ distributed actor BufferReverser: RemoteCallable {
         ByteBuffer(bytes: Array(buffer.readableBytesView.reversed()))
     }
 
-    static let remoteCallTargets: Set<String> = [
-        "$s17NakshaActorsTests14BufferReverserC7reversey7NIOCore04ByteD0VAGYaKFTE"
+    static let remoteCalls: [String: RemoteCall<BufferReverser>] = [
+        "$s17NakshaActorsTests14BufferReverserC7reversey7NIOCore04ByteD0VAGYaKFTE": .returning { reverser, arguments in
+            try await reverser.reverse(arguments.decodeNextArgument())
+        }
     ]
 }
 
@@ -44,7 +46,7 @@ distributed actor BufferReverser: RemoteCallable {
             let payload = ByteBuffer(bytes: (0..<100_000).map { UInt8(truncatingIfNeeded: $0 &* 31) })
             let reversed = try await remote.reverse(payload)
             #expect(Array(reversed.readableBytesView) == Array(payload.readableBytesView).reversed())
-            #expect(BufferReverser.remoteCallTargets.count == 1)
+            #expect(BufferReverser.remoteCalls.count == 1)
         }
     }
 }

@@ -10,8 +10,10 @@ distributed actor Greeter: RemoteCallable {
         "hello, \(name)"
     }
 
-    static let remoteCallTargets: Set<String> = [
-        "$s17NakshaActorsTests7GreeterC5greetyS2SYaKFTE"
+    static let remoteCalls: [String: RemoteCall<Greeter>] = [
+        "$s17NakshaActorsTests7GreeterC5greetyS2SYaKFTE": .returning { greeter, arguments in
+            try await greeter.greet(arguments.decodeNextArgument())
+        }
     ]
 }
 

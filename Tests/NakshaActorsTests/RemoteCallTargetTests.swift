@@ -2,7 +2,7 @@ import Distributed
 import NakshaActors
 import Testing
 
-/// Keeps every `remoteCallTargets` allow-list exact: each distributed function of each type
+/// Keeps every `remoteCalls` table exact: each distributed function of each type
 /// is called remotely and must be accepted, and the list has no entry beyond them. Adding a
 /// distributed function means adding a call here and its target to the type's list (the
 /// failure message prints the identifier).
@@ -16,7 +16,7 @@ import Testing
             _ = try await remote.pause(milliseconds: 0)
             _ = try await remote.cancelledPauses()
             await expectRemoteError(.remoteError) { try await remote.fail("expected") }
-            #expect(NodeDiagnostics.remoteCallTargets.count == 5)
+            #expect(NodeDiagnostics.remoteCalls.count == 5)
         }
     }
 
@@ -28,8 +28,8 @@ import Testing
             let remoteSequencer = try Sequencer.resolve(id: sequencer.id, using: systems[1])
             try await remoteSequencer.record(1)
             #expect(try await remoteSequencer.recorded() == [1])
-            #expect(Greeter.remoteCallTargets.count == 1)
-            #expect(Sequencer.remoteCallTargets.count == 2)
+            #expect(Greeter.remoteCalls.count == 1)
+            #expect(Sequencer.remoteCalls.count == 2)
         }
     }
 

@@ -15,8 +15,12 @@ distributed actor Sequencer: RemoteCallable {
         seen
     }
 
-    static let remoteCallTargets: Set<String> = [
-        "$s17NakshaActorsTests9SequencerC6recordyySiYaKFTE",
-        "$s17NakshaActorsTests9SequencerC8recordedSaySiGyYaKFTE",
+    static let remoteCalls: [String: RemoteCall<Sequencer>] = [
+        "$s17NakshaActorsTests9SequencerC6recordyySiYaKFTE": .void { sequencer, arguments in
+            try await sequencer.record(arguments.decodeNextArgument())
+        },
+        "$s17NakshaActorsTests9SequencerC8recordedSaySiGyYaKFTE": .returning { sequencer, _ in
+            try await sequencer.recorded()
+        },
     ]
 }

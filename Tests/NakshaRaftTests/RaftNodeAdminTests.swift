@@ -176,7 +176,7 @@ import Testing
         } catch let error as RaftError {
             #expect(error.code == .invalidMembershipChange)
         }
-        #expect(RaftNode.remoteCallTargets.count == 7)
+        #expect(RaftNode.remoteCalls.count == 7)
 
         // A follower forwards a proposal to the leader and serves a linearizable read after
         // asking the leader for its read index.
