@@ -5,7 +5,8 @@ import RaftCore
 /// `naksha_raft_term`, `naksha_raft_leader_changes_total`, `naksha_raft_commit_index`,
 /// `naksha_raft_applied_index`, `naksha_raft_proposals_total{result}`,
 /// `naksha_raft_commit_latency_seconds`, `naksha_wal_fsync_duration_seconds`,
-/// `naksha_raft_snapshot_duration_seconds{kind}` (`taken` or `installed`).
+/// `naksha_raft_snapshot_duration_seconds{kind}` (`taken` or `installed`),
+/// `naksha_raft_snapshot_failures_total` (background snapshots that could not be written).
 ///
 /// `result` is `ok` or a `RaftError` code name: a bounded set.
 public final class RaftMetrics: Sendable {
@@ -19,6 +20,7 @@ public final class RaftMetrics: Sendable {
     private let fsyncDuration: Timer
     private let snapshotTaken: Timer
     private let snapshotInstalled: Timer
+    private let snapshotFailures: Counter
 
     /// Metrics go to `factory`, or to the process-wide `MetricsSystem` when it is nil.
     public init(factory: (any MetricsFactory)? = nil) {
@@ -33,6 +35,7 @@ public final class RaftMetrics: Sendable {
         fsyncDuration = Timer(label: "naksha_wal_fsync_duration_seconds", dimensions: [], factory: factory)
         snapshotTaken = Timer(label: "naksha_raft_snapshot_duration_seconds", dimensions: [("kind", "taken")], factory: factory)
         snapshotInstalled = Timer(label: "naksha_raft_snapshot_duration_seconds", dimensions: [("kind", "installed")], factory: factory)
+        snapshotFailures = Counter(label: "naksha_raft_snapshot_failures_total", dimensions: [], factory: factory)
     }
 
     func observe(term value: UInt64, commitIndex commit: UInt64, appliedIndex applied: UInt64) {
@@ -56,6 +59,8 @@ public final class RaftMetrics: Sendable {
     func walSynced(duration: Duration) { fsyncDuration.recordNanoseconds(Self.nanoseconds(duration)) }
     func snapshotTaken(duration: Duration) { snapshotTaken.recordNanoseconds(Self.nanoseconds(duration)) }
     func snapshotInstalled(duration: Duration) { snapshotInstalled.recordNanoseconds(Self.nanoseconds(duration)) }
+    /// A background snapshot could not be written (disk full, I/O error); the log is kept.
+    func snapshotFailed() { snapshotFailures.increment() }
 
     private static func nanoseconds(_ duration: Duration) -> Int64 {
         let (seconds, attoseconds) = duration.components

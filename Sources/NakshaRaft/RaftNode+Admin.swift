@@ -37,7 +37,8 @@ extension RaftNode {
         public var commitIndex: UInt64
         public var appliedIndex: UInt64
         public var lastIndex: UInt64
-        /// The last index covered by this node's latest snapshot (compacted away before it).
+        /// The last index covered by this node's latest durable snapshot: a restart begins
+        /// there. (A snapshot being written in the background counts once it is on disk.)
         public var snapshotIndex: UInt64
         /// A member that knows a leader and has applied up to the commit index it learned
         /// when it first heard of one after starting.
@@ -56,7 +57,7 @@ extension RaftNode {
         }
         return Status(
             id: core.id.rawValue, role: "\(core.role)", term: core.term, leader: core.leader?.rawValue,
-            commitIndex: core.commitIndex, appliedIndex: applied, lastIndex: core.lastIndex, snapshotIndex: core.snapshotIndex,
+            commitIndex: core.commitIndex, appliedIndex: applied, lastIndex: core.lastIndex, snapshotIndex: durableSnapshotIndex,
             ready: isReady, members: members)
     }
 

@@ -68,6 +68,11 @@ public distributed actor RaftNode: RemoteCallable {
     var readyIndex: LogIndex? = nil
     var lastLeader: ReplicaID? = nil
     var flushScheduled = false
+    /// The snapshot being taken in the background, if any (at most one at a time).
+    var snapshotInProgress: LogIndex? = nil
+    /// The index of the newest snapshot on disk (the core may have compacted further, for a
+    /// snapshot still being written).
+    var durableSnapshotIndex: LogIndex
 
     struct ProposalWaiter {
         var term: Term
@@ -116,6 +121,7 @@ public distributed actor RaftNode: RemoteCallable {
         self.options = options
         self.metrics = metrics
         self.applied = state.snapshot.metadata.index
+        self.durableSnapshotIndex = state.snapshot.metadata.index
         self.actorSystem = actorSystem
     }
 
@@ -307,4 +313,15 @@ struct NodeSnapshot: Codable {
 
     static func decode(_ bytes: [UInt8]) throws -> NodeSnapshot { try decoder.decode(NodeSnapshot.self, from: bytes) }
     func encoded() throws -> [UInt8] { try Self.encoder.encode(self) }
+}
+
+/// What a snapshot is made from, frozen at one applied index: copies of the address book and
+/// of the state machine (values, so the copies are free until the node changes its own).
+struct NodeSnapshotSource: Sendable {
+    var addresses: [UInt64: NodeAddress]
+    var machine: any ReplicatedStateMachine
+
+    func encoded() throws -> [UInt8] {
+        try NodeSnapshot(addresses: addresses, machine: machine.snapshot()).encoded()
+    }
 }

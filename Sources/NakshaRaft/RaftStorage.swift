@@ -90,7 +90,18 @@ final class RaftStorage {
 
     /// Saves a snapshot and drops the log segments it covers.
     func save(_ snapshot: Snapshot) throws {
-        try snapshots.save(StoredSnapshot(index: snapshot.metadata.index, term: snapshot.metadata.term, data: try encoder.encode(snapshot)))
+        try Self.write(snapshot, to: snapshots)
+        try logCovered(by: snapshot)
+    }
+
+    /// Encodes, compresses and durably writes `snapshot` to `store`. Touches nothing else,
+    /// so it may run on any thread; `logCovered(by:)` completes the save afterwards.
+    static func write(_ snapshot: Snapshot, to store: SnapshotStore) throws {
+        try store.save(StoredSnapshot(index: snapshot.metadata.index, term: snapshot.metadata.term, data: try BinaryEncoder().encode(snapshot)))
+    }
+
+    /// Drops the log segments a durable snapshot covers.
+    func logCovered(by snapshot: Snapshot) throws {
         try wal.removeSegments(withTagsBelow: snapshot.metadata.index + 1)
     }
 }

@@ -24,7 +24,9 @@ public struct StoredSnapshot: Sendable, Equatable {
 ///
 /// Invariants: a snapshot becomes visible only complete and synced (temporary file, fsync,
 /// rename, directory fsync); `latest()` returns the newest snapshot that verifies, skipping
-/// damaged ones; `save` keeps the newest `retain` snapshots.
+/// damaged ones; `save` keeps the newest `retain` snapshots. Saves of different indexes may
+/// run concurrently (a background snapshot and an installed one): each writes its own
+/// temporary file, and temporary files left by a crash are removed when the store is opened.
 public struct SnapshotStore: Sendable {
     public static let magic: [UInt8] = Array("NKSNAP01".utf8)
     static let headerSize = 36
@@ -39,6 +41,9 @@ public struct SnapshotStore: Sendable {
         self.retain = retain
         self.maxSnapshotBytes = maxSnapshotBytes
         try FileIO.makeDirectory(directory)
+        for name in try FileIO.listDirectory(directory) where name.hasSuffix(".snap.tmp") {
+            try FileIO.remove("\(directory)/\(name)")
+        }
     }
 
     public func save(_ snapshot: StoredSnapshot) throws(WALError) {
@@ -119,9 +124,7 @@ public struct SnapshotStore: Sendable {
     }
 
     private func snapshotNames() throws(WALError) -> [String] {
-        let names = try FileIO.listDirectory(directory)
-        for name in names where name.hasSuffix(".snap.tmp") { try FileIO.remove("\(directory)/\(name)") }
-        return names.filter { $0.hasPrefix("snapshot-") && $0.hasSuffix(".snap") }.sorted()
+        return try FileIO.listDirectory(directory).filter { $0.hasPrefix("snapshot-") && $0.hasSuffix(".snap") }.sorted()
     }
 
     static func name(for index: UInt64) -> String {

@@ -151,11 +151,11 @@ func mutateFile(_ path: String, _ change: (inout [UInt8]) -> Void) throws {
         #expect(skipped.count == 1)
     }
 
-    @Test func leftoverTemporaryFileIsIgnoredAndRemoved() throws {
+    @Test func leftoverTemporaryFileIsIgnoredAndRemovedWhenTheStoreOpens() throws {
         let directory = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let store = try SnapshotStore(directory: directory)
         try Data([1, 2, 3]).write(to: URL(fileURLWithPath: "\(directory)/snapshot-0000000000000063.snap.tmp"))
+        let store = try SnapshotStore(directory: directory)
         #expect(try store.latest().snapshot == nil)
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory).isEmpty)
     }
