@@ -71,6 +71,7 @@ struct RaftBench: AsyncParsableCommand {
                 "system": "naksha", "nodes": nodes, "clients": clients, "value_size": valueSize, "duration_s": seconds,
                 "writes": sorted.count, "writes_per_s": (rate * 10).rounded() / 10, "errors": result.errors,
                 "latency_p50_ms": (percentile(0.5) * 100).rounded() / 100, "latency_p99_ms": (percentile(0.99) * 100).rounded() / 100,
+                "latency_max_ms": (percentile(1) * 100).rounded() / 100,
                 "failover_ms": failovers.map { $0.rounded() }, "failover_median_ms": median.map { $0.rounded() } ?? NSNull(),
             ]
             let data = try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys])
