@@ -2,19 +2,20 @@ import Distributed
 import NakshaActors
 import Testing
 
-/// Keeps every `remoteCalls` table exact: each distributed function of each type
-/// is called remotely and must be accepted, and the list has no entry beyond them. Adding a
-/// distributed function means adding a call here and its target to the type's list (the
-/// failure message prints the identifier).
+/// Keeps every `remoteCalls` table exact: each distributed function of each type is called
+/// remotely and must be accepted and answer as that function does, and the table has no
+/// entry beyond them. Adding a distributed function means adding a call here and its entry
+/// to the type's table (the failure message prints the identifier).
 @Suite struct RemoteCallTargetTests {
     @Test func nodeDiagnosticsAllowListIsExact() async throws {
         try await withSystems(2) { systems in
             let local = NodeDiagnostics.wellKnown(on: systems[0])
             let remote = try NodeDiagnostics.resolve(id: local.id, using: systems[1])
-            _ = try await remote.ping()
-            _ = try await remote.echo([1])
-            _ = try await remote.pause(milliseconds: 0)
-            _ = try await remote.cancelledPauses()
+            // Each result is checked, so an entry that ran another function would be caught.
+            #expect(try await remote.ping() == NodeDiagnostics.Identity(address: systems[0].address, incarnation: systems[0].incarnation))
+            #expect(try await remote.echo([1]) == [1])
+            #expect(try await remote.pause(milliseconds: 0) == false)
+            #expect(try await remote.cancelledPauses() == 0)
             await expectRemoteError(.remoteError) { try await remote.fail("expected") }
             #expect(NodeDiagnostics.remoteCalls.count == 5)
         }
