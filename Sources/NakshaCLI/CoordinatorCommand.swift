@@ -22,7 +22,8 @@ struct CoordinatorCommand: AsyncParsableCommand {
               naksha coordinator --node-id 1 --peers 1=127.0.0.1:7401,2=127.0.0.1:7402,3=127.0.0.1:7403 \\
                 --data-dir data/1 --http-port 8081
             Environment: NAKSHA_NODE_ID, NAKSHA_PEERS, NAKSHA_DATA_DIR, NAKSHA_CLIENT_PORT,
-            NAKSHA_HTTP_HOST, NAKSHA_HTTP_PORT, NAKSHA_SNAPSHOT_EVERY, NAKSHA_LOG_LEVEL, DATABASE_URL.
+            NAKSHA_HTTP_HOST, NAKSHA_HTTP_PORT, NAKSHA_SNAPSHOT_EVERY, NAKSHA_HEARTBEAT_INTERVAL,
+            NAKSHA_ELECTION_TIMEOUT, NAKSHA_LOG_LEVEL, DATABASE_URL.
             See docs/operations.md.
             """
     )
@@ -39,6 +40,10 @@ struct CoordinatorCommand: AsyncParsableCommand {
     @Flag(help: "Start empty and wait to be added with `naksha cluster add-learner` (a new member).") var join = false
     @Option(help: "Snapshot and compact the log every N applied entries. Env: NAKSHA_SNAPSHOT_EVERY. Default 100000 (as etcd).")
     var snapshotEvery: UInt64?
+    @Option(help: "Milliseconds between the leader's heartbeats. Env: NAKSHA_HEARTBEAT_INTERVAL. Default 100.")
+    var heartbeatInterval: UInt64?
+    @Option(help: "Milliseconds of silence before a follower stands for election (randomised up to twice that); at least 5 heartbeats. Env: NAKSHA_ELECTION_TIMEOUT. Default 500.")
+    var electionTimeout: UInt64?
     @Option(help: "Postgres cold store; migrations run at start when set. Env: DATABASE_URL.") var databaseURL: String?
     @Option(help: "trace, debug, info, notice, warning, error. Env: NAKSHA_LOG_LEVEL. Default info.") var logLevel: String?
     @Option(help: "A JSON file with any of the settings above.") var config: String?
@@ -88,7 +93,11 @@ struct CoordinatorCommand: AsyncParsableCommand {
         guard let nodeID = try nodeId ?? settings.number("NAKSHA_NODE_ID", "nodeId") else { throw CLIError("--node-id is required") }
         guard let peerList = peers ?? settings.string("NAKSHA_PEERS", "peers") else { throw CLIError("--peers is required") }
         guard let directory = dataDir ?? settings.string("NAKSHA_DATA_DIR", "dataDir") else { throw CLIError("--data-dir is required") }
-        var raft = RaftNode.Options()
+        let heartbeat = try heartbeatInterval ?? settings.number("NAKSHA_HEARTBEAT_INTERVAL", "heartbeatInterval") ?? 100
+        let election = try electionTimeout ?? settings.number("NAKSHA_ELECTION_TIMEOUT", "electionTimeout") ?? 500
+        guard heartbeat <= 60_000, election <= 600_000 else { throw CLIError("--heartbeat-interval or --election-timeout is implausibly long") }
+        var raft = try CoordinatorConfiguration.raftTiming(
+            heartbeatInterval: .milliseconds(Int64(heartbeat)), electionTimeout: .milliseconds(Int64(election)))
         if let every = try snapshotEvery ?? settings.number("NAKSHA_SNAPSHOT_EVERY", "snapshotEvery") {
             guard every > 0 else { throw CLIError("--snapshot-every must be positive") }
             raft.snapshotEveryEntries = every

@@ -118,7 +118,7 @@ struct DevCommand: AsyncParsableCommand {
         print("""
 
             Not built yet: workers, the job queue (ClusterState), the client protocol and so the
-            sample RAG workflow. Each is an open issue; this command will start them as they land.
+            sample RAG workflow; this command will start them as they land.
             """)
     }
 

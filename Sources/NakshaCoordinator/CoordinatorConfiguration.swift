@@ -65,6 +65,43 @@ public struct CoordinatorConfiguration: Sendable {
         return NodeAddress(host: String(text[..<colon]), port: port)
     }
 
+    /// Raft timing from the two settings operators know from etcd: a leader heartbeats every
+    /// `heartbeatInterval`; a follower that hears nothing for `electionTimeout` (randomised
+    /// up to twice that) starts an election. The node ticks every half heartbeat.
+    ///
+    /// - Throws: `invalidConfiguration` unless 10 ms ≤ heartbeat, the election timeout is at
+    ///   least 5 heartbeats (etcd's rule: shorter ones elect spuriously under load), and both
+    ///   are whole multiples of the tick.
+    public static func raftTiming(
+        heartbeatInterval: Duration, electionTimeout: Duration, base: RaftNode.Options = RaftNode.Options()
+    ) throws(CoordinatorError) -> RaftNode.Options {
+        let heartbeat = milliseconds(heartbeatInterval)
+        let election = milliseconds(electionTimeout)
+        guard heartbeat >= 10 else {
+            throw CoordinatorError(.invalidConfiguration, "--heartbeat-interval \(heartbeat) ms is below 10 ms")
+        }
+        guard election >= 5 * heartbeat else {
+            throw CoordinatorError(
+                .invalidConfiguration,
+                "--election-timeout \(election) ms must be at least 5 × --heartbeat-interval (\(5 * heartbeat) ms)")
+        }
+        guard heartbeat % 2 == 0, election % (heartbeat / 2) == 0 else {
+            throw CoordinatorError(
+                .invalidConfiguration,
+                "--heartbeat-interval must be an even number of ms and --election-timeout a multiple of half of it (\(heartbeat / 2) ms)")
+        }
+        var options = base
+        options.tickInterval = .milliseconds(heartbeat / 2)
+        options.heartbeatIntervalTicks = 2
+        options.electionTimeoutTicks = Int(election / (heartbeat / 2))
+        return options
+    }
+
+    private static func milliseconds(_ duration: Duration) -> Int64 {
+        let (seconds, attoseconds) = duration.components
+        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
+
     /// Checks what must hold before anything starts.
     public func validate() throws(CoordinatorError) {
         guard let own = peers[nodeID] else {
