@@ -136,20 +136,12 @@ import Testing
         // A long heartbeat timeout so that only the refusal can close the connection.
         try await withSystems(1, configuration: ActorSystemConfiguration(heartbeatTimeout: .seconds(120))) { systems in
             let raw = try await RawClient.connect(to: systems[0].address)
-            struct Handshake: Codable {
-                var protocolName: String
-                var protocolVersion: UInt16
-                var node: NodeAddress
-                var incarnation: UInt64
-                var refusal: String?
-            }
-            let hello = Handshake(protocolName: "naksha-actors", protocolVersion: 99, node: NodeAddress(host: "127.0.0.1", port: 1), incarnation: 5)
-            try await raw.send(FrameEncoder().encode(Frame(kind: .handshake, streamID: 0, payload: BinaryEncoder().encode(hello))))
+            try await raw.send(rawHandshakeFrame(version: 99, incarnation: 5))
             #expect(try await raw.waitForClose(timeout: .seconds(5)))
             var decoder = FrameDecoder()
             decoder.append(raw.received)
             let answer = try #require(try decoder.nextFrame())
-            let refusal = try BinaryDecoder().decode(Handshake.self, from: answer.payload).refusal
+            let refusal = try BinaryDecoder().decode(RawHandshake.self, from: answer.payload).refusal
             #expect(refusal?.contains("version 99") == true)
         }
     }
@@ -158,16 +150,8 @@ import Testing
         let configuration = ActorSystemConfiguration(heartbeatInterval: .milliseconds(100), heartbeatTimeout: .seconds(3))
         try await withSystems(1, configuration: configuration) { systems in
             // A peer that completes the handshake and then never says anything again.
-            struct Handshake: Codable {
-                var protocolName: String
-                var protocolVersion: UInt16
-                var node: NodeAddress
-                var incarnation: UInt64
-                var refusal: String?
-            }
             let raw = try await RawClient.connect(to: systems[0].address)
-            let hello = Handshake(protocolName: "naksha-actors", protocolVersion: 2, node: NodeAddress(host: "127.0.0.1", port: 1), incarnation: 5)
-            try await raw.send(FrameEncoder().encode(Frame(kind: .handshake, streamID: 0, payload: BinaryEncoder().encode(hello))))
+            try await raw.send(rawHandshakeFrame(incarnation: 5))
             // The node answers the handshake (that is its last read from us), then pings, then
             // gives up on us after the heartbeat timeout.
             #expect(try await waitUntil { raw.received.count >= FrameHeader.size })

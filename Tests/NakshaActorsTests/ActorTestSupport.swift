@@ -1,6 +1,7 @@
 import Foundation
 import Distributed
 import NakshaActors
+import NakshaWire
 import Testing
 
 /// Starts `count` actor systems on loopback, runs `body`, shuts them down.
@@ -68,4 +69,23 @@ func stableLoopbackPort() throws -> Int {
         if bound { return port }
     }
     throw RemoteCallError(.peerUnreachable, "no free loopback port in 20000..<32000")
+}
+
+/// A handshake payload as a raw peer writes and reads it. It mirrors `HandshakeMessage`
+/// field by field on purpose: it pins the wire form rather than reusing the type under test.
+struct RawHandshake: Codable {
+    var protocolName: String
+    var protocolVersion: UInt16
+    var node: NodeAddress
+    var incarnation: UInt64
+    var refusal: String?
+}
+
+/// A handshake frame's bytes as a raw peer sends them, for tests that speak the protocol by
+/// hand.
+func rawHandshakeFrame(version: UInt16 = 2, incarnation: UInt64) throws -> [UInt8] {
+    let hello = RawHandshake(
+        protocolName: "naksha-actors", protocolVersion: version, node: NodeAddress(host: "127.0.0.1", port: 1),
+        incarnation: incarnation)
+    return try FrameEncoder().encode(Frame(kind: .handshake, streamID: 0, payload: BinaryEncoder().encode(hello)))
 }

@@ -13,14 +13,6 @@ final class StalledPeer: Sendable {
         typealias OutboundOut = ByteBuffer
         private let decoder = Mutex(FrameDecoder())
 
-        struct Handshake: Codable {
-            var protocolName: String
-            var protocolVersion: UInt16
-            var node: NodeAddress
-            var incarnation: UInt64
-            var refusal: String?
-        }
-
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             var buffer = unwrapInboundIn(data)
             let bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
@@ -29,10 +21,7 @@ final class StalledPeer: Sendable {
                 return (try? decoder.nextFrame())??.kind == .handshake
             }
             guard gotHandshake else { return }
-            let hello = Handshake(protocolName: "naksha-actors", protocolVersion: 2, node: NodeAddress(host: "127.0.0.1", port: 1), incarnation: 9)
-            if let payload = try? BinaryEncoder().encode(hello),
-                let frame = try? FrameEncoder().encode(Frame(kind: .handshake, streamID: 0, payload: payload))
-            {
+            if let frame = try? rawHandshakeFrame(incarnation: 9) {
                 context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: frame)), promise: nil)
             }
             context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }

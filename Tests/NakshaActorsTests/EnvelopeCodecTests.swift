@@ -93,18 +93,8 @@ import Testing
 
     @Test func aMalformedCallEnvelopeFailsThatCallAndKeepsTheConnection() async throws {
         try await withSystems(1) { systems in
-            struct Handshake: Codable {
-                var protocolName: String
-                var protocolVersion: UInt16
-                var node: NodeAddress
-                var incarnation: UInt64
-                var refusal: String?
-            }
             let raw = try await RawClient.connect(to: systems[0].address)
-            let hello = Handshake(
-                protocolName: "naksha-actors", protocolVersion: HandshakeMessage.currentVersion,
-                node: NodeAddress(host: "127.0.0.1", port: 1), incarnation: 5)
-            try await raw.send(FrameEncoder().encode(Frame(kind: .handshake, streamID: 0, payload: BinaryEncoder().encode(hello))))
+            try await raw.send(rawHandshakeFrame(version: HandshakeMessage.currentVersion, incarnation: 5))
             try await raw.send(FrameEncoder().encode(Frame(kind: .call, streamID: 41, payload: [0xFF, 0xFF, 0x03])))
             func frames() throws -> [Frame] {
                 var decoder = FrameDecoder()
