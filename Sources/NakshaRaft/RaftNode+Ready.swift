@@ -96,9 +96,10 @@ extension RaftNode {
 
     /// Starts a snapshot once `snapshotEveryEntries` entries were applied since the last.
     ///
-    /// Only the copy of the state is taken here: the machine is a value, so copying it costs
-    /// nothing until one side changes. Serialising, compressing and the synced write — about
-    /// a second at 200,000 keys — run on a Dispatch thread, outside the node and outside
+    /// Only a copy of the state is taken here. The machine is a value: the copy shares its
+    /// storage, and the node's first change afterwards duplicates it once in memory (a copy,
+    /// not an encoding). Serialising, compressing and the synced write — 0.7 s at 100,000
+    /// keys when they ran here — happen on a Dispatch thread, outside the node and outside
     /// Swift's cooperative pool, so the node keeps replicating, answering and heartbeating
     /// meanwhile. The log is compacted in memory once the bytes exist, and its segments are
     /// deleted only once the snapshot file is durable: a crash at any point restarts from the

@@ -316,7 +316,8 @@ struct NodeSnapshot: Codable {
 }
 
 /// What a snapshot is made from, frozen at one applied index: copies of the address book and
-/// of the state machine (values, so the copies are free until the node changes its own).
+/// of the state machine (values: they share storage until the node next changes its own,
+/// which then duplicates it once in memory).
 struct NodeSnapshotSource: Sendable {
     var addresses: [UInt64: NodeAddress]
     var machine: any ReplicatedStateMachine
