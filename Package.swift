@@ -130,6 +130,8 @@ let package = Package(
         ),
 
         // Tests.
+        // Helpers the test targets share (binaries next to the tests, stable loopback ports).
+        .target(name: "NakshaTestSupport", path: "Tests/NakshaTestSupport", swiftSettings: strictSettings),
         .testTarget(name: "NakshaCoreTests", dependencies: ["NakshaCore"], swiftSettings: strictSettings),
         .testTarget(
             name: "NakshaWireTests",
@@ -143,11 +145,15 @@ let package = Package(
             resources: [.copy("Corpus")],
             swiftSettings: strictSettings
         ),
-        .testTarget(name: "NakshaCLITests", dependencies: ["NakshaCLI", "NakshaRaft", "NakshaActors", "RaftCore"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "NakshaCLITests",
+            dependencies: ["NakshaCLI", "NakshaCoordinator", "NakshaRaft", "NakshaActors", "RaftCore", "NakshaTestSupport"],
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "NakshaStoreTests",
             dependencies: [
-                "NakshaStore", "NakshaCore", logging, metrics,
+                "NakshaStore", "NakshaCore", "NakshaTestSupport", logging, metrics,
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ],
             swiftSettings: strictSettings
@@ -167,7 +173,7 @@ let package = Package(
         .testTarget(
             name: "NakshaActorsTests",
             dependencies: [
-                "NakshaActors", "NakshaActorPeer", "NakshaWire", nioCore, nioPosix,
+                "NakshaActors", "NakshaActorPeer", "NakshaWire", "NakshaTestSupport", nioCore, nioPosix,
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ],

@@ -1,5 +1,6 @@
 import Foundation
 import NakshaActors
+import NakshaTestSupport
 import Testing
 
 /// Real separate processes: `naksha-actor-peer serve`, started and killed by the test.
@@ -53,15 +54,7 @@ import Testing
 
         /// The helper is built next to the test bundle (`.build/<config>/naksha-actor-peer`).
         static func executableURL() throws -> URL {
-            var directory = Bundle.main.bundleURL
-            for _ in 0..<4 {
-                for name in ["naksha-actor-peer", "NakshaActorPeer"] {
-                    let candidate = directory.appendingPathComponent(name)
-                    if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-                }
-                directory.deleteLastPathComponent()
-            }
-            throw RemoteCallError(.peerUnreachable, "naksha-actor-peer is not built next to \(Bundle.main.bundleURL.path); run swift build first")
+            try builtExecutable("naksha-actor-peer", "NakshaActorPeer")
         }
     }
 

@@ -2,6 +2,7 @@ import Foundation
 import Distributed
 import NakshaActors
 import NakshaWire
+import NakshaTestSupport
 import Testing
 
 /// Starts `count` actor systems on loopback, runs `body`, shuts them down.
@@ -43,32 +44,6 @@ func waitUntil(timeout: Duration = .seconds(15), _ condition: () async throws ->
         try await Task.sleep(for: .milliseconds(5))
     }
     return try await condition()
-}
-
-/// A loopback port below the kernel's ephemeral range (32768–60999 here) that is free now.
-///
-/// Tests that stop a listener and start another on the same port use it: a port from the
-/// ephemeral range can be handed to another test's `bind(0)` or outgoing connection in
-/// between, and then the "restarted" peer is somebody else.
-func stableLoopbackPort() throws -> Int {
-    var generator = SystemRandomNumberGenerator()
-    for _ in 0..<200 {
-        let port = Int.random(in: 20_000..<32_000, using: &generator)
-        let socketFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard socketFD >= 0 else { continue }
-        defer { close(socketFD) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        let bound = withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(socketFD, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
-            }
-        }
-        if bound { return port }
-    }
-    throw RemoteCallError(.peerUnreachable, "no free loopback port in 20000..<32000")
 }
 
 /// A handshake payload as a raw peer writes and reads it. It mirrors `HandshakeMessage`

@@ -1,4 +1,5 @@
 import Foundation
+import NakshaTestSupport
 import Testing
 
 /// The `naksha` binary as a user runs it: real process, real files, exit codes.
@@ -6,15 +7,8 @@ import Testing
     static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     static func naksha(_ arguments: [String], input: String? = nil) throws -> (status: Int32, output: String) {
-        var directory = Bundle.main.bundleURL
-        var executable: URL? = nil
-        for _ in 0..<4 {
-            let candidate = directory.appendingPathComponent("naksha")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { executable = candidate; break }
-            directory.deleteLastPathComponent()
-        }
         let process = Process()
-        process.executableURL = try #require(executable, "the naksha binary is not built next to the tests")
+        process.executableURL = try builtExecutable("naksha")
         process.arguments = arguments
         let output = Pipe()
         process.standardOutput = output

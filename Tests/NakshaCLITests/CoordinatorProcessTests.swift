@@ -4,6 +4,7 @@ import NakshaActors
 import NakshaRaft
 import RaftCore
 import Synchronization
+import NakshaTestSupport
 import Testing
 
 #if canImport(FoundationNetworking)
@@ -27,8 +28,8 @@ import FoundationNetworking
             var httpPorts: [UInt64: Int] = [:]
             var taken: Set<Int> = []
             for id in 1...UInt64(nodes) {
-                peerPorts[id] = try Self.freeStablePort(avoiding: &taken)
-                httpPorts[id] = try Self.freeStablePort(avoiding: &taken)
+                peerPorts[id] = try stableLoopbackPort(avoiding: &taken)
+                httpPorts[id] = try stableLoopbackPort(avoiding: &taken)
             }
             self.peerPorts = peerPorts
             self.httpPorts = httpPorts
@@ -82,31 +83,6 @@ import FoundationNetworking
             guard let pointer = mkdtemp(&template) else { throw CLIProcessError("mkdtemp failed") }
             return String(cString: pointer)
         }
-
-        /// A free loopback port in 20000..<32000 (below the kernel's ephemeral range, so a
-        /// restarted member gets its port back).
-        static func freeStablePort(avoiding taken: inout Set<Int>) throws -> Int {
-            var generator = SystemRandomNumberGenerator()
-            for _ in 0..<200 {
-                let port = Int.random(in: 20_000..<32_000, using: &generator)
-                guard !taken.contains(port) else { continue }
-                let socketFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-                guard socketFD >= 0 else { continue }
-                defer { close(socketFD) }
-                var address = sockaddr_in()
-                address.sin_family = sa_family_t(AF_INET)
-                address.sin_addr.s_addr = inet_addr("127.0.0.1")
-                address.sin_port = in_port_t(UInt16(port).bigEndian)
-                let bound = withUnsafePointer(to: &address) { pointer in
-                    pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socketFD, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-                }
-                if bound {
-                    taken.insert(port)
-                    return port
-                }
-            }
-            throw CLIProcessError("no free port in 20000..<32000")
-        }
     }
 
     struct CLIProcessError: Error, CustomStringConvertible {
@@ -115,13 +91,7 @@ import FoundationNetworking
     }
 
     static func nakshaBinary() throws -> URL {
-        var directory = Bundle.main.bundleURL
-        for _ in 0..<4 {
-            let candidate = directory.appendingPathComponent("naksha")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-            directory.deleteLastPathComponent()
-        }
-        throw CLIProcessError("the naksha binary is not built next to the tests")
+        try builtExecutable("naksha")
     }
 
     // MARK: HTTP

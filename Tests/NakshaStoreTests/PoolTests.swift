@@ -1,3 +1,4 @@
+import NakshaTestSupport
 import Testing
 @testable import NakshaStore
 
@@ -48,7 +49,7 @@ struct PoolTests {
     }
 
     @Test func wrongServerGivesConnectionFailedWithoutLeakingThePassword() async throws {
-        let port = try TestPostgres.freePort()
+        let port = try stableLoopbackPort()
         let store = Fixtures.store(configuration: PostgresConfiguration(
             connectionString: "postgresql://naksha:hunter2@127.0.0.1:\(port)/none?connect_timeout=2",
             retryDeadline: .milliseconds(100)))

@@ -1,4 +1,5 @@
 import Foundation
+import NakshaTestSupport
 import Testing
 @testable import NakshaStore
 
@@ -48,11 +49,8 @@ import Testing
         let binary = try Self.nakshaBinary()
         let directory = try TestPostgres.makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        var ports: [Int] = []
-        while ports.count < 6 {
-            let port = try TestPostgres.freePort()
-            if !ports.contains(port) { ports.append(port) }
-        }
+        var taken: Set<Int> = []
+        let ports = try (0..<6).map { _ in try stableLoopbackPort(avoiding: &taken) }
         let peers = (1...3).map { "\($0)=127.0.0.1:\(ports[$0 - 1])" }.joined(separator: ",")
         var processes: [Process] = []
         defer { for process in processes where process.isRunning { process.terminate(); process.waitUntilExit() } }
@@ -88,12 +86,6 @@ import Testing
     }
 
     static func nakshaBinary() throws -> URL {
-        var directory = Bundle.main.bundleURL
-        for _ in 0..<4 {
-            let candidate = directory.appendingPathComponent("naksha")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-            directory.deleteLastPathComponent()
-        }
-        throw TestSetupError.commandFailed("the naksha binary is not built next to the tests (swift build --build-tests builds it)")
+        try builtExecutable("naksha")
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import NakshaTestSupport
 import Testing
 @testable import NakshaStore
 
@@ -31,7 +32,7 @@ final class TestPostgres: @unchecked Sendable {
         TestCleanup.register(directory)
         if getuid() == 0 { try run("/bin/chown", ["postgres:postgres", directory]) }
         try runAsPostgres("initdb", ["-D", directory + "/data", "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync"])
-        let server = TestPostgres(directory: directory, port: try freePort(), tls: tls)
+        let server = TestPostgres(directory: directory, port: try stableLoopbackPort(), tls: tls)
         if tls {
             try runAsPostgres("/usr/bin/openssl", [
                 "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
@@ -172,29 +173,6 @@ final class TestPostgres: @unchecked Sendable {
         return String(cString: pointer)
     }
 
-    /// A loopback port below the kernel's ephemeral range (32768–60999) that was free a
-    /// moment ago. Servers here are restarted on their port; a port from the ephemeral range
-    /// could meanwhile be handed to another test's `bind(0)` or outgoing connection.
-    static func freePort() throws -> Int {
-        var generator = SystemRandomNumberGenerator()
-        for _ in 0..<200 {
-            let port = Int.random(in: 20_000..<32_000, using: &generator)
-            let socketFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            guard socketFD >= 0 else { throw TestSetupError.commandFailed("socket() failed") }
-            defer { close(socketFD) }
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            address.sin_port = in_port_t(UInt16(port).bigEndian)
-            let bound = withUnsafePointer(to: &address) { pointer in
-                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    bind(socketFD, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
-                }
-            }
-            if bound { return port }
-        }
-        throw TestSetupError.commandFailed("no free loopback port in 20000..<32000")
-    }
 }
 
 enum TestSetupError: Error, CustomStringConvertible {
