@@ -74,7 +74,7 @@ let package = Package(
             dependencies: ["NakshaActors", nioCore, nioPosix],
             swiftSettings: strictSettings
         ),
-        .target(name: "NakshaRaft", dependencies: ["RaftCore", "NakshaActors", metrics], swiftSettings: strictSettings),
+        .target(name: "NakshaRaft", dependencies: ["RaftCore", "NakshaActors", logging, metrics], swiftSettings: strictSettings),
 
         // Pure domain logic.
         .target(name: "NakshaGraph", dependencies: ["NakshaCore", yams], swiftSettings: strictSettings),

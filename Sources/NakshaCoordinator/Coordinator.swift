@@ -45,7 +45,8 @@ public final class Coordinator: Sendable {
         do {
             let node = try RaftNode.start(
                 id: configuration.nodeID, peers: configuration.peers, directory: configuration.dataDirectory,
-                machine: KeyValueStateMachine(), join: configuration.join, options: configuration.raft, system: system)
+                machine: KeyValueStateMachine(), join: configuration.join, options: configuration.raft,
+                logger: Logger(label: "raft"), system: system)
             let status = try await node.status()
             if let repaired = await node.whenLocal({ $0.walRecoveryReport() }) ?? nil {
                 logger.warning("write-ahead log repaired at start", metadata: ["repair": "\(repaired)"])

@@ -1,5 +1,6 @@
 import Dispatch
 import Distributed
+import Logging
 import NakshaActors
 import RaftCore
 
@@ -128,6 +129,9 @@ extension RaftNode {
         } catch {
             // Nothing is lost: the log stays, and the next snapshot covers it.
             metrics.snapshotFailed()
+            logger.warning(
+                "snapshot failed; the log is kept and the next snapshot retries",
+                metadata: ["index": "\(index)", "error": "\(error)"])
         }
     }
 
@@ -143,6 +147,9 @@ extension RaftNode {
         let leader = core.leader
         if leader != lastLeader {
             if leader != nil { metrics.leaderChanged() }
+            logger.info(
+                leader == nil ? "leader lost" : "leader known",
+                metadata: ["leader": "\(leader.map { "\($0.rawValue)" } ?? "none")", "term": "\(core.term)"])
             lastLeader = leader
         }
         if readyIndex == nil, leader != nil { readyIndex = core.commitIndex }
@@ -170,8 +177,13 @@ extension RaftNode {
             // Started immediately so that batches to one peer leave in order; Raft tolerates
             // loss, so a failed send is dropped (the core retries on its own schedule).
             if !plain.isEmpty, let batch = try? RaftMessageCodec.encode(plain) {
+                let logger = logger
                 Task.immediate {
-                    try? await NakshaActorSystem.$callTimeout.withValue(timeout) { try await remote.deliver(batch) }
+                    do {
+                        try await NakshaActorSystem.$callTimeout.withValue(timeout) { try await remote.deliver(batch) }
+                    } catch {
+                        logger.debug("send dropped", metadata: ["peer": "\(peer.rawValue)", "messages": "\(plain.count)", "error": "\(error)"])
+                    }
                 }
             }
             for message in snapshots {

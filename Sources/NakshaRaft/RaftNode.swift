@@ -1,4 +1,5 @@
 import Distributed
+import Logging
 import NakshaActors
 import NakshaWire
 import RaftCore
@@ -54,6 +55,8 @@ public distributed actor RaftNode: RemoteCallable {
     var addresses: [UInt64: NodeAddress]
     let options: Options
     let metrics: RaftMetrics
+    /// Leader changes (info), failed background snapshots (warning), dropped sends (debug).
+    let logger: Logger
     var applied: LogIndex
     var waiters: [LogIndex: ProposalWaiter] = [:]
     var readWaiters: [UInt64: CheckedContinuation<LogIndex, any Error>] = [:]
@@ -86,18 +89,19 @@ public distributed actor RaftNode: RemoteCallable {
     /// learner: `changeMembership(.addLearner…)` on the leader).
     public static func start(
         id: UInt64, peers: [UInt64: NodeAddress], directory: String, machine: any ReplicatedStateMachine,
-        join: Bool = false, options: Options = Options(), metrics: RaftMetrics = RaftMetrics(), system: NakshaActorSystem
+        join: Bool = false, options: Options = Options(), metrics: RaftMetrics = RaftMetrics(),
+        logger: Logger = Logger(label: "raft"), system: NakshaActorSystem
     ) throws -> RaftNode {
         try NakshaActorSystem.$actorName.withValue("raft") {
             try RaftNode(
                 id: id, peers: peers, directory: directory, machine: machine, join: join, options: options, metrics: metrics,
-                actorSystem: system)
+                logger: logger, actorSystem: system)
         }
     }
 
     private init(
         id: UInt64, peers: [UInt64: NodeAddress], directory: String, machine: any ReplicatedStateMachine, join: Bool,
-        options: Options, metrics: RaftMetrics, actorSystem: ActorSystem
+        options: Options, metrics: RaftMetrics, logger: Logger, actorSystem: ActorSystem
     ) throws {
         let storage = try RaftStorage(directory: directory, segmentSizeBytes: options.segmentSizeBytes, metrics: metrics)
         let voters = peers.keys.sorted().map { ReplicaID($0) }
@@ -120,6 +124,7 @@ public distributed actor RaftNode: RemoteCallable {
         self.addresses = addresses
         self.options = options
         self.metrics = metrics
+        self.logger = logger
         self.applied = state.snapshot.metadata.index
         self.durableSnapshotIndex = state.snapshot.metadata.index
         self.actorSystem = actorSystem
