@@ -78,7 +78,8 @@ let package = Package(
 
         // Pure domain logic.
         .target(name: "NakshaGraph", dependencies: ["NakshaCore", yams], swiftSettings: strictSettings),
-        .target(name: "NakshaVector", dependencies: ["NakshaCore"], swiftSettings: strictSettings),
+        .target(name: "CNakshaPrefetch"),
+        .target(name: "NakshaVector", dependencies: ["NakshaCore", "CNakshaPrefetch"], swiftSettings: strictSettings),
         .target(name: "NakshaState", dependencies: ["NakshaCore", "NakshaGraph"], swiftSettings: strictSettings),
 
         // I/O services.

@@ -1,21 +1,29 @@
 extension Distance {
+    /// Queries per packed group in the batched kernel: one `SIMD16<Float>` register.
+    static let queryGroup = 16
+    /// Vectors per micro-kernel call: the 16 accumulators of `dotKernel16x16`.
+    static let kernelVectors = 16
+
     /// Batched inner products for exact search: `out[q·outStride + v] = ⟨query q, vector v⟩`
     /// for every query `q < queryCount` and vector `v < vectorCount`, all of `dimension`
-    /// components, stored row-major and contiguous.
+    /// components, stored row-major and contiguous. Entries of `out` beyond `vectorCount` in a
+    /// row are not written.
     ///
-    /// The work is tiled 4 queries × 4 vectors: each `SIMD16<Float>` load of a query is used
-    /// against four vectors and each vector load against four queries, so the kernel does two
-    /// multiply-adds per load instead of one per two loads, and a block of vectors that
-    /// fits in L2 is read from memory once per batch instead of once per query.
+    /// A GEMM in the BLAS style with the query block packed: queries are interleaved in
+    /// groups of 16 (component `i` of 16 queries contiguous, one `SIMD16<Float>`), vectors are
+    /// read in place; the 16 × 16 micro-kernel keeps 16 accumulators (one per vector, lanes
+    /// = queries) in registers and per component does one vector load, 16 scalar broadcasts
+    /// and 16 multiply-adds — no horizontal sums and no repacking of the stored vectors.
+    /// Allocates the packed queries and a score buffer (`FlatIndex.search(batch:)` reuses
+    /// its own for a whole call).
     ///
-    /// Contract: sixteen `SIMD16<Float>` accumulators (one per query × vector pair) over
-    /// blocks of 16 components, each reduced by `horizontalSum`, then the `dimension % 16` tail
-    /// by the scalar path; edge rows and columns that do not fill a tile use `dot`. Results
-    /// agree with `dotScalar` within `2·n·ε·Σ|a[i]·b[i]|`. NaN in gives NaN in the affected
-    /// entries only. Nothing is allocated.
+    /// Contract: each entry is accumulated in `Float` over the components in order,
+    /// `acc = multiplyAdd(acc, q[i], x[i])`, so it agrees with `dotScalar` within
+    /// `n·ε·Σ|a[i]·b[i]|` (inside the SIMD kernels' stated `2·n·ε·Σ|a[i]·b[i]|`), and does not
+    /// depend on the batch shape or on the position of a query or vector in it. NaN in a
+    /// query or vector gives NaN in that row or column only.
     ///
     /// - Precondition: `outStride >= vectorCount`, buffers large enough (programmer error).
-    @inlinable
     public static func dotBatch(
         queries: UnsafePointer<Float>, queryCount: Int,
         vectors: UnsafePointer<Float>, vectorCount: Int,
@@ -23,84 +31,108 @@ extension Distance {
         into out: UnsafeMutablePointer<Float>, outStride: Int
     ) {
         precondition(outStride >= vectorCount, "dotBatch: outStride \(outStride) < vectorCount \(vectorCount)")
-        let fullQueries = queryCount & ~3
-        let fullVectors = vectorCount & ~3
-        var q = 0
-        while q < fullQueries {
-            var v = 0
-            while v < fullVectors {
-                dotTile4x4(
-                    queries + q &* dimension, vectors + v &* dimension, dimension: dimension,
-                    out: out + (q &* outStride &+ v), outStride: outStride
-                )
-                v &+= 4
+        guard queryCount > 0, vectorCount > 0 else { return }
+        let groups = (queryCount &+ queryGroup &- 1) / queryGroup
+        let packed = UnsafeMutablePointer<Float>.allocate(capacity: groups * queryGroup * dimension)
+        let scores = UnsafeMutablePointer<Float>.allocate(capacity: vectorCount * queryGroup)
+        defer { packed.deallocate(); scores.deallocate() }
+        packQueryGroups(queries, count: queryCount, dimension: dimension, into: packed)
+        for g in 0..<groups {
+            dotGroup(packed + g &* queryGroup &* dimension, vectors: vectors, vectorCount: vectorCount,
+                     dimension: dimension, into: scores)
+            for lane in 0..<min(queryGroup, queryCount &- g &* queryGroup) {
+                let row = out + (g &* queryGroup &+ lane) &* outStride
+                for v in 0..<vectorCount { row[v] = scores[v &* queryGroup &+ lane] }
             }
-            while v < vectorCount {
-                for qq in q..<(q &+ 4) {
-                    out[qq &* outStride &+ v] = dot(queries + qq &* dimension, vectors + v &* dimension, count: dimension)
-                }
-                v &+= 1
-            }
-            q &+= 4
-        }
-        while q < queryCount {
-            for v in 0..<vectorCount {
-                out[q &* outStride &+ v] = dot(queries + q &* dimension, vectors + v &* dimension, count: dimension)
-            }
-            q &+= 1
         }
     }
 
-    /// One 4 × 4 tile of `dotBatch`. See its contract.
-    @inlinable
-    static func dotTile4x4(
-        _ q: UnsafePointer<Float>, _ x: UnsafePointer<Float>, dimension: Int,
-        out: UnsafeMutablePointer<Float>, outStride: Int
-    ) {
-        let rq = UnsafeRawPointer(q)
-        let rx = UnsafeRawPointer(x)
-        let rowBytes = dimension &* 4
-        var a00 = SIMD16<Float>(), a01 = SIMD16<Float>(), a02 = SIMD16<Float>(), a03 = SIMD16<Float>()
-        var a10 = SIMD16<Float>(), a11 = SIMD16<Float>(), a12 = SIMD16<Float>(), a13 = SIMD16<Float>()
-        var a20 = SIMD16<Float>(), a21 = SIMD16<Float>(), a22 = SIMD16<Float>(), a23 = SIMD16<Float>()
-        var a30 = SIMD16<Float>(), a31 = SIMD16<Float>(), a32 = SIMD16<Float>(), a33 = SIMD16<Float>()
-        var i = 0
-        while i + 16 <= dimension {
-            let o = i &* 4
-            let x0 = rx.loadUnaligned(fromByteOffset: o, as: SIMD16<Float>.self)
-            let x1 = rx.loadUnaligned(fromByteOffset: o &+ rowBytes, as: SIMD16<Float>.self)
-            let x2 = rx.loadUnaligned(fromByteOffset: o &+ 2 &* rowBytes, as: SIMD16<Float>.self)
-            let x3 = rx.loadUnaligned(fromByteOffset: o &+ 3 &* rowBytes, as: SIMD16<Float>.self)
-            let q0 = rq.loadUnaligned(fromByteOffset: o, as: SIMD16<Float>.self)
-            a00 = multiplyAdd(a00, q0, x0); a01 = multiplyAdd(a01, q0, x1)
-            a02 = multiplyAdd(a02, q0, x2); a03 = multiplyAdd(a03, q0, x3)
-            let q1 = rq.loadUnaligned(fromByteOffset: o &+ rowBytes, as: SIMD16<Float>.self)
-            a10 = multiplyAdd(a10, q1, x0); a11 = multiplyAdd(a11, q1, x1)
-            a12 = multiplyAdd(a12, q1, x2); a13 = multiplyAdd(a13, q1, x3)
-            let q2 = rq.loadUnaligned(fromByteOffset: o &+ 2 &* rowBytes, as: SIMD16<Float>.self)
-            a20 = multiplyAdd(a20, q2, x0); a21 = multiplyAdd(a21, q2, x1)
-            a22 = multiplyAdd(a22, q2, x2); a23 = multiplyAdd(a23, q2, x3)
-            let q3 = rq.loadUnaligned(fromByteOffset: o &+ 3 &* rowBytes, as: SIMD16<Float>.self)
-            a30 = multiplyAdd(a30, q3, x0); a31 = multiplyAdd(a31, q3, x1)
-            a32 = multiplyAdd(a32, q3, x2); a33 = multiplyAdd(a33, q3, x3)
-            i &+= 16
-        }
-        out[0] = horizontalSum(a00); out[1] = horizontalSum(a01); out[2] = horizontalSum(a02); out[3] = horizontalSum(a03)
-        out[outStride] = horizontalSum(a10); out[outStride &+ 1] = horizontalSum(a11)
-        out[outStride &+ 2] = horizontalSum(a12); out[outStride &+ 3] = horizontalSum(a13)
-        out[2 &* outStride] = horizontalSum(a20); out[2 &* outStride &+ 1] = horizontalSum(a21)
-        out[2 &* outStride &+ 2] = horizontalSum(a22); out[2 &* outStride &+ 3] = horizontalSum(a23)
-        out[3 &* outStride] = horizontalSum(a30); out[3 &* outStride &+ 1] = horizontalSum(a31)
-        out[3 &* outStride &+ 2] = horizontalSum(a32); out[3 &* outStride &+ 3] = horizontalSum(a33)
-        if i < dimension {
-            let rest = dimension &- i
-            for qi in 0..<4 {
-                for xi in 0..<4 {
-                    out[qi &* outStride &+ xi] += dotScalar(
-                        q + (qi &* dimension &+ i), x + (xi &* dimension &+ i), count: rest
-                    )
-                }
+    /// Packs `count` row-major queries into groups of `queryGroup`:
+    /// `packed[(g·dimension + i)·16 + j] = queries[(16·g + j)·dimension + i]`, with zeros for
+    /// `16·g + j ≥ count`. Writes `roundUp(count, 16) · dimension` floats.
+    static func packQueryGroups(_ queries: UnsafePointer<Float>, count: Int, dimension: Int, into packed: UnsafeMutablePointer<Float>) {
+        let width = queryGroup
+        var group = 0
+        while group &* width < count {
+            let first = group &* width
+            let live = min(width, count &- first)
+            let base = packed + group &* dimension &* width
+            if live < width { base.initialize(repeating: 0, count: dimension &* width) }
+            for i in 0..<dimension {
+                let out = base + i &* width
+                for j in 0..<live { out[j] = queries[(first &+ j) &* dimension &+ i] }
             }
+            group &+= 1
         }
+    }
+
+    /// One packed query group against `vectorCount` row-major vectors:
+    /// `out[v·16 + j] = ⟨query j of the group, vector v⟩` (lanes of padding queries hold 0
+    /// for finite vectors).
+    static func dotGroup(
+        _ packedGroup: UnsafePointer<Float>, vectors: UnsafePointer<Float>, vectorCount: Int,
+        dimension: Int, into out: UnsafeMutablePointer<Float>
+    ) {
+        var v = 0
+        while v &+ kernelVectors <= vectorCount {
+            dotKernel16x16(packedGroup, vectors + v &* dimension, dimension: dimension, out: out + v &* queryGroup)
+            v &+= kernelVectors
+        }
+        while v < vectorCount {
+            let x = vectors + v &* dimension
+            let q = UnsafeRawPointer(packedGroup)
+            var acc = SIMD16<Float>()
+            for i in 0..<dimension {
+                acc = multiplyAdd(acc, q.loadUnaligned(fromByteOffset: i &* 64, as: SIMD16<Float>.self), SIMD16(repeating: x[i]))
+            }
+            UnsafeMutableRawPointer(out + v &* queryGroup).storeBytes(of: acc, as: SIMD16<Float>.self)
+            v &+= 1
+        }
+    }
+
+    /// The 16 × 16 micro-kernel: one packed query group against 16 consecutive row-major
+    /// vectors; `out[v·16 + j]` for `v < 16`.
+    @inline(__always)
+    static func dotKernel16x16(
+        _ pq: UnsafePointer<Float>, _ x: UnsafePointer<Float>, dimension: Int, out: UnsafeMutablePointer<Float>
+    ) {
+        var c0 = SIMD16<Float>(), c1 = SIMD16<Float>(), c2 = SIMD16<Float>(), c3 = SIMD16<Float>()
+        var c4 = SIMD16<Float>(), c5 = SIMD16<Float>(), c6 = SIMD16<Float>(), c7 = SIMD16<Float>()
+        var c8 = SIMD16<Float>(), c9 = SIMD16<Float>(), c10 = SIMD16<Float>(), c11 = SIMD16<Float>()
+        var c12 = SIMD16<Float>(), c13 = SIMD16<Float>(), c14 = SIMD16<Float>(), c15 = SIMD16<Float>()
+        let d = dimension
+        let x0 = x, x1 = x + d, x2 = x + 2 &* d, x3 = x + 3 &* d
+        let x4 = x + 4 &* d, x5 = x + 5 &* d, x6 = x + 6 &* d, x7 = x + 7 &* d
+        let x8 = x + 8 &* d, x9 = x + 9 &* d, x10 = x + 10 &* d, x11 = x + 11 &* d
+        let x12 = x + 12 &* d, x13 = x + 13 &* d, x14 = x + 14 &* d, x15 = x + 15 &* d
+        let q = UnsafeRawPointer(pq)
+        for i in 0..<d {
+            let a = q.loadUnaligned(fromByteOffset: i &* 64, as: SIMD16<Float>.self)
+            c0 = multiplyAdd(c0, a, SIMD16(repeating: x0[i])); c1 = multiplyAdd(c1, a, SIMD16(repeating: x1[i]))
+            c2 = multiplyAdd(c2, a, SIMD16(repeating: x2[i])); c3 = multiplyAdd(c3, a, SIMD16(repeating: x3[i]))
+            c4 = multiplyAdd(c4, a, SIMD16(repeating: x4[i])); c5 = multiplyAdd(c5, a, SIMD16(repeating: x5[i]))
+            c6 = multiplyAdd(c6, a, SIMD16(repeating: x6[i])); c7 = multiplyAdd(c7, a, SIMD16(repeating: x7[i]))
+            c8 = multiplyAdd(c8, a, SIMD16(repeating: x8[i])); c9 = multiplyAdd(c9, a, SIMD16(repeating: x9[i]))
+            c10 = multiplyAdd(c10, a, SIMD16(repeating: x10[i])); c11 = multiplyAdd(c11, a, SIMD16(repeating: x11[i]))
+            c12 = multiplyAdd(c12, a, SIMD16(repeating: x12[i])); c13 = multiplyAdd(c13, a, SIMD16(repeating: x13[i]))
+            c14 = multiplyAdd(c14, a, SIMD16(repeating: x14[i])); c15 = multiplyAdd(c15, a, SIMD16(repeating: x15[i]))
+        }
+        let o = UnsafeMutableRawPointer(out)
+        o.storeBytes(of: c0, toByteOffset: 0, as: SIMD16<Float>.self)
+        o.storeBytes(of: c1, toByteOffset: 64, as: SIMD16<Float>.self)
+        o.storeBytes(of: c2, toByteOffset: 128, as: SIMD16<Float>.self)
+        o.storeBytes(of: c3, toByteOffset: 192, as: SIMD16<Float>.self)
+        o.storeBytes(of: c4, toByteOffset: 256, as: SIMD16<Float>.self)
+        o.storeBytes(of: c5, toByteOffset: 320, as: SIMD16<Float>.self)
+        o.storeBytes(of: c6, toByteOffset: 384, as: SIMD16<Float>.self)
+        o.storeBytes(of: c7, toByteOffset: 448, as: SIMD16<Float>.self)
+        o.storeBytes(of: c8, toByteOffset: 512, as: SIMD16<Float>.self)
+        o.storeBytes(of: c9, toByteOffset: 576, as: SIMD16<Float>.self)
+        o.storeBytes(of: c10, toByteOffset: 640, as: SIMD16<Float>.self)
+        o.storeBytes(of: c11, toByteOffset: 704, as: SIMD16<Float>.self)
+        o.storeBytes(of: c12, toByteOffset: 768, as: SIMD16<Float>.self)
+        o.storeBytes(of: c13, toByteOffset: 832, as: SIMD16<Float>.self)
+        o.storeBytes(of: c14, toByteOffset: 896, as: SIMD16<Float>.self)
+        o.storeBytes(of: c15, toByteOffset: 960, as: SIMD16<Float>.self)
     }
 }

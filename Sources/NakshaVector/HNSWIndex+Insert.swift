@@ -1,36 +1,46 @@
+import CNakshaPrefetch
+
 extension HNSWIndex {
     /// Links a freshly appended `node` of `level` into the graph (the paper's Algorithm 1
     /// with the neighbour-selection heuristic, Algorithm 4, at every layer and when a
     /// neighbour's list overflows).
+    ///
+    /// Allocates nothing once the build scratch has grown to its working size: the query is
+    /// copied to the stack, and the sorted results, the chosen neighbours and the
+    /// back-link candidates live in reused scratch buffers.
     mutating func link(_ node: UInt32, level: Int) {
         guard let entry = entryPoint else {
             entryPoint = node
             maxLevel = level
             return
         }
+        var scratch = HNSWSearchScratch()
+        swap(&scratch, &buildScratch)
+        defer { swap(&scratch, &buildScratch) }
         let d = dimension
-        let query = Array(vectors[(Int(node) * d)..<(Int(node) * d + d)])
-        var scratch = buildScratch
-        buildScratch = HNSWSearchScratch()
-        defer { buildScratch = scratch }
-
-        var current = Candidate(distance: distance(between: node, entry), node: entry)
-        if maxLevel > level {
-            for layer in stride(from: maxLevel, to: level, by: -1) {
-                current = query.withUnsafeBufferPointer { q in greedyClosest(q.baseAddress, from: current, level: layer) }
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: d) { buffer in
+            guard let query = buffer.baseAddress else { return }
+            vectors.withUnsafeBufferPointer { vb in
+                for i in 0..<d { query[i] = vb[Int(node) &* d &+ i] }
             }
-        }
-        for layer in stride(from: min(level, maxLevel), through: 0, by: -1) {
-            query.withUnsafeBufferPointer { q in
-                searchLayer(q.baseAddress, entry: current, ef: parameters.efConstruction, level: layer,
-                            scratch: &scratch, admit: nil, skipDeleted: false)
+            let q = UnsafePointer(query)
+            var current = Candidate(distance: distance(q, node: entry), node: entry)
+            if maxLevel > level {
+                for layer in stride(from: maxLevel, to: level, by: -1) {
+                    current = greedyClosest(q, from: current, level: layer)
+                }
             }
-            var found = scratch.results.items
-            found.sort { $0.distance < $1.distance || ($0.distance == $1.distance && $0.node < $1.node) }
-            let chosen = selectNeighbours(found, max: parameters.m)
-            setLinks(node, level: layer, chosen)
-            for neighbour in chosen { addBackLink(from: neighbour.node, to: node, distance: neighbour.distance, level: layer) }
-            if let closest = found.first { current = closest }
+            for layer in stride(from: min(level, maxLevel), through: 0, by: -1) {
+                let storage = searchLayer(q, entry: current, ef: parameters.efConstruction, level: layer,
+                                          scratch: &scratch, admit: nil, skipDeleted: false)
+                storage.sortResultsNearestFirst()
+                selectNeighbours(storage.sorted, max: parameters.m, into: &storage.chosen)
+                setLinks(node, level: layer, storage.chosen)
+                for neighbour in storage.chosen {
+                    addBackLink(from: neighbour.node, to: node, distance: neighbour.distance, level: layer, storage: storage)
+                }
+                if let closest = storage.sorted.first { current = closest }
+            }
         }
         if level > maxLevel {
             entryPoint = node
@@ -40,44 +50,82 @@ extension HNSWIndex {
 
     /// Algorithm 4: walk candidates nearest first and keep one only if it is closer to the
     /// base point than to every neighbour kept so far (spreads links across directions,
-    /// which keeps clustered and low-intrinsic-dimension data navigable).
-    /// - Precondition: `sorted` is ascending by distance to the base point.
-    func selectNeighbours(_ sorted: [Candidate], max limit: Int) -> [Candidate] {
-        if sorted.count <= limit { return sorted }
-        var chosen: [Candidate] = []
-        chosen.reserveCapacity(limit)
-        for candidate in sorted {
-            if chosen.count >= limit { break }
-            var keep = true
-            for kept in chosen where distance(between: candidate.node, kept.node) < candidate.distance {
-                keep = false
-                break
-            }
-            if keep { chosen.append(candidate) }
+    /// which keeps clustered and low-intrinsic-dimension data navigable). Writes the kept
+    /// candidates, nearest first, to `chosen` (reusing its storage).
+    /// - Precondition: `sorted` is ascending under `Candidate.precedes`.
+    func selectNeighbours(_ sorted: [Candidate], max limit: Int, into chosen: inout [Candidate]) {
+        chosen.removeAll(keepingCapacity: true)
+        if sorted.count <= limit {
+            chosen.append(contentsOf: sorted)
+            return
         }
-        return chosen
+        vectors.withUnsafeBufferPointer { vb in
+            guard let base = vb.baseAddress else { return }
+            let d = dimension
+            for candidate in sorted {
+                if chosen.count >= limit { break }
+                let x = base + Int(candidate.node) &* d
+                var keep = true
+                for kept in chosen where distance(x, node: kept.node, base: base) < candidate.distance {
+                    keep = false
+                    break
+                }
+                if keep { chosen.append(candidate) }
+            }
+        }
     }
 
     /// Adds `node` to `neighbour`'s links on `level`, shrinking with the heuristic when the
     /// list is full (`2·m` on layer 0, `m` above).
-    mutating func addBackLink(from neighbour: UInt32, to node: UInt32, distance: Float, level: Int) {
+    mutating func addBackLink(from neighbour: UInt32, to node: UInt32, distance: Float, level: Int, storage: HNSWScratchStorage) {
         let limit = level == 0 ? maxLinks0 : parameters.m
-        let existing = withLinks(neighbour, level: level) { Array($0) }
-        if existing.count < limit {
+        let existing = withLinks(neighbour, level: level) { $0.count }
+        if existing < limit {
             if level == 0 {
                 let start = Int(neighbour) * stride0
-                links0[start + 1 + existing.count] = node
-                links0[start] = UInt32(existing.count + 1)
+                links0[start + 1 + existing] = node
+                links0[start] = UInt32(existing + 1)
             } else {
                 let start = (level - 1) * strideUpper
-                upperLinks[Int(neighbour)][start + 1 + existing.count] = node
-                upperLinks[Int(neighbour)][start] = UInt32(existing.count + 1)
+                upperLinks[Int(neighbour)][start + 1 + existing] = node
+                upperLinks[Int(neighbour)][start] = UInt32(existing + 1)
             }
             return
         }
-        var candidates = existing.map { Candidate(distance: self.distance(between: neighbour, $0), node: $0) }
-        candidates.append(Candidate(distance: distance, node: node))
-        candidates.sort { $0.distance < $1.distance || ($0.distance == $1.distance && $0.node < $1.node) }
-        setLinks(neighbour, level: level, selectNeighbours(candidates, max: limit))
+        scoreLinks(of: neighbour, level: level, into: &storage.backCandidates)
+        storage.backCandidates.append(Candidate(distance: distance, node: node))
+        storage.backCandidates.sort(by: Candidate.precedes)
+        selectNeighbours(storage.backCandidates, max: limit, into: &storage.backChosen)
+        setLinks(neighbour, level: level, storage.backChosen)
+    }
+
+    /// The links of `node` on `level` with their distances to `node`, in link order, written
+    /// to `out` (reusing its storage). Prefetches all the neighbours' vectors first: they
+    /// are scattered and usually not in cache.
+    func scoreLinks(of node: UInt32, level: Int, into out: inout [Candidate]) {
+        out.removeAll(keepingCapacity: true)
+        vectors.withUnsafeBufferPointer { vb in
+            guard let base = vb.baseAddress else { return }
+            let d = dimension
+            let vectorBytes = d &* MemoryLayout<Float>.stride
+            let x = base + Int(node) &* d
+            withLinks(node, level: level) { links in
+                for n in links { naksha_prefetch_range(base + Int(n) &* d, vectorBytes) }
+                for n in links { out.append(Candidate(distance: distance(x, node: n, base: base), node: n)) }
+            }
+        }
+    }
+}
+
+extension HNSWScratchStorage {
+    /// Moves `results` (emptying it) into `sorted`, ascending under `Candidate.precedes` —
+    /// the order a sort would give, since the heap pops farthest first under the same
+    /// total order.
+    func sortResultsNearestFirst() {
+        sorted.removeAll(keepingCapacity: true)
+        var heap = results
+        while let c = heap.pop() { sorted.append(c) }
+        results = heap
+        sorted.reverse()
     }
 }

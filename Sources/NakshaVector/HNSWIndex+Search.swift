@@ -1,3 +1,4 @@
+import CNakshaPrefetch
 extension HNSWIndex {
     /// The `k` live vectors nearest to `query`, best first (approximate).
     ///
@@ -59,10 +60,10 @@ extension HNSWIndex {
             for layer in stride(from: maxLevel, to: 0, by: -1) {
                 current = greedyClosest(UnsafePointer(q), from: current, level: layer)
             }
-            searchLayer(UnsafePointer(q), entry: current, ef: max(ef, k), level: 0,
-                        scratch: &scratch, admit: matching, skipDeleted: true)
+            let storage = searchLayer(UnsafePointer(q), entry: current, ef: max(ef, k), level: 0,
+                                      scratch: &scratch, admit: matching, skipDeleted: true)
             var top = TopK(k: k)
-            for c in scratch.results.items { top.insert(id: ids[Int(c.node)], distance: c.distance) }
+            for c in storage.results.unordered { top.insert(id: ids[Int(c.node)], distance: c.distance) }
             return top.sorted()
         }
     }
@@ -91,18 +92,19 @@ extension HNSWIndex {
     }
 
     /// Greedy descent on one upper layer: move to the closest neighbour until none is closer.
-    func greedyClosest(_ q: UnsafePointer<Float>?, from start: Candidate, level: Int) -> Candidate {
-        guard let q else { return start }
-        return vectors.withUnsafeBufferPointer { vb in
+    func greedyClosest(_ q: UnsafePointer<Float>, from start: Candidate, level: Int) -> Candidate {
+        vectors.withUnsafeBufferPointer { vb in
             guard let base = vb.baseAddress else { return start }
+            let vectorBytes = dimension &* MemoryLayout<Float>.stride
             var best = start
             var changed = true
             while changed {
                 changed = false
                 withLinks(best.node, level: level) { links in
+                    for n in links { naksha_prefetch_range(base + Int(n) &* dimension, vectorBytes) }
                     for n in links {
                         let dn = distance(q, node: n, base: base)
-                        if dn < best.distance || (dn == best.distance && n < best.node) {
+                        if Candidate.precedes(Candidate(distance: dn, node: n), best) {
                             best = Candidate(distance: dn, node: n)
                             changed = true
                         }
@@ -113,54 +115,113 @@ extension HNSWIndex {
         }
     }
 
-    /// Best-first search of one layer (the paper's Algorithm 2). On return
-    /// `scratch.results` holds up to `ef` admitted nodes nearest to `q`. A node is admitted
-    /// if it is set in `admit` (when given) and, with `skipDeleted`, not tombstoned;
-    /// non-admitted nodes are still expanded so the walk can pass through them. While
-    /// fewer than `ef` nodes are admitted the walk does not stop early.
+    /// Best-first search of one layer (the paper's Algorithm 2). Returns the scratch's
+    /// storage, whose `results` then hold up to `ef` admitted nodes nearest to `q`. A node
+    /// is admitted if it is set in `admit` (when given) and, with `skipDeleted`, not
+    /// tombstoned; non-admitted nodes are still expanded so the walk can pass through
+    /// them. While fewer than `ef` nodes are admitted the walk does not stop early.
+    ///
+    /// The walk visits nodes in the order `Candidate.precedes` gives and marks every link
+    /// of an expanded node visited before scoring any, so its result is the same as the
+    /// textbook loop's. For speed it works on raw pointers borrowed once per call, and
+    /// prefetches: the next candidate's link list while the current one is expanded, the
+    /// first line of every unvisited neighbour when the links are read, and the whole
+    /// vector two neighbours ahead while one is scored (measured at N = 50k, d = 384: no
+    /// prefetch ≈ 15 % slower; one ahead, three ahead, or into L2 only no better).
+    @discardableResult
     func searchLayer(
-        _ q: UnsafePointer<Float>?, entry: Candidate, ef: Int, level: Int,
+        _ q: UnsafePointer<Float>, entry: Candidate, ef: Int, level: Int,
         scratch: inout HNSWSearchScratch, admit: RowBitmap?, skipDeleted: Bool
-    ) {
-        guard let q else { return }
-        scratch.beginSearch(nodeCount: nodeCount)
-        let filtering = admit != nil || (skipDeleted && liveCount != nodeCount)
+    ) -> HNSWScratchStorage {
+        let storage = scratch.prepare(nodeCount: nodeCount)
+        var candidates = storage.candidates
+        var results = storage.results
+        defer {
+            storage.candidates = candidates
+            storage.results = results
+        }
+        let marks = storage.visited.base
+        let epoch = storage.visited.epoch
+        let checkDeleted = skipDeleted && liveCount != nodeCount
+        let filtering = admit != nil || checkDeleted
+        let d = dimension, stride = stride0
+        let vectorBytes = d &* MemoryLayout<Float>.stride
         vectors.withUnsafeBufferPointer { vb in
+        links0.withUnsafeBufferPointer { lb in
         deleted.withUnsafeBufferPointer { deletedFlags in
-            guard let base = vb.baseAddress else { return }
+        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: max(maxLinks0, parameters.m)) { pendingBuffer in
+            guard let base = vb.baseAddress, let linkBase = lb.baseAddress, let pending = pendingBuffer.baseAddress else { return }
+            @inline(__always)
             func admitted(_ node: UInt32) -> Bool {
-                if skipDeleted && deletedFlags[Int(node)] { return false }
+                if checkDeleted && deletedFlags[Int(node)] { return false }
                 if let admit { return admit.contains(Int(node)) }
                 return true
             }
-            _ = scratch.visit(entry.node)
-            scratch.candidates.push(entry)
-            if admitted(entry.node) { scratch.results.push(entry) }
-            var bound = scratch.results.top?.distance ?? .infinity
-            while let current = scratch.candidates.pop() {
-                if current.distance > bound && (scratch.results.count >= ef || !filtering) { break }
-                withLinks(current.node, level: level) { links in
-                    // Touch the first cache line of every unvisited neighbour before
-                    // computing any distance: the misses then overlap instead of queuing
-                    // behind each 384-float kernel (Swift has no prefetch intrinsic; the
-                    // sum is kept in `scratch.touched` so the loads are not removed).
-                    var touched: Float = 0
-                    for n in links where scratch.visited[Int(n)] != scratch.stamp {
-                        touched += base[Int(n) &* dimension]
-                    }
-                    scratch.touched += touched
-                    for n in links where scratch.visit(n) {
-                        let dn = distance(q, node: n, base: base)
-                        guard scratch.results.count < ef || dn < bound else { continue }
-                        scratch.candidates.push(Candidate(distance: dn, node: n))
-                        if admitted(n) {
-                            scratch.results.push(Candidate(distance: dn, node: n))
-                            if scratch.results.count > ef { scratch.results.pop() }
-                            bound = scratch.results.top?.distance ?? .infinity
-                        }
+            marks[Int(entry.node)] = epoch
+            candidates.push(entry)
+            if admitted(entry.node) { results.push(entry) }
+            var bound = results.top?.distance ?? .infinity
+            while let current = candidates.pop() {
+                if current.distance > bound && (results.count >= ef || !filtering) { break }
+                if level == 0, let next = candidates.top { naksha_prefetch(linkBase + Int(next.node) &* stride) }
+                let pendingCount = gatherUnvisited(
+                    of: current.node, level: level, links0: linkBase, vectors: base,
+                    marks: marks, epoch: epoch, into: pending
+                )
+                if pendingCount > 0 { naksha_prefetch_range(base + Int(pending[0]) &* d, vectorBytes) }
+                if pendingCount > 1 { naksha_prefetch_range(base + Int(pending[1]) &* d, vectorBytes) }
+                var j = 0
+                while j < pendingCount {
+                    let neighbour = pending[j]
+                    if j &+ 2 < pendingCount { naksha_prefetch_range(base + Int(pending[j &+ 2]) &* d, vectorBytes) }
+                    j &+= 1
+                    let dn = distance(q, node: neighbour, base: base)
+                    guard results.count < ef || dn < bound else { continue }
+                    candidates.push(Candidate(distance: dn, node: neighbour))
+                    if admitted(neighbour) {
+                        results.push(Candidate(distance: dn, node: neighbour))
+                        if results.count > ef { results.pop() }
+                        bound = results.top?.distance ?? .infinity
                     }
                 }
             }
-        }}
+        }}}}
+        return storage
+    }
+
+    /// Writes the links of `node` on `level` that are not yet marked in this search to
+    /// `pending` (link order), marks them, and prefetches each one's first cache line.
+    /// Returns how many were written (≤ `2·m` on layer 0, ≤ `m` above: `pending` must
+    /// hold that many).
+    @inline(__always)
+    func gatherUnvisited(
+        of node: UInt32, level: Int, links0 linkBase: UnsafePointer<UInt32>, vectors base: UnsafePointer<Float>,
+        marks: UnsafeMutablePointer<UInt16>, epoch: UInt16, into pending: UnsafeMutablePointer<UInt32>
+    ) -> Int {
+        let d = dimension
+        var count = 0
+        @inline(__always)
+        func offer(_ neighbour: UInt32) {
+            let mark = marks + Int(neighbour)
+            guard mark.pointee != epoch else { return }
+            mark.pointee = epoch
+            naksha_prefetch(base + Int(neighbour) &* d)
+            pending[count] = neighbour
+            count &+= 1
+        }
+        if level == 0 {
+            let list = linkBase + Int(node) &* stride0
+            let n = min(Int(list[0]), maxLinks0)
+            var j = 1
+            while j <= n {
+                offer(list[j])
+                j &+= 1
+            }
+        } else {
+            withLinks(node, level: level) { links in
+                for neighbour in links.prefix(parameters.m) { offer(neighbour) }
+            }
+        }
+        return count
     }
 }

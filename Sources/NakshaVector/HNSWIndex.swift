@@ -150,15 +150,6 @@ public struct HNSWIndex: Sendable {
         }
     }
 
-    /// Distance between two stored nodes.
-    @inline(__always)
-    func distance(between a: UInt32, _ b: UInt32) -> Float {
-        vectors.withUnsafeBufferPointer { vb in
-            guard let base = vb.baseAddress else { return .nan }
-            return distance(base + Int(a) * dimension, node: b, base: base)
-        }
-    }
-
     /// Distance from a prepared query to a stored node (borrows the vector storage).
     func distance(_ q: UnsafePointer<Float>, node: UInt32) -> Float {
         vectors.withUnsafeBufferPointer { vb in

@@ -56,18 +56,18 @@ extension HNSWIndex {
         return vectors.capacity * 4 + links0.capacity * 4 + upper + ids.capacity * 8
             + deleted.capacity + levels.capacity
             + IndexMemory.dictionaryBytes(entries: nodeOfID.capacity, valueBytes: 4)
-            + buildScratch.visited.capacity * 4 + metadata.estimatedBytes
+            + buildScratch.memoryBytes + metadata.estimatedBytes
     }
 
     /// `memoryBytes / count` of live vectors (0 when empty).
     public var bytesPerVector: Double { count == 0 ? 0 : Double(memoryBytes) / Double(count) }
 
     /// Bytes an HNSW index of `count` vectors would hold (without metadata), using the
-    /// expected number of upper layers per node, 1/(m − 1), and that a fraction 1/m of
-    /// nodes has any.
+    /// expected number of upper layers per node, 1/(m − 1), that a fraction 1/m of
+    /// nodes has any, and the build scratch's visited mark (2 bytes per node).
     public static func estimatedBytes(count: Int, dimension: Int, parameters: HNSWParameters) -> Int {
         let m = Double(parameters.m)
-        let perNode = Double(dimension * 4 + (2 * parameters.m + 1) * 4 + 8 + 1 + 1 + 8 + 4)
+        let perNode = Double(dimension * 4 + (2 * parameters.m + 1) * 4 + 8 + 1 + 1 + 8 + 2)
             + (1 / (m - 1)) * (m + 1) * 4 + 32 / m
         return Int(perNode * Double(count)) + IndexMemory.dictionaryBytes(entries: count, valueBytes: 4)
     }

@@ -68,14 +68,15 @@ struct DistanceKernelTests {
         }
     }
 
-    @Test("batched dot equals per-pair dot", arguments: [1, 5, 16, 17, 33, 67, 384])
-    func batchMatchesPairwise(dimension: Int) {
+    @Test("batched dot equals per-pair dot", arguments: [1, 5, 16, 17, 33, 67, 384], [(7, 9), (37, 45)])
+    func batchMatchesPairwise(dimension: Int, shape: (queries: Int, vectors: Int)) {
         var rng = SeededGenerator(seed: 44)
-        // 7 queries × 9 vectors exercises full 4×4 tiles plus row and column edges.
-        let queryCount = 7, vectorCount = 9
+        // 7 × 9: one partial query group, only the single-vector tail; 37 × 45: two full
+        // groups of 16 queries plus a partial one, two 16-vector micro-kernels plus a tail.
+        let queryCount = shape.queries, vectorCount = shape.vectors, outStride = vectorCount + 2
         let queries = TestData.uniform(queryCount * dimension + 1, rng: &rng)
         let vectors = TestData.uniform(vectorCount * dimension + 1, rng: &rng)
-        var out = [Float](repeating: .nan, count: queryCount * 11)
+        var out = [Float](repeating: .nan, count: queryCount * outStride)
         queries.withUnsafeBufferPointer { qb in
             vectors.withUnsafeBufferPointer { vb in
                 out.withUnsafeMutableBufferPointer { ob in
@@ -83,7 +84,7 @@ struct DistanceKernelTests {
                     Distance.dotBatch(
                         queries: qb.baseAddress! + 1, queryCount: queryCount,
                         vectors: vb.baseAddress! + 1, vectorCount: vectorCount,
-                        dimension: dimension, into: ob.baseAddress!, outStride: 11
+                        dimension: dimension, into: ob.baseAddress!, outStride: outStride
                     )
                 }
                 for q in 0..<queryCount {
@@ -92,13 +93,15 @@ struct DistanceKernelTests {
                         let b = vb.baseAddress! + 1 + v * dimension
                         let scalar = Distance.dotScalar(a, b, count: dimension)
                         let absSum = (0..<dimension).reduce(Float(0)) { $0 + abs(a[$1] * b[$1]) }
-                        #expect(abs(out[q * 11 + v] - scalar) <= bound(dimension, absSum), "q=\(q) v=\(v)")
+                        #expect(abs(out[q * outStride + v] - scalar) <= bound(dimension, absSum), "q=\(q) v=\(v)")
                     }
                 }
             }
         }
         // Entries beyond vectorCount in each row are untouched.
-        #expect(out[9].isNaN && out[10].isNaN)
+        for q in 0..<queryCount {
+            #expect(out[q * outStride + vectorCount].isNaN && out[q * outStride + vectorCount + 1].isNaN)
+        }
     }
 
     @Test("NaN in either input propagates to every kernel's result")

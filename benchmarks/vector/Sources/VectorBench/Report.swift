@@ -35,6 +35,21 @@ func seconds(_ body: () throws -> Void) rethrows -> Double {
     return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
 }
 
+/// CPU time of the calling thread, in seconds (excludes time the thread waited for a core,
+/// which on the shared machine is most of the noise in wall-clock numbers).
+func threadCPUSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+}
+
+/// Runs `body` and returns (wall seconds, calling-thread CPU seconds).
+func timed(_ body: () throws -> Void) rethrows -> (wall: Double, cpu: Double) {
+    let cpuStart = threadCPUSeconds()
+    let wall = try seconds(body)
+    return (wall, threadCPUSeconds() - cpuStart)
+}
+
 func recallAt10(_ results: [[Neighbor]], _ truth: [[UInt64]]) -> Double {
     var total = 0.0
     for (r, t) in zip(results, truth) {

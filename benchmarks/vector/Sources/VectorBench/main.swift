@@ -3,7 +3,9 @@ import Foundation
 import NakshaVector
 
 // vector-bench [--n N] [--queries Q] [--single S] [--dir DIR] [--phases gen,flat,int8,hnsw,filter]
-//              [--ef 32,64,128,256,512] [--m 16] [--ef-construction 200]
+//              [--ef 32,64,128,256,512] [--m 16] [--ef-construction 200] [--repeat 1]
+// --repeat R times each HNSW sweep and one-thread exact batch R times and reports the fastest
+// pass (wall clock `qps`, and `qps_cpu` from the thread's CPU time).
 var arguments = [String: String]()
 var argv = CommandLine.arguments.dropFirst().makeIterator()
 while let key = argv.next() {
@@ -21,6 +23,7 @@ let phases = Set((arguments["phases"] ?? "gen,flat,int8,hnsw,filter").split(sepa
 let efList = (arguments["ef"] ?? "32,64,128,256,512").split(separator: ",").compactMap { Int($0) }
 let m = Int(arguments["m"] ?? "") ?? 16
 let efConstruction = Int(arguments["ef-construction"] ?? "") ?? 200
+let repeats = max(1, Int(arguments["repeat"] ?? "") ?? 1)
 let d = 384, k = 10
 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
 let report = Report(directory: directory)
@@ -77,7 +80,9 @@ if phases.contains("flat"), let ds = datasets.first, let flat = flats[ds.name], 
     for batch in [100, 1000] where batch <= queryCount {
         for threads in [1, 2] {
             let results = Slots<[Neighbor]>(Array(repeating: [], count: queryCount))
-            let t = seconds {
+            var best = (wall: Double.infinity, cpu: Double.infinity)
+            for _ in 0..<repeats {
+            let t = timed {
                 var start = 0
                 while start < queryCount {
                     let size = min(batch, queryCount - start)
@@ -93,8 +98,13 @@ if phases.contains("flat"), let ds = datasets.first, let flat = flats[ds.name], 
                     start += size
                 }
             }
+            best = (min(best.wall, t.wall), min(best.cpu, t.cpu))
+            }
+            // With two threads the work runs on other threads, so this thread's CPU time says nothing.
+            let cpuField: [(String, Any)] = threads == 1 ? [("qps_cpu", Double(queryCount) / best.cpu)] : []
             report.emit([("bench", "flat.batch"), ("dataset", ds.name), ("batch", batch), ("threads", threads),
-                         ("queries", queryCount), ("qps", Double(queryCount) / t), ("recall10", recallAt10(results.values, truth))])
+                         ("queries", queryCount), ("qps", Double(queryCount) / best.wall)] + cpuField
+                        + [("repeats", repeats), ("recall10", recallAt10(results.values, truth))])
         }
     }
 }
@@ -123,21 +133,27 @@ if phases.contains("hnsw") || phases.contains("filter"), let ds = datasets.last,
     var index = try HNSWIndex(dimension: d, metric: .innerProduct, parameters: parameters)
     index.reserveCapacity(n)
     let buckets = (0..<n).map { i -> Int64 in var r = SeededGenerator(seed: UInt64(i)); return Int64(r.next() % 100) }
-    let build = try seconds {
+    let build = try timed {
         for i in 0..<n { try index.add(id: UInt64(i), vector: ds.vector(i), metadata: ["bucket": .int(buckets[i])]) }
     }
     report.emit([("bench", "hnsw.build"), ("dataset", ds.name), ("m", m), ("ef_construction", efConstruction), ("threads", 1),
-                 ("build_s", build), ("bytes_per_vector", index.bytesPerVector),
+                 ("build_s", build.wall), ("build_cpu_s", build.cpu), ("bytes_per_vector", index.bytesPerVector),
                  ("estimated_bytes_per_vector", Double(HNSWIndex.estimatedBytes(count: n, dimension: d, parameters: parameters)) / Double(n))])
     let queries = (0..<queryCount).map { ds.query($0) }
     if phases.contains("hnsw") {
         for ef in efList {
             var scratch = HNSWSearchScratch()
             var results: [[Neighbor]] = []
-            results.reserveCapacity(queryCount)
-            let t = try seconds { for q in queries { results.append(try index.search(q, k: k, efSearch: ef, scratch: &scratch)) } }
+            var best = (wall: Double.infinity, cpu: Double.infinity)
+            for _ in 0..<repeats {
+                results = []
+                results.reserveCapacity(queryCount)
+                let t = try timed { for q in queries { results.append(try index.search(q, k: k, efSearch: ef, scratch: &scratch)) } }
+                best = (min(best.wall, t.wall), min(best.cpu, t.cpu))
+            }
             report.emit([("bench", "hnsw.search"), ("dataset", ds.name), ("ef", ef), ("threads", 1), ("queries", queryCount),
-                         ("qps", Double(queryCount) / t), ("recall10", recallAt10(results, truth))])
+                         ("qps", Double(queryCount) / best.wall), ("qps_cpu", Double(queryCount) / best.cpu),
+                         ("repeats", repeats), ("recall10", recallAt10(results, truth))])
         }
     }
     hnswIndex = index
