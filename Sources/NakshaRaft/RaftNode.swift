@@ -86,11 +86,12 @@ public distributed actor RaftNode: RemoteCallable {
     /// Creates the node with the well-known name `raft`, restoring from `directory` if it
     /// holds a log. A node with no log bootstraps a group whose voters are the keys of
     /// `peers`, or, with `join`, starts empty and waits to be added by the leader (as a
-    /// learner: `changeMembership(.addLearner…)` on the leader).
+    /// learner: `changeMembership(.addLearner…)` on the leader). It logs to `logger`; by
+    /// default nowhere (the executable passes its own).
     public static func start(
         id: UInt64, peers: [UInt64: NodeAddress], directory: String, machine: any ReplicatedStateMachine,
         join: Bool = false, options: Options = Options(), metrics: RaftMetrics = RaftMetrics(),
-        logger: Logger = Logger(label: "raft"), system: NakshaActorSystem
+        logger: Logger = Logger(label: "raft", factory: { _ in SwiftLogNoOpLogHandler() }), system: NakshaActorSystem
     ) throws -> RaftNode {
         try NakshaActorSystem.$actorName.withValue("raft") {
             try RaftNode(
