@@ -1,5 +1,6 @@
 import Distributed
 import Foundation
+import MetricsTestKit
 import NakshaActors
 import NakshaRaft
 import RaftCore
@@ -85,6 +86,57 @@ import Testing
         let stored = try #require(try SnapshotStore(directory: "\(directory)/snapshots").latest().snapshot)
         #expect(stored.index >= 10 && stored.index < 60)
 
+        runner.cancel()
+        await runner.value
+        await system.shutdown()
+    }
+
+    /// A snapshot that cannot be written (here: its directory replaced by a file, a real
+    /// `ENOTDIR` from the kernel) is counted and logged; the node keeps serving, keeps its
+    /// whole log, and the next snapshot after the disk recovers is written. A restart then
+    /// has every acknowledged write.
+    @Test func aFailedSnapshotLosesNothingAndTheNextOneSucceeds() async throws {
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let options = RaftNode.Options(tickInterval: .milliseconds(10), electionTimeoutTicks: 10, snapshotEveryEntries: 10)
+        var system = try await NakshaActorSystem.start(ActorSystemConfiguration(rebuildableErrors: [RaftError.self]))
+        let metrics = TestMetrics()
+        var node = try RaftNode.start(
+            id: 1, peers: [1: system.address], directory: directory, machine: KeyValueStateMachine(), options: options,
+            metrics: RaftMetrics(factory: metrics), system: system)
+        var runner = Task { [node] in _ = await node.whenLocal { await $0.run() } }
+        #expect(try await RaftNodeTests.waitFor { (try? await node.status().role) == "leader" })
+
+        let snapshots = "\(directory)/snapshots"
+        try FileManager.default.removeItem(atPath: snapshots)
+        try Data("not a directory".utf8).write(to: URL(fileURLWithPath: snapshots))
+        for index in 0..<10 { _ = try await node.propose(try RaftNodeTests.put("a\(index)", "v")) }
+        #expect(try await RaftNodeTests.waitFor {
+            ((try? metrics.expectCounter("naksha_raft_snapshot_failures_total"))?.totalValue ?? 0) >= 1
+        })
+        #expect(try await node.status().snapshotIndex == 0)
+        #expect(try await node.propose(try RaftNodeTests.put("during", "v")) == Array("ok".utf8))
+
+        // The disk recovers: the next snapshot is written and covers everything before it.
+        try FileManager.default.removeItem(atPath: snapshots)
+        try FileManager.default.createDirectory(atPath: snapshots, withIntermediateDirectories: false)
+        for index in 0..<20 { _ = try await node.propose(try RaftNodeTests.put("b\(index)", "v")) }
+        #expect(try await RaftNodeTests.waitFor { (try? await node.status().snapshotIndex) ?? 0 > 10 })
+
+        // Restart from disk: every acknowledged write is there.
+        runner.cancel()
+        await runner.value
+        await system.shutdown()
+        system = try await NakshaActorSystem.start(ActorSystemConfiguration(rebuildableErrors: [RaftError.self]))
+        node = try RaftNode.start(id: 1, peers: [1: system.address], directory: directory, machine: KeyValueStateMachine(), options: options, system: system)
+        runner = Task { [node] in _ = await node.whenLocal { await $0.run() } }
+        #expect(try await RaftNodeTests.waitFor { (try? await node.status().role) == "leader" })
+        let keys = ["a0", "a9", "during", "b0", "b19"]
+        #expect(try await RaftNodeTests.waitFor {
+            await node.whenLocal { node in
+                node.readLocal { machine in keys.allSatisfy { (machine as? KeyValueStateMachine)?.values[$0] != nil } }
+            } ?? false
+        })
         runner.cancel()
         await runner.value
         await system.shutdown()
