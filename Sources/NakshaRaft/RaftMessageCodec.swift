@@ -24,77 +24,71 @@ import RaftCore
 /// Decoding is total: malformed input is a `WireError`, never a trap.
 public enum RaftMessageCodec {
     public static func encode(_ messages: [RaftMessage]) throws -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(16 + messages.count * 24)
-        Varint.append(UInt64(messages.count), to: &out)
+        var out = WireWriter(capacity: 16 + messages.count * 24)
+        out.varint(UInt64(messages.count))
         for message in messages {
-            Varint.append(message.from.rawValue, to: &out)
-            Varint.append(message.to.rawValue, to: &out)
-            Varint.append(message.term, to: &out)
+            out.varint(message.from.rawValue)
+            out.varint(message.to.rawValue)
+            out.varint(message.term)
             switch message.kind {
             case .preVote(let lastIndex, let lastTerm):
-                out.append(0)
-                Varint.append(lastIndex, to: &out)
-                Varint.append(lastTerm, to: &out)
+                out.byte(0)
+                out.varint(lastIndex)
+                out.varint(lastTerm)
             case .preVoteResponse(let granted):
-                out.append(1)
-                out.append(granted ? 1 : 0)
+                out.byte(1)
+                out.flag(granted)
             case .requestVote(let lastIndex, let lastTerm, let transfer):
-                out.append(2)
-                Varint.append(lastIndex, to: &out)
-                Varint.append(lastTerm, to: &out)
-                out.append(transfer ? 1 : 0)
+                out.byte(2)
+                out.varint(lastIndex)
+                out.varint(lastTerm)
+                out.flag(transfer)
             case .requestVoteResponse(let granted):
-                out.append(3)
-                out.append(granted ? 1 : 0)
+                out.byte(3)
+                out.flag(granted)
             case .appendEntries(let append):
-                out.append(4)
-                Varint.append(append.prevLogIndex, to: &out)
-                Varint.append(append.prevLogTerm, to: &out)
-                Varint.append(append.leaderCommit, to: &out)
-                Varint.append(UInt64(append.entries.count), to: &out)
+                out.byte(4)
+                out.varint(append.prevLogIndex)
+                out.varint(append.prevLogTerm)
+                out.varint(append.leaderCommit)
+                out.varint(UInt64(append.entries.count))
                 for entry in append.entries { try encode(entry, into: &out) }
             case .appendEntriesResponse(let response):
-                out.append(5)
-                out.append(response.success ? 1 : 0)
-                Varint.append(response.index, to: &out)
-                Varint.append(response.conflictIndex, to: &out)
-                Varint.append(response.conflictTerm, to: &out)
+                out.byte(5)
+                out.flag(response.success)
+                out.varint(response.index)
+                out.varint(response.conflictIndex)
+                out.varint(response.conflictTerm)
             case .heartbeat(let commit, let sequence):
-                out.append(6)
-                Varint.append(commit, to: &out)
-                Varint.append(sequence, to: &out)
+                out.byte(6)
+                out.varint(commit)
+                out.varint(sequence)
             case .heartbeatResponse(let sequence):
-                out.append(7)
-                Varint.append(sequence, to: &out)
+                out.byte(7)
+                out.varint(sequence)
             case .installSnapshot(let snapshot):
-                out.append(8)
-                appendBlock(try BinaryEncoder().encode(snapshot), to: &out)
+                out.byte(8)
+                out.block(try BinaryEncoder().encode(snapshot))
             case .timeoutNow:
-                out.append(9)
+                out.byte(9)
             }
         }
-        return out
+        return out.bytes
     }
 
-    private static func encode(_ entry: LogEntry, into out: inout [UInt8]) throws {
-        Varint.append(entry.term, to: &out)
-        Varint.append(entry.index, to: &out)
+    private static func encode(_ entry: LogEntry, into out: inout WireWriter) throws {
+        out.varint(entry.term)
+        out.varint(entry.index)
         switch entry.payload {
         case .empty:
-            out.append(0)
+            out.byte(0)
         case .command(let bytes):
-            out.append(1)
-            appendBlock(bytes, to: &out)
+            out.byte(1)
+            out.block(bytes)
         case .membershipChange(let change, let resulting):
-            out.append(2)
-            appendBlock(try BinaryEncoder().encode(MembershipEntry(change: change, resulting: resulting)), to: &out)
+            out.byte(2)
+            out.block(try BinaryEncoder().encode(MembershipEntry(change: change, resulting: resulting)))
         }
-    }
-
-    @inline(__always) private static func appendBlock(_ bytes: [UInt8], to out: inout [UInt8]) {
-        Varint.append(UInt64(bytes.count), to: &out)
-        out.append(contentsOf: bytes)
     }
 
     private struct MembershipEntry: Codable {
@@ -105,14 +99,12 @@ public enum RaftMessageCodec {
     public static func decode(_ bytes: [UInt8]) throws(WireError) -> [RaftMessage] {
         do {
             return try bytes.withUnsafeBytes { buffer in
-                var reader = Reader(bytes: buffer)
+                var reader = WireReader(buffer, context: "Raft message batch")
                 let count = try reader.count(minimumBytesEach: 4)  // from, to, term, kind: a byte each at least
                 var messages: [RaftMessage] = []
                 messages.reserveCapacity(count)
-                for _ in 0..<count { messages.append(try reader.message()) }
-                guard reader.index == buffer.count else {
-                    throw WireError(.trailingBytes, "\(buffer.count - reader.index) bytes after the last Raft message")
-                }
+                for _ in 0..<count { messages.append(try message(from: &reader)) }
+                try reader.expectEnd()
                 return messages
             }
         } catch let error as WireError {
@@ -122,87 +114,51 @@ public enum RaftMessageCodec {
         }
     }
 
-    private struct Reader {
-        let bytes: UnsafeRawBufferPointer
-        var index = 0
-
-        init(bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
-
-        mutating func varint() throws(WireError) -> UInt64 { try Varint.read(from: bytes, at: &index) }
-
-        mutating func byte() throws(WireError) -> UInt8 {
-            guard index < bytes.count else { throw WireError(.truncated, "Raft message ended early") }
-            defer { index += 1 }
-            return bytes[index]
+    private static func message(from reader: inout WireReader) throws(WireError) -> RaftMessage {
+        let from = ReplicaID(try reader.varint())
+        let to = ReplicaID(try reader.varint())
+        let term = try reader.varint()
+        let kind: RaftMessage.Kind
+        switch try reader.byte() {
+        case 0: kind = .preVote(lastLogIndex: try reader.varint(), lastLogTerm: try reader.varint())
+        case 1: kind = .preVoteResponse(granted: try reader.flag())
+        case 2: kind = .requestVote(lastLogIndex: try reader.varint(), lastLogTerm: try reader.varint(), leaderTransfer: try reader.flag())
+        case 3: kind = .requestVoteResponse(granted: try reader.flag())
+        case 4:
+            let prevIndex = try reader.varint()
+            let prevTerm = try reader.varint()
+            let commit = try reader.varint()
+            let count = try reader.count(minimumBytesEach: 3)
+            var entries: [LogEntry] = []
+            entries.reserveCapacity(count)
+            for _ in 0..<count { entries.append(try entry(from: &reader)) }
+            kind = .appendEntries(AppendEntries(prevLogIndex: prevIndex, prevLogTerm: prevTerm, entries: entries, leaderCommit: commit))
+        case 5:
+            kind = .appendEntriesResponse(
+                AppendEntriesResponse(
+                    success: try reader.flag(), index: try reader.varint(), conflictIndex: try reader.varint(),
+                    conflictTerm: try reader.varint()))
+        case 6: kind = .heartbeat(commitIndex: try reader.varint(), readSequence: try reader.varint())
+        case 7: kind = .heartbeatResponse(readSequence: try reader.varint())
+        case 8: kind = .installSnapshot(try BinaryDecoder().decode(Snapshot.self, from: try reader.block()))
+        case 9: kind = .timeoutNow
+        case let other: throw WireError(.typeMismatch, "unknown Raft message kind \(other)")
         }
+        return RaftMessage(from: from, to: to, term: term, kind: kind)
+    }
 
-        mutating func flag() throws(WireError) -> Bool {
-            switch try byte() {
-            case 0: return false
-            case 1: return true
-            case let other: throw WireError(.typeMismatch, "Raft message flag \(other) is not 0 or 1")
-            }
+    private static func entry(from reader: inout WireReader) throws(WireError) -> LogEntry {
+        let term = try reader.varint()
+        let index = try reader.varint()
+        let payload: LogEntry.Payload
+        switch try reader.byte() {
+        case 0: payload = .empty
+        case 1: payload = .command(try reader.block())
+        case 2:
+            let decoded = try BinaryDecoder().decode(MembershipEntry.self, from: try reader.block())
+            payload = .membershipChange(decoded.change, resulting: decoded.resulting)
+        case let other: throw WireError(.typeMismatch, "unknown log entry payload \(other)")
         }
-
-        /// A count, checked against what is left (each element takes at least `minimumBytesEach`).
-        mutating func count(minimumBytesEach: Int) throws(WireError) -> Int {
-            let value = try varint()
-            guard value <= UInt64((bytes.count - index) / minimumBytesEach) else {
-                throw WireError(.truncated, "Raft message count \(value) is more than the input can hold")
-            }
-            return Int(value)
-        }
-
-        mutating func block() throws(WireError) -> [UInt8] {
-            let length = try count(minimumBytesEach: 1)
-            defer { index += length }
-            return Array(bytes[index..<(index + length)])
-        }
-
-        mutating func message() throws(WireError) -> RaftMessage {
-            let from = ReplicaID(try varint())
-            let to = ReplicaID(try varint())
-            let term = try varint()
-            let kind: RaftMessage.Kind
-            switch try byte() {
-            case 0: kind = .preVote(lastLogIndex: try varint(), lastLogTerm: try varint())
-            case 1: kind = .preVoteResponse(granted: try flag())
-            case 2: kind = .requestVote(lastLogIndex: try varint(), lastLogTerm: try varint(), leaderTransfer: try flag())
-            case 3: kind = .requestVoteResponse(granted: try flag())
-            case 4:
-                let prevIndex = try varint()
-                let prevTerm = try varint()
-                let commit = try varint()
-                let count = try self.count(minimumBytesEach: 3)
-                var entries: [LogEntry] = []
-                entries.reserveCapacity(count)
-                for _ in 0..<count { entries.append(try entry()) }
-                kind = .appendEntries(AppendEntries(prevLogIndex: prevIndex, prevLogTerm: prevTerm, entries: entries, leaderCommit: commit))
-            case 5:
-                kind = .appendEntriesResponse(
-                    AppendEntriesResponse(success: try flag(), index: try varint(), conflictIndex: try varint(), conflictTerm: try varint()))
-            case 6: kind = .heartbeat(commitIndex: try varint(), readSequence: try varint())
-            case 7: kind = .heartbeatResponse(readSequence: try varint())
-            case 8: kind = .installSnapshot(try BinaryDecoder().decode(Snapshot.self, from: try block()))
-            case 9: kind = .timeoutNow
-            case let other: throw WireError(.typeMismatch, "unknown Raft message kind \(other)")
-            }
-            return RaftMessage(from: from, to: to, term: term, kind: kind)
-        }
-
-        mutating func entry() throws(WireError) -> LogEntry {
-            let term = try varint()
-            let index = try varint()
-            let payload: LogEntry.Payload
-            switch try byte() {
-            case 0: payload = .empty
-            case 1: payload = .command(try block())
-            case 2:
-                let decoded = try BinaryDecoder().decode(MembershipEntry.self, from: try block())
-                payload = .membershipChange(decoded.change, resulting: decoded.resulting)
-            case let other: throw WireError(.typeMismatch, "unknown log entry payload \(other)")
-            }
-            return LogEntry(term: term, index: index, payload: payload)
-        }
+        return LogEntry(term: term, index: index, payload: payload)
     }
 }

@@ -57,14 +57,14 @@ import Testing
         // A declared length beyond the bytes that remain.
         expectCode(.collectionTooLarge) { try CallEnvelope(decoding: [0xFF, 0x7F]) }
         // An argument count far beyond the frame.
-        var writer = EnvelopeWriter(capacity: 16)
+        var writer = WireWriter(capacity: 16)
         writer.string("h"); writer.varint(1); writer.varint(1); writer.string("/p"); writer.string("t"); writer.varint(1)
         writer.varint(1 << 40)
-        expectCode(.collectionTooLarge) { try CallEnvelope(decoding: writer.output) }
+        expectCode(.collectionTooLarge) { try CallEnvelope(decoding: writer.bytes) }
         // A port that is not a TCP port.
-        var badPort = EnvelopeWriter(capacity: 16)
+        var badPort = WireWriter(capacity: 16)
         badPort.string("h"); badPort.varint(70_000)
-        expectCode(.valueOutOfRange) { try CallEnvelope(decoding: badPort.output) }
+        expectCode(.valueOutOfRange) { try CallEnvelope(decoding: badPort.bytes) }
         // Bytes after a complete envelope.
         expectCode(.trailingBytes) { try CallEnvelope(decoding: Self.call.encoded() + [0]) }
         // A host that is not UTF-8.
@@ -74,15 +74,15 @@ import Testing
         // Reply tags and presence bytes other than the defined ones.
         expectCode(.typeMismatch) { try ReplyEnvelope(decoding: [7]) }
         expectCode(.truncated) { try ReplyEnvelope(decoding: []) }
-        var presence = EnvelopeWriter(capacity: 16)
+        var presence = WireWriter(capacity: 16)
         presence.byte(2); presence.string("cancelled"); presence.string("m"); presence.byte(2)
-        expectCode(.typeMismatch) { try ReplyEnvelope(decoding: presence.output) }
+        expectCode(.typeMismatch) { try ReplyEnvelope(decoding: presence.bytes) }
     }
 
     @Test func aFailureCodeThisBuildDoesNotKnowIsARemoteError() throws {
-        var writer = EnvelopeWriter(capacity: 32)
+        var writer = WireWriter(capacity: 32)
         writer.byte(2); writer.string("invented-by-the-peer"); writer.string("message"); writer.byte(0)
-        let reply = try ReplyEnvelope(decoding: writer.output)
+        let reply = try ReplyEnvelope(decoding: writer.bytes)
         #expect(reply == .failure(RemoteCallError(.remoteError, "message")))
         // Every code this build has survives the trip as itself.
         for code in RemoteCallError.Code.all {
