@@ -1,6 +1,7 @@
 import CoreMetrics
 import Distributed
 import Synchronization
+import NakshaCore
 
 /// The transport's metrics, declared once:
 /// `naksha_actor_calls_total{target,outcome}`, `naksha_actor_call_duration_seconds`,
@@ -42,8 +43,7 @@ final class ActorMetrics: Sendable {
             return created
         }
         counter.increment()
-        let (seconds, attoseconds) = duration.components
-        callDuration.recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        callDuration.recordNanoseconds(duration.inNanoseconds)
     }
 
     func connectionOpened() {

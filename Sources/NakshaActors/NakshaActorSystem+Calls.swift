@@ -2,6 +2,7 @@ import Distributed
 import NIOCore
 import NIOPosix
 import NakshaWire
+import NakshaCore
 
 extension NakshaActorSystem {
     public func makeInvocationEncoder() -> InvocationEncoder {
@@ -53,7 +54,7 @@ extension NakshaActorSystem {
         let remaining = max(Duration.zero, deadline - ContinuousClock.now)
         let envelope = CallEnvelope(
             recipient: recipient, target: target.identifier, arguments: arguments,
-            timeoutMillis: UInt64(remaining.components.seconds) * 1000 + UInt64(remaining.components.attoseconds / 1_000_000_000_000_000)
+            timeoutMillis: UInt64(remaining.inMilliseconds)
         )
         let payload = envelope.encoded()
         if payload.count > configuration.limits.maxFrameBytes {
@@ -108,8 +109,7 @@ extension NakshaActorSystem {
         case .inProgress(let future):
             return try await awaitDial(future, peer: peer)
         case .backingOff(let until, let lastError):
-            let millis = (until - now).components.attoseconds / 1_000_000_000_000_000 + (until - now).components.seconds * 1000
-            throw RemoteCallError(.peerUnreachable, "\(peer) is unreachable (\(lastError)); next attempt in \(millis) ms")
+            throw RemoteCallError(.peerUnreachable, "\(peer) is unreachable (\(lastError)); next attempt in \((until - now).inMilliseconds) ms")
         case .dial:
             let promise = group.next().makePromise(of: PeerConnection.self)
             connections.dialStarted(peer, future: promise.futureResult)

@@ -234,13 +234,6 @@ private final class SystemHolder: Sendable {
     }
 }
 
-extension TimeAmount {
-    init(_ duration: Duration) {
-        let (seconds, attoseconds) = duration.components
-        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
-    }
-}
-
 extension NakshaActorSystem {
     /// Calls from peers currently executing on this node (for tests and diagnostics).
     public var inFlightIncomingCalls: Int { incoming.count }

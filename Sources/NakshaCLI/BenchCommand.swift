@@ -5,6 +5,7 @@ import NakshaActors
 import NakshaRaft
 import RaftCore
 import Synchronization
+import NakshaCore
 
 /// `naksha bench …`: measurements against real processes.
 struct BenchCommand: AsyncParsableCommand {
@@ -52,7 +53,7 @@ struct RaftBench: AsyncParsableCommand {
             let driver = try Driver(peers: cluster.peers, system: client)
             print("naksha bench raft: \(nodes) nodes, \(clients) clients, \(valueSize)-byte values, \(duration), fsync on")
             let result = try await driver.load(clients: clients, valueSize: valueSize, duration: length)
-            let seconds = Double(length.components.seconds) + Double(length.components.attoseconds) / 1e18
+            let seconds = length.inSeconds
             let rate = Double(result.latencies.count) / seconds
             let sorted = result.latencies.sorted()
             func percentile(_ p: Double) -> Double {
@@ -158,8 +159,8 @@ struct RaftBench: AsyncParsableCommand {
                             let started = ContinuousClock.now
                             do {
                                 try await self.write(command, deadline: started + .seconds(10))
-                                let elapsed = (ContinuousClock.now - started).components
-                                if ContinuousClock.now <= end { latencies.append(elapsed.seconds * 1_000_000_000 + elapsed.attoseconds / 1_000_000_000) }
+                                let finished = ContinuousClock.now
+                                if finished <= end { latencies.append((finished - started).inNanoseconds) }
                             } catch {
                                 errors += 1
                             }
@@ -187,10 +188,10 @@ struct RaftBench: AsyncParsableCommand {
             cluster.kill9(victim)
             leader.withLock { $0 = nil }
             try await write(command, deadline: killed + .seconds(30), excluding: victim)
-            let elapsed = (ContinuousClock.now - killed).components
+            let elapsed = ContinuousClock.now - killed
             try cluster.start(victim)
             try await cluster.waitUntilReady()
-            return Double(elapsed.seconds) * 1000 + Double(elapsed.attoseconds) / 1e15
+            return elapsed.inSeconds * 1000
         }
     }
 }

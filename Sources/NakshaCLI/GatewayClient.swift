@@ -57,13 +57,6 @@ struct GatewayClient {
     }
 }
 
-extension TimeAmount {
-    init(_ duration: Duration) {
-        let (seconds, attoseconds) = duration.components
-        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
-    }
-}
-
 /// A CLI failure: printed as `error: message`, exit status 1.
 struct CLIError: Error, CustomStringConvertible {
     var description: String

@@ -1,6 +1,7 @@
 import Foundation
 import NakshaActors
 import NakshaRaft
+import NakshaCore
 
 /// How one coordinator runs: its id, where every member listens, its data directory and
 /// its ports. `naksha coordinator` fills it from flags, environment variables or a JSON file.
@@ -75,8 +76,8 @@ public struct CoordinatorConfiguration: Sendable {
     public static func raftTiming(
         heartbeatInterval: Duration, electionTimeout: Duration, base: RaftNode.Options = RaftNode.Options()
     ) throws(CoordinatorError) -> RaftNode.Options {
-        let heartbeat = milliseconds(heartbeatInterval)
-        let election = milliseconds(electionTimeout)
+        let heartbeat = heartbeatInterval.inMilliseconds
+        let election = electionTimeout.inMilliseconds
         guard heartbeat >= 10 else {
             throw CoordinatorError(.invalidConfiguration, "--heartbeat-interval \(heartbeat) ms is below 10 ms")
         }
@@ -95,11 +96,6 @@ public struct CoordinatorConfiguration: Sendable {
         options.heartbeatIntervalTicks = 2
         options.electionTimeoutTicks = Int(election / (heartbeat / 2))
         return options
-    }
-
-    private static func milliseconds(_ duration: Duration) -> Int64 {
-        let (seconds, attoseconds) = duration.components
-        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
     }
 
     /// Checks what must hold before anything starts.

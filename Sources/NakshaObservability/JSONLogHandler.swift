@@ -1,5 +1,6 @@
 import Glibc
 import Logging
+import NakshaCore
 import Synchronization
 
 /// Structured logs: one JSON object per line on standard error, with `ts` (seconds since
@@ -42,7 +43,7 @@ public struct JSONLogHandler: LogHandler {
         var line = "{"
         for (position, field) in fields.enumerated() {
             if position > 0 { line += "," }
-            line += Self.quoted(field.0) + ":" + (field.0 == "ts" ? field.1 : Self.quoted(field.1))
+            line += JSONText.quoted(field.0) + ":" + (field.0 == "ts" ? field.1 : JSONText.quoted(field.1))
         }
         line += "}\n"
         Self.write(line)
@@ -53,24 +54,6 @@ public struct JSONLogHandler: LogHandler {
         bytes.withUnsafeMutableBytes { buffer in
             _ = Glibc.write(2, buffer.baseAddress, buffer.count)
         }
-    }
-
-    static func quoted(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
     }
 
     private static func timestamp() -> String {

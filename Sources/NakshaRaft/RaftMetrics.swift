@@ -1,5 +1,6 @@
 import CoreMetrics
 import RaftCore
+import NakshaCore
 
 /// The Raft shell's metrics, declared once:
 /// `naksha_raft_term`, `naksha_raft_leader_changes_total`, `naksha_raft_commit_index`,
@@ -48,7 +49,7 @@ public final class RaftMetrics: Sendable {
 
     func proposalCommitted(latency: Duration) {
         proposalsOK.increment()
-        commitLatency.recordNanoseconds(Self.nanoseconds(latency))
+        commitLatency.recordNanoseconds(latency.inNanoseconds)
     }
 
     /// Failures are rare; their counters are created on first use.
@@ -56,14 +57,9 @@ public final class RaftMetrics: Sendable {
         Counter(label: "naksha_raft_proposals_total", dimensions: [("result", "\(code)")], factory: factory).increment()
     }
 
-    func walSynced(duration: Duration) { fsyncDuration.recordNanoseconds(Self.nanoseconds(duration)) }
-    func snapshotTaken(duration: Duration) { snapshotTaken.recordNanoseconds(Self.nanoseconds(duration)) }
-    func snapshotInstalled(duration: Duration) { snapshotInstalled.recordNanoseconds(Self.nanoseconds(duration)) }
+    func walSynced(duration: Duration) { fsyncDuration.recordNanoseconds(duration.inNanoseconds) }
+    func snapshotTaken(duration: Duration) { snapshotTaken.recordNanoseconds(duration.inNanoseconds) }
+    func snapshotInstalled(duration: Duration) { snapshotInstalled.recordNanoseconds(duration.inNanoseconds) }
     /// A background snapshot could not be written (disk full, I/O error); the log is kept.
     func snapshotFailed() { snapshotFailures.increment() }
-
-    private static func nanoseconds(_ duration: Duration) -> Int64 {
-        let (seconds, attoseconds) = duration.components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
-    }
 }

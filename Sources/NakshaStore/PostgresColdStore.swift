@@ -1,5 +1,6 @@
 import Logging
 import Metrics
+import NakshaCore
 
 /// `ColdStore` on Postgres through libpq.
 ///
@@ -84,10 +85,7 @@ public final class PostgresColdStore: ColdStore {
         let deadline = start.advanced(by: retryDeadline)
         var backoff = Duration.milliseconds(20)
         defer {
-            let elapsed = start.duration(to: clock.now).components
-            metrics.recordDuration(
-                operation: operation,
-                nanoseconds: elapsed.seconds * 1_000_000_000 + elapsed.attoseconds / 1_000_000_000)
+            metrics.recordDuration(operation: operation, nanoseconds: start.duration(to: clock.now).inNanoseconds)
         }
         while true {
             do {

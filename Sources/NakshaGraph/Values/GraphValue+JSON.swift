@@ -1,3 +1,4 @@
+import NakshaCore
 import Yams
 
 extension GraphValue {
@@ -29,7 +30,7 @@ extension GraphValue {
         case .bool(let flag): output += flag ? "true" : "false"
         case .int(let number): output += String(number)
         case .double(let number): output += number.isFinite ? String(number) : "null"
-        case .string(let text): Self.appendQuoted(text, to: &output)
+        case .string(let text): JSONText.appendQuoted(text, to: &output)
         case .list(let items):
             output += "["
             for (index, item) in items.enumerated() {
@@ -41,29 +42,11 @@ extension GraphValue {
             output += "{"
             for (index, key) in entries.keys.sorted().enumerated() {
                 if index > 0 { output += "," }
-                Self.appendQuoted(key, to: &output)
+                JSONText.appendQuoted(key, to: &output)
                 output += ":"
                 (entries[key] ?? .null).appendJSON(to: &output)
             }
             output += "}"
         }
-    }
-
-    private static func appendQuoted(_ text: String, to output: inout String) {
-        output += "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": output += "\\\""
-            case "\\": output += "\\\\"
-            case "\n": output += "\\n"
-            case "\r": output += "\\r"
-            case "\t": output += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                output += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: output.unicodeScalars.append(scalar)
-            }
-        }
-        output += "\""
     }
 }
