@@ -62,7 +62,7 @@ struct ClusterCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await runReporting {
-                let body = Array("{\"id\":\(id),\"address\":\"\(address)\"}".utf8)
+                let body = Array(try JSONEncoder().encode(HTTPGateway.AddLearnerRequest(id: id, address: address)))
                 print(ClusterCommand.render(try await server.client.json(ClusterStatusReport.self, .POST, "/v1/cluster/members", body: body)))
             }
         }

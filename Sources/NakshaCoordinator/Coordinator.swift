@@ -89,7 +89,7 @@ public final class Coordinator: Sendable {
     /// The cluster's status, in the leader's view when it is reachable.
     public func clusterStatus() async throws -> ClusterStatusReport {
         let local = try await node.status()
-        if let leader = local.leader, leader != local.id, let remote = await proxy(for: leader),
+        if let leader = local.leader, leader != local.id, let remote = await node.whenLocal({ $0.proxy(for: leader) }) ?? nil,
             let status = try? await NakshaActorSystem.$callTimeout.withValue(.seconds(1), operation: { try await remote.status() })
         {
             return ClusterStatusReport(status: status, answeredBy: local.id)
@@ -104,11 +104,6 @@ public final class Coordinator: Sendable {
             throw CoordinatorError(.startFailed, "the local Raft node is gone")
         }
         return result
-    }
-
-    private func proxy(for id: UInt64) async -> RaftNode? {
-        guard let address = await node.whenLocal({ $0.address(of: id) }) ?? nil else { return nil }
-        return try? RaftNode.resolve(id: .wellKnown("raft", on: address), using: system)
     }
 
     /// Puts `value` at `key` through the log (forwarded to the leader).

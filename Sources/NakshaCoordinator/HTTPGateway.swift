@@ -27,6 +27,18 @@ import RaftCore
 public enum HTTPGateway {
     static let maxValueBytes = 1 << 20
 
+    /// The body of `POST /v1/cluster/members`.
+    public struct AddLearnerRequest: Codable, Sendable {
+        public var id: UInt64
+        /// The new member's peer address, `HOST:PORT`.
+        public var address: String
+
+        public init(id: UInt64, address: String) {
+            self.id = id
+            self.address = address
+        }
+    }
+
     public static func application(for coordinator: Coordinator) -> some ApplicationProtocol {
         let router = Router()
         router.get("healthz") { _, _ in text("ok\n") }
@@ -52,11 +64,7 @@ public enum HTTPGateway {
             try await handling {
                 var request = request
                 let body = try await request.collectBody(upTo: 64 << 10)
-                struct AddLearner: Decodable {
-                    var id: UInt64
-                    var address: String
-                }
-                guard let add = try? JSONDecoder().decode(AddLearner.self, from: Data(Array(buffer: body))) else {
+                guard let add = try? JSONDecoder().decode(AddLearnerRequest.self, from: Data(Array(buffer: body))) else {
                     return problem(.badRequest, "badRequest", "expected JSON {\"id\": N, \"address\": \"HOST:PORT\"}")
                 }
                 let address = try CoordinatorConfiguration.parseAddress(add.address)

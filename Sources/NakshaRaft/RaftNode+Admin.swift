@@ -61,6 +61,10 @@ extension RaftNode {
             ready: isReady, members: members)
     }
 
+    /// How long a leadership transfer or membership change waits for the group to settle:
+    /// two of the longest randomised election timeouts (each up to twice the configured one).
+    private var twoElectionTimeouts: Duration { options.tickInterval * (options.electionTimeoutTicks * 4) }
+
     /// Whether this node can serve: it knows a leader and has caught up with what was
     /// committed when it learned of one.
     public var isReady: Bool {
@@ -74,7 +78,7 @@ extension RaftNode {
         guard core.leader != ReplicaID(target) else { return }
         try core.transferLeadership(to: ReplicaID(target))
         try processReady()
-        let deadline = ContinuousClock.now + options.tickInterval * (options.electionTimeoutTicks * 4)
+        let deadline = ContinuousClock.now + twoElectionTimeouts
         while ContinuousClock.now < deadline {
             try await Task.sleep(for: options.tickInterval)
             if core.leader == ReplicaID(target) { return }
@@ -101,7 +105,7 @@ extension RaftNode {
             // A learner must have caught up; give one that is close a moment to get there
             // (its last append response may still be on the way).
             let learner = ReplicaID(id)
-            let deadline = ContinuousClock.now + options.tickInterval * (options.electionTimeoutTicks * 4)
+            let deadline = ContinuousClock.now + twoElectionTimeouts
             while core.membership.isLearner(learner), (core.matchIndex(of: learner) ?? 0) < core.commitIndex, ContinuousClock.now < deadline {
                 try await Task.sleep(for: options.tickInterval)
             }
@@ -110,7 +114,7 @@ extension RaftNode {
             coreChange = .remove(ReplicaID(id))
         }
         // A change waits for the previous one (and, on a new leader, for its first commit).
-        let deadline = ContinuousClock.now + options.tickInterval * (options.electionTimeoutTicks * 4)
+        let deadline = ContinuousClock.now + twoElectionTimeouts
         while true {
             do {
                 let index = try core.proposeMembershipChange(coreChange)

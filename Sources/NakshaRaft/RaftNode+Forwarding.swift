@@ -52,7 +52,7 @@ extension RaftNode {
         let deadline = ContinuousClock.now + timeout
         var lastError: any Error = RaftError.notLeader(leaderHint: nil)
         while ContinuousClock.now < deadline {
-            let target = core.role == .leader ? self : core.leader.flatMap { proxy(for: $0) }
+            let target = core.role == .leader ? self : core.leader.flatMap { peerNode($0) }
             if let target {
                 do {
                     return try await NakshaActorSystem.$callTimeout.withValue(deadline - .now) { try await operation(target) }

@@ -203,9 +203,11 @@ extension RaftNode {
         }
     }
 
-    func proxy(for peer: ReplicaID) -> RaftNode? { peerNode(peer) }
+    /// Member `id`'s `RaftNode`, resolved at its address in the replicated address book
+    /// (cached per address), or nil for an unknown member.
+    public func proxy(for id: UInt64) -> RaftNode? { peerNode(ReplicaID(id)) }
 
-    private func peerNode(_ peer: ReplicaID) -> RaftNode? {
+    func peerNode(_ peer: ReplicaID) -> RaftNode? {
         guard let address = addresses[peer.rawValue] else { return nil }
         if let cached = peerNodes[peer], cached.address == address { return cached.node }
         guard let remote = try? RaftNode.resolve(id: .wellKnown("raft", on: address), using: actorSystem) else { return nil }

@@ -41,6 +41,9 @@ struct SnapshotAssembly {
 extension RaftNode {
     /// The largest snapshot a node accepts in chunks (a bound on what a peer can make it buffer).
     static let maxIncomingSnapshotBytes: UInt64 = 4 << 30
+    /// The most memory reserved up front for an incoming snapshot; a larger one grows as
+    /// its chunks arrive.
+    static let maxReservedSnapshotBytes: UInt64 = 256 << 20
 
     /// Splits an `installSnapshot` message into chunks of at most `size` data bytes.
     static func chunks(of message: RaftMessage, size: Int) -> [SnapshotChunk] {
@@ -69,7 +72,8 @@ extension RaftNode {
         if chunk.offset == 0 {
             incomingSnapshot = SnapshotAssembly(
                 from: chunk.from, term: chunk.term, metadata: chunk.metadata, totalBytes: chunk.totalBytes, data: [])
-            incomingSnapshot?.data.reserveCapacity(Int(chunk.totalBytes))
+            // Reserve for what a first chunk claims, up to a bound: the claim is the peer's.
+            incomingSnapshot?.data.reserveCapacity(Int(min(chunk.totalBytes, Self.maxReservedSnapshotBytes)))
         }
         guard var assembly = incomingSnapshot, assembly.from == chunk.from, assembly.term == chunk.term,
             assembly.metadata == chunk.metadata, assembly.totalBytes == chunk.totalBytes,

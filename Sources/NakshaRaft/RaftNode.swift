@@ -253,8 +253,6 @@ public distributed actor RaftNode: RemoteCallable {
     /// anything: worth a log line.
     public func walRecoveryReport() -> String? { storage.wal.recoveryReport }
 
-    /// The address of member `id`, as the replicated address book has it.
-    public func address(of id: UInt64) -> NodeAddress? { addresses[id] }
 }
 
 /// What the log's command entries carry: an application command, or an address-book update.

@@ -10,31 +10,34 @@ extension RaftCore {
         if isVoter && electionElapsed >= randomizedElectionTimeout {
             electionElapsed = 0
             startCampaign(preVote: configuration.preVote, leaderTransfer: false)
-        } else if role == .preCandidate && electionElapsed % configuration.heartbeatIntervalTicks == 0 {
-            resendPreVotes()
-        } else if role == .candidate && electionElapsed % configuration.heartbeatIntervalTicks == 0 {
-            resendVoteRequests()
+        } else if role == .preCandidate || role == .candidate, electionElapsed % configuration.heartbeatIntervalTicks == 0 {
+            askUnansweredVotersAgain()
         }
     }
 
-    /// A vote request lost on the way (the shell drops a batch it cannot deliver) would
-    /// otherwise cost a whole new randomized timeout and a new term. Asking the voters that
-    /// have not answered again, in the same term, is safe: a voter grants at most one
-    /// candidate per term, and grants the same one again.
-    private mutating func resendVoteRequests() {
+    /// Every heartbeat interval, a (pre-)candidate asks the voters that have not answered
+    /// again, in the same term, rather than wait a whole new randomized timeout:
+    /// - a pre-vote is dropped unanswered by a voter still inside a leader's lease, and a
+    ///   peer that heard the old leader up to a heartbeat interval (plus a tick of phase)
+    ///   after us is still inside it when our earliest timeout fires; pre-votes change no
+    ///   state, so repeating them is harmless;
+    /// - a vote request can be lost on the way (the shell drops a batch it cannot deliver);
+    ///   repeating it is safe, since a voter grants at most one candidate per term and grants
+    ///   the same one again.
+    private mutating func askUnansweredVotersAgain() {
         for voter in membership.voters where voter != id && votes[voter] == nil {
-            send(.requestVote(lastLogIndex: log.lastIndex, lastLogTerm: log.lastTerm, leaderTransfer: false), to: voter)
+            askForVote(voter)
         }
     }
 
-    /// A voter still inside a leader's lease drops a pre-vote without answering, and a peer
-    /// that heard the old leader up to a heartbeat interval (plus a tick of phase) after we
-    /// did is still inside it when our earliest timeout fires. Rather than wait a whole new
-    /// randomized timeout, a pre-candidate asks the voters that have not answered again
-    /// every heartbeat interval; pre-votes change no state, so repeating them is harmless.
-    private mutating func resendPreVotes() {
-        for voter in membership.voters where voter != id && votes[voter] == nil {
+    /// Sends the current campaign's pre-vote or vote request to `voter`.
+    private mutating func askForVote(_ voter: ReplicaID) {
+        if role == .preCandidate {
             send(.preVote(lastLogIndex: log.lastIndex, lastLogTerm: log.lastTerm), to: voter, term: term + 1)
+        } else {
+            send(
+                .requestVote(lastLogIndex: log.lastIndex, lastLogTerm: log.lastTerm, leaderTransfer: campaignIsLeaderTransfer),
+                to: voter)
         }
     }
 
@@ -75,18 +78,16 @@ extension RaftCore {
     }
 
     mutating func startCampaign(preVote: Bool, leaderTransfer: Bool) {
-        let campaignTerm: Term
         if preVote {
             role = .preCandidate
             leader = nil
             votes = [:]
-            campaignTerm = term + 1
         } else {
             resetTermState(term: term + 1)
             role = .candidate
             vote = id
-            campaignTerm = term
         }
+        campaignIsLeaderTransfer = leaderTransfer
         electionElapsed = 0
         resetRandomizedElectionTimeout()
         votes[id] = true
@@ -95,13 +96,7 @@ extension RaftCore {
             return
         }
         for voter in membership.voters where voter != id {
-            if preVote {
-                send(.preVote(lastLogIndex: log.lastIndex, lastLogTerm: log.lastTerm), to: voter, term: campaignTerm)
-            } else {
-                let kind = RaftMessage.Kind.requestVote(
-                    lastLogIndex: log.lastIndex, lastLogTerm: log.lastTerm, leaderTransfer: leaderTransfer)
-                send(kind, to: voter)
-            }
+            askForVote(voter)
         }
     }
 

@@ -24,6 +24,9 @@ public struct RaftCore: Sendable {
     var latestSnapshot: Snapshot
     var progress: [ReplicaID: Progress] = [:]
     var votes: [ReplicaID: Bool] = [:]
+    /// Whether the current campaign answers a leader's `timeoutNow` (its vote requests then
+    /// ask voters to disregard the old leader's lease).
+    var campaignIsLeaderTransfer = false
     var electionElapsed = 0
     var heartbeatElapsed = 0
     var randomizedElectionTimeout = 0

@@ -53,6 +53,21 @@ struct ExtensionTests {
         #expect(voter.sent().last?.kind == .requestVoteResponse(granted: false))
     }
 
+    @Test("a campaign started by timeoutNow re-sends its vote requests still marked as a leader transfer")
+    func transferCampaignResendsAsTransfer() throws {
+        // Voters inside the old leader's lease ignore an unmarked request; a retry that lost
+        // the mark would be dropped by exactly the voters it is for.
+        var node = Fixture.node(2, configuration: Fixture.configuration(2, preVote: true))
+        try node.step(Fixture.message(1, 2, term: 0, .timeoutNow))
+        #expect(node.role == .candidate && node.term == 1)
+        let first = node.sent().filter { if case .requestVote = $0.kind { true } else { false } }
+        #expect(first.count == 2 && first.allSatisfy { $0.kind == .requestVote(lastLogIndex: 0, lastLogTerm: 0, leaderTransfer: true) })
+        node.tick()
+        let again = node.sent()
+        #expect(again.count == 2)
+        #expect(again.allSatisfy { $0.term == 1 && $0.kind == .requestVote(lastLogIndex: 0, lastLogTerm: 0, leaderTransfer: true) })
+    }
+
     @Test("thesis §9.6: a pre-vote does not change the voter's term or vote")
     func preVoteDoesNotChangeVoter() throws {
         var voter = Fixture.node(2, configuration: Fixture.configuration(2, preVote: true))
