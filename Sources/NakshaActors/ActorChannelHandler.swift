@@ -1,8 +1,10 @@
 import NIOCore
+import NIOSSL
 import NakshaWire
 
 /// The per-connection protocol shell: handshake, then calls, replies, cancels and
-/// heartbeats. It decides nothing about calls itself; it hands them to the system.
+/// heartbeats. It decides nothing itself: the handshake's decisions are `PeerHandshake`'s,
+/// calls are the system's.
 final class ActorChannelHandler: ChannelInboundHandler {
     typealias InboundIn = Frame
 
@@ -16,18 +18,25 @@ final class ActorChannelHandler: ChannelInboundHandler {
     private let system: NakshaActorSystem
     private let role: Role
     private var connection: PeerConnection? = nil
+    private var handshake: PeerHandshake
     private var handshakeDone = false
+    /// The handshake failed and the channel is closing: later frames and errors are ignored.
+    private var handshakeFailed = false
 
     init(system: NakshaActorSystem, role: Role) {
         self.system = system
         self.role = role
+        switch role {
+        case .client: handshake = system.makeHandshake(role: .dialler)
+        case .server: handshake = system.makeHandshake(role: .acceptor)
+        }
     }
 
     func channelActive(context: ChannelHandlerContext) {
         let connection = system.makeConnection(channel: context.channel)
         self.connection = connection
-        if case .client = role {
-            connection.send(system.handshakeFrame(refusal: nil))
+        if let hello = handshake.start() {
+            connection.send(system.handshakeFrame(hello))
         }
         context.fireChannelActive()
     }
@@ -37,7 +46,7 @@ final class ActorChannelHandler: ChannelInboundHandler {
         guard let connection else { return }
         system.metrics.recordBytes(received: FrameHeader.size + frame.payload.count)
         guard handshakeDone else {
-            receiveHandshake(frame, connection: connection, context: context)
+            if !handshakeFailed { receiveHandshake(frame, connection: connection, context: context) }
             return
         }
         switch frame.kind {
@@ -53,47 +62,51 @@ final class ActorChannelHandler: ChannelInboundHandler {
             break
         case .goodbye:
             context.close(promise: nil)
-        case .handshake, .request, .response, .status:
+        case .handshake:
+            // The dialler refusing the acceptor's proof after the acceptor was established.
+            if (try? system.decoder.decode(HandshakeMessage.self, from: frame.payload))?.refusal != nil {
+                system.metrics.recordHandshakeFailure(.refused)
+            } else {
+                system.metrics.recordFrameError("unexpectedFrameKind")
+            }
+            context.close(promise: nil)
+        case .request, .response, .status:
             system.metrics.recordFrameError("unexpectedFrameKind")
             context.close(promise: nil)
         }
     }
 
     private func receiveHandshake(_ frame: Frame, connection: PeerConnection, context: ChannelHandlerContext) {
-        let refusal: String?
-        var peer: HandshakeMessage? = nil
+        let step: PeerHandshake.Step
         if frame.kind != .handshake {
-            refusal = "expected a handshake frame first, got \(frame.kind)"
+            step = handshake.receiveMalformed("expected a handshake frame first, got \(frame.kind)")
         } else if let message = try? system.decoder.decode(HandshakeMessage.self, from: frame.payload) {
-            peer = message
-            if let theirRefusal = message.refusal {
-                refusal = "peer refused the connection: \(theirRefusal)"
-            } else if message.protocolName != HandshakeMessage.name {
-                refusal = "peer speaks \"\(message.protocolName)\", not \(HandshakeMessage.name)"
-            } else if message.protocolVersion != HandshakeMessage.currentVersion {
-                refusal = "peer speaks actor protocol version \(message.protocolVersion); this node speaks \(HandshakeMessage.currentVersion)"
-            } else {
-                refusal = nil
-            }
+            step = handshake.receive(message)
+        } else if let old = try? system.decoder.decode(HandshakeMessageV2.self, from: frame.payload) {
+            // An older node: say which version it speaks rather than "not valid".
+            step = handshake.receive(HandshakeMessage(
+                protocolName: old.protocolName, protocolVersion: old.protocolVersion, node: old.node,
+                incarnation: old.incarnation, nonce: [], proof: [], refusal: old.refusal))
         } else {
-            refusal = "handshake payload is not valid"
+            step = handshake.receiveMalformed("handshake payload is not valid")
         }
-        if let refusal {
-            if case .server = role, peer?.refusal == nil {
-                connection.send(system.handshakeFrame(refusal: refusal))
+        if let message = step.send {
+            connection.send(system.handshakeFrame(message))
+        }
+        switch step.outcome {
+        case .pending:
+            break
+        case .established(let peer):
+            connection.setPeer(peer)
+            handshakeDone = true
+            switch role {
+            case .client(let promise): promise.succeed(connection)
+            case .server: system.registerAccepted(connection, peer: peer.node)
             }
-            fail(RemoteCallError(.handshakeFailed, refusal), context: context)
-            return
-        }
-        guard let peer else { return }
-        connection.setPeer(peer)
-        handshakeDone = true
-        switch role {
-        case .client(let promise):
-            promise.succeed(connection)
-        case .server:
-            connection.send(system.handshakeFrame(refusal: nil))
-            system.registerAccepted(connection, peer: peer.node)
+        case .failed(let reason, let error):
+            handshakeFailed = true
+            system.metrics.recordHandshakeFailure(reason)
+            fail(error, context: context)
         }
     }
 
@@ -124,6 +137,10 @@ final class ActorChannelHandler: ChannelInboundHandler {
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         let code = (error as? WireError).map { "\($0.code)" } ?? "io"
         system.metrics.recordFrameError(code)
+        if !handshakeDone, !handshakeFailed, Self.isTLSFailure(error) {
+            handshakeFailed = true
+            system.metrics.recordHandshakeFailure(.tls)
+        }
         if handshakeDone {
             fail(RemoteCallError(.connectionLost, "connection failed: \(error)"), context: context)
         } else if connection == nil {
@@ -138,6 +155,15 @@ final class ActorChannelHandler: ChannelInboundHandler {
         } else {
             fail(RemoteCallError(.handshakeFailed, "handshake failed (TLS or protocol): \(error)"), context: context)
         }
+    }
+
+    /// A failed TLS handshake (not a peer that merely hung up without a TLS goodbye).
+    private static func isTLSFailure(_ error: any Error) -> Bool {
+        if let error = error as? NIOSSLError {
+            if case .uncleanShutdown = error { return false }
+            return true
+        }
+        return error is BoringSSLError
     }
 
     func channelInactive(context: ChannelHandlerContext) {

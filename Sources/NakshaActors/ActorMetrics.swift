@@ -6,7 +6,7 @@ import NakshaCore
 /// The transport's metrics, declared once:
 /// `naksha_actor_calls_total{target,outcome}`, `naksha_actor_call_duration_seconds`,
 /// `naksha_actor_connections`, `naksha_actor_bytes_total{direction}`,
-/// `naksha_actor_frame_errors_total{code}`.
+/// `naksha_actor_frame_errors_total{code}`, `naksha_actor_handshake_failures_total{reason}`.
 ///
 /// Label values are bounded: `target` is a distributed function's name (the code has a fixed
 /// set), `outcome` a `RemoteCallError.Code` or `ok`.
@@ -19,6 +19,7 @@ final class ActorMetrics: Sendable {
     private let bytesSent: Counter
     private let bytesReceived: Counter
     private let frameErrors = Mutex<[String: Counter]>([:])
+    private let handshakeFailures: [PeerHandshake.FailureReason: Counter]
 
     /// Metrics go to `factory`, or to the process-wide `MetricsSystem` when it is nil.
     init(factory: (any MetricsFactory)?) {
@@ -28,6 +29,12 @@ final class ActorMetrics: Sendable {
         connections = Gauge(label: "naksha_actor_connections", dimensions: [], factory: factory)
         bytesSent = Counter(label: "naksha_actor_bytes_total", dimensions: [("direction", "sent")], factory: factory)
         bytesReceived = Counter(label: "naksha_actor_bytes_total", dimensions: [("direction", "received")], factory: factory)
+        var failures: [PeerHandshake.FailureReason: Counter] = [:]
+        for reason in PeerHandshake.FailureReason.allCases {
+            failures[reason] = Counter(
+                label: "naksha_actor_handshake_failures_total", dimensions: [("reason", reason.rawValue)], factory: factory)
+        }
+        handshakeFailures = failures
     }
 
     /// Counts a finished call. The counter is cached per target identifier and outcome, so
@@ -65,6 +72,11 @@ final class ActorMetrics: Sendable {
             return created
         }
         counter.increment()
+    }
+
+    /// Counts a connection refused or abandoned during its handshake (either role).
+    func recordHandshakeFailure(_ reason: PeerHandshake.FailureReason) {
+        handshakeFailures[reason]?.increment()
     }
 
     /// The bounded label for a target in metrics: the function's base name.

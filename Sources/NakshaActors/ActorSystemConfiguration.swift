@@ -28,6 +28,9 @@ public struct ActorSystemConfiguration: Sendable {
     /// Port to bind; 0 picks a free one (the bound port is then `system.address.port`).
     public var port: Int
     public var security: Security
+    /// The cluster secret each side proves in the handshake; nil: prove nothing and accept
+    /// any peer's proof or none. Independent of `security`: with TLS too, both must pass.
+    public var clusterSecret: ClusterSecret?
     /// Deadline of a call when the caller sets none (`NakshaActorSystem.$callTimeout`).
     public var defaultCallTimeout: Duration
     /// How often the deadline sweeper runs; a call fails at most this late.
@@ -65,7 +68,8 @@ public struct ActorSystemConfiguration: Sendable {
         maxQueuedBytesPerConnection: Int = 32 << 20,
         limits: WireLimits = .default,
         rebuildableErrors: [any (Error & Codable).Type] = [],
-        metricsFactory: (any MetricsFactory)? = nil
+        metricsFactory: (any MetricsFactory)? = nil,
+        clusterSecret: ClusterSecret? = nil
     ) {
         self.host = host
         self.port = port
@@ -81,5 +85,6 @@ public struct ActorSystemConfiguration: Sendable {
         self.limits = limits
         self.rebuildableErrors = rebuildableErrors
         self.metricsFactory = metricsFactory
+        self.clusterSecret = clusterSecret
     }
 }

@@ -6,7 +6,8 @@ import NakshaWire
 // stays `Codable`.
 //
 // Layout (all integers LEB128 varints; strings and byte strings are a varint length, then
-// the bytes). The handshake's protocol version covers it: version 2 introduced it.
+// the bytes). The handshake's protocol version covers it: version 2 introduced it (and
+// version 3, which changed only the handshake, keeps it).
 //
 //   call:  recipient host · port · incarnation · path · target · timeoutMillis
 //          · argument count · each argument as a byte string
@@ -128,7 +129,7 @@ extension ReplyEnvelope {
 extension RemoteCallError.Code {
     /// Every code, for mapping a name received from a peer back to a code of this build.
     static let all: [RemoteCallError.Code] = [
-        .deadlineExceeded, .cancelled, .connectionLost, .peerUnreachable, .handshakeFailed,
+        .deadlineExceeded, .cancelled, .connectionLost, .peerUnreachable, .handshakeFailed, .authenticationFailed,
         .unknownActor, .targetNotAllowed, .remoteError, .serializationFailed, .systemShutDown,
     ]
 

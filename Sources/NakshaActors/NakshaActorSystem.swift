@@ -181,12 +181,16 @@ public final class NakshaActorSystem: DistributedActorSystem, Sendable {
         return connection
     }
 
-    func handshakeFrame(refusal: String?) -> Frame {
-        let message = HandshakeMessage(
-            protocolName: HandshakeMessage.name, protocolVersion: HandshakeMessage.currentVersion,
-            node: address, incarnation: incarnation, refusal: refusal
-        )
-        return Frame(kind: .handshake, streamID: 0, payload: (try? encoder.encode(message)) ?? [])
+    /// A new connection's handshake, with a fresh nonce from the system's random source.
+    func makeHandshake(role: PeerHandshake.Role) -> PeerHandshake {
+        var random = SystemRandomNumberGenerator()
+        let nonce = (0..<HandshakeMessage.nonceByteCount).map { _ in UInt8.random(in: 0...255, using: &random) }
+        return PeerHandshake(
+            role: role, node: address, incarnation: incarnation, nonce: nonce, secret: configuration.clusterSecret)
+    }
+
+    func handshakeFrame(_ message: HandshakeMessage) -> Frame {
+        Frame(kind: .handshake, streamID: 0, payload: (try? encoder.encode(message)) ?? [])
     }
 
     func registerAccepted(_ connection: PeerConnection, peer: NodeAddress) {

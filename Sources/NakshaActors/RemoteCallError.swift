@@ -17,6 +17,9 @@ public struct RemoteCallError: Error, Sendable, Equatable, Codable, CustomString
         public static let peerUnreachable = Code(name: "peerUnreachable")
         /// The peer is not a compatible Naksha node (version, identity or TLS).
         public static let handshakeFailed = Code(name: "handshakeFailed")
+        /// The cluster secret did not check out: the peer's proof was missing or wrong, or the
+        /// peer refused ours (the nodes have different `NAKSHA_CLUSTER_TOKEN`s, or one has none).
+        public static let authenticationFailed = Code(name: "authenticationFailed")
         /// No actor with that id lives on the peer (never existed, died, or an earlier incarnation).
         public static let unknownActor = Code(name: "unknownActor")
         /// The target is not a distributed function of the recipient's type.

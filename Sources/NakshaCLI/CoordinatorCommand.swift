@@ -23,8 +23,11 @@ struct CoordinatorCommand: AsyncParsableCommand {
                 --data-dir data/1 --http-port 8081
             Environment: NAKSHA_NODE_ID, NAKSHA_PEERS, NAKSHA_DATA_DIR, NAKSHA_CLIENT_PORT,
             NAKSHA_HTTP_HOST, NAKSHA_HTTP_PORT, NAKSHA_SNAPSHOT_EVERY, NAKSHA_HEARTBEAT_INTERVAL,
-            NAKSHA_ELECTION_TIMEOUT, NAKSHA_LOG_LEVEL, DATABASE_URL.
-            See docs/operations.md.
+            NAKSHA_ELECTION_TIMEOUT, NAKSHA_LOG_LEVEL, DATABASE_URL, NAKSHA_TLS_CERT, NAKSHA_TLS_KEY,
+            NAKSHA_TLS_CA, NAKSHA_CLUSTER_TOKEN, NAKSHA_CLUSTER_TOKEN_FILE, NAKSHA_INSECURE.
+            Peer security: a peer address that is not loopback needs mutual TLS (--tls-*), a cluster
+            token (NAKSHA_CLUSTER_TOKEN or --cluster-token-file) or --insecure.
+            See docs/operations.md ("Securing the peer port").
             """
     )
 
@@ -46,6 +49,14 @@ struct CoordinatorCommand: AsyncParsableCommand {
     var electionTimeout: UInt64?
     @Option(help: "Postgres cold store; migrations run at start when set. Env: DATABASE_URL.") var databaseURL: String?
     @Option(help: "trace, debug, info, notice, warning, error. Env: NAKSHA_LOG_LEVEL. Default info.") var logLevel: String?
+    @Option(help: "This node's certificate chain (PEM) for mutual TLS on the peer port; with --tls-key and --tls-ca. Env: NAKSHA_TLS_CERT.")
+    var tlsCert: String?
+    @Option(help: "The private key (PEM) of --tls-cert. Env: NAKSHA_TLS_KEY.") var tlsKey: String?
+    @Option(help: "The cluster CA (PEM): peers must present a certificate it signed. Env: NAKSHA_TLS_CA.") var tlsCa: String?
+    @Option(help: "A file holding the cluster token every member proves in the peer handshake (the secret itself may instead be in NAKSHA_CLUSTER_TOKEN). Env: NAKSHA_CLUSTER_TOKEN_FILE.")
+    var clusterTokenFile: String?
+    @Flag(help: "Allow a non-loopback peer address with neither TLS nor a cluster token (logs a warning). Env: NAKSHA_INSECURE=1.")
+    var insecure = false
     @Option(help: "A JSON file with any of the settings above.") var config: String?
     @Flag(help: "Run Swift concurrency on NIO's event loops (fewer thread hops per call; experimental, see benchmarks/README.md).")
     var nioExecutor = false
@@ -102,13 +113,23 @@ struct CoordinatorCommand: AsyncParsableCommand {
             guard every > 0 else { throw CLIError("--snapshot-every must be positive") }
             raft.snapshotEveryEntries = every
         }
-        return CoordinatorConfiguration(
+        let configuration = CoordinatorConfiguration(
             nodeID: nodeID, peers: try CoordinatorConfiguration.parsePeers(peerList), dataDirectory: directory,
             clientPort: Int(try clientPort.map(UInt64.init) ?? settings.number("NAKSHA_CLIENT_PORT", "clientPort") ?? 7700),
             httpHost: httpHost ?? settings.string("NAKSHA_HTTP_HOST", "httpHost") ?? "127.0.0.1",
             httpPort: Int(try httpPort.map(UInt64.init) ?? settings.number("NAKSHA_HTTP_PORT", "httpPort") ?? 8080),
             join: join || ["true", "1"].contains(settings.string("NAKSHA_JOIN", "join") ?? ""), raft: raft,
-            databaseURL: databaseURL ?? settings.string("DATABASE_URL", "databaseURL"))
+            databaseURL: databaseURL ?? settings.string("DATABASE_URL", "databaseURL"),
+            tlsCertificatePath: tlsCert ?? settings.string("NAKSHA_TLS_CERT", "tlsCert"),
+            tlsPrivateKeyPath: tlsKey ?? settings.string("NAKSHA_TLS_KEY", "tlsKey"),
+            tlsCAPath: tlsCa ?? settings.string("NAKSHA_TLS_CA", "tlsCa"),
+            clusterSecret: try CoordinatorConfiguration.loadClusterSecret(
+                token: settings.environment["NAKSHA_CLUSTER_TOKEN"].flatMap { $0.isEmpty ? nil : $0 },
+                tokenFile: clusterTokenFile ?? settings.string("NAKSHA_CLUSTER_TOKEN_FILE", "clusterTokenFile")),
+            insecure: insecure || ["true", "1"].contains(settings.string("NAKSHA_INSECURE", "insecure") ?? ""))
+        // Configuration errors (peer security included) exit 2 before anything starts.
+        try configuration.validate()
+        return configuration
     }
 
     static func readConfigFile(_ path: String) throws -> [String: String] {

@@ -23,10 +23,23 @@ public struct CoordinatorConfiguration: Sendable {
     /// Postgres cold store: when set, migrations run at start (under an advisory lock, so
     /// three coordinators starting together never race).
     public var databaseURL: String?
+    /// Mutual TLS on the peer port: this node's certificate chain, its private key and the
+    /// cluster CA, all PEM files (`--tls-cert`, `--tls-key`, `--tls-ca`). All three or none.
+    public var tlsCertificatePath: String?
+    public var tlsPrivateKeyPath: String?
+    public var tlsCAPath: String?
+    /// The secret every member proves in the peer handshake (`NAKSHA_CLUSTER_TOKEN` or
+    /// `--cluster-token-file`); nil: none is proved or required.
+    public var clusterSecret: ClusterSecret?
+    /// Run with a peer port that is neither loopback nor protected by TLS or a cluster
+    /// secret (`--insecure`): `validate()` lets it pass, and the coordinator logs a warning.
+    public var insecure: Bool
 
     public init(
         nodeID: UInt64, peers: [UInt64: NodeAddress], dataDirectory: String, clientPort: Int = 7700, httpHost: String = "127.0.0.1",
-        httpPort: Int = 8080, join: Bool = false, raft: RaftNode.Options = RaftNode.Options(), databaseURL: String? = nil
+        httpPort: Int = 8080, join: Bool = false, raft: RaftNode.Options = RaftNode.Options(), databaseURL: String? = nil,
+        tlsCertificatePath: String? = nil, tlsPrivateKeyPath: String? = nil, tlsCAPath: String? = nil,
+        clusterSecret: ClusterSecret? = nil, insecure: Bool = false
     ) {
         self.nodeID = nodeID
         self.peers = peers
@@ -37,6 +50,11 @@ public struct CoordinatorConfiguration: Sendable {
         self.join = join
         self.raft = raft
         self.databaseURL = databaseURL
+        self.tlsCertificatePath = tlsCertificatePath
+        self.tlsPrivateKeyPath = tlsPrivateKeyPath
+        self.tlsCAPath = tlsCAPath
+        self.clusterSecret = clusterSecret
+        self.insecure = insecure
     }
 
     /// Parses `1=127.0.0.1:7401,2=127.0.0.1:7402,…`.
@@ -108,6 +126,17 @@ public struct CoordinatorConfiguration: Sendable {
         guard (1...65_535).contains(httpPort) else { throw CoordinatorError(.invalidConfiguration, "--http-port \(httpPort) is not a port") }
         guard own.port != httpPort else {
             throw CoordinatorError(.invalidConfiguration, "the peer port and the HTTP port are both \(httpPort)")
+        }
+        _ = try tlsFiles()
+        guard insecure || !isPeerPortUnprotected else {
+            throw CoordinatorError(
+                .invalidConfiguration,
+                """
+                the peer address \(own) is not a loopback address, and the peer port has neither TLS nor a cluster \
+                token: anyone who can reach it could send Raft messages and membership calls. Set --tls-cert, \
+                --tls-key and --tls-ca (NAKSHA_TLS_CERT/KEY/CA), or NAKSHA_CLUSTER_TOKEN (or --cluster-token-file), \
+                or pass --insecure (NAKSHA_INSECURE=1) to run unprotected anyway
+                """)
         }
     }
 }

@@ -156,7 +156,7 @@ import Testing
             // cannot give up on us sooner than the heartbeat timeout after this instant,
             // however loaded the machine is.
             let sent = ContinuousClock.now
-            try await raw.send(rawHandshakeFrame(incarnation: 5))
+            try await raw.send(rawHandshakeFrames(incarnation: 5))
             // It answers the handshake, then pings, then gives up on us after the timeout.
             #expect(try await waitUntil { raw.received.count >= FrameHeader.size })
             #expect(try await raw.waitForClose(timeout: .seconds(10)))

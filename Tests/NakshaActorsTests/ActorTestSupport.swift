@@ -53,14 +53,24 @@ struct RawHandshake: Codable {
     var protocolVersion: UInt16
     var node: NodeAddress
     var incarnation: UInt64
+    var nonce: [UInt8]
+    var proof: [UInt8]
     var refusal: String?
 }
 
-/// A handshake frame's bytes as a raw peer sends them, for tests that speak the protocol by
-/// hand.
-func rawHandshakeFrame(version: UInt16 = 2, incarnation: UInt64) throws -> [UInt8] {
+/// A hello frame's bytes as a raw peer with no cluster secret sends them, for tests that
+/// speak the protocol by hand.
+func rawHandshakeFrame(version: UInt16 = 3, incarnation: UInt64) throws -> [UInt8] {
     let hello = RawHandshake(
         protocolName: "naksha-actors", protocolVersion: version, node: NodeAddress(host: "127.0.0.1", port: 1),
-        incarnation: incarnation)
+        incarnation: incarnation, nonce: [UInt8](repeating: 7, count: 32), proof: [])
     return try FrameEncoder().encode(Frame(kind: .handshake, streamID: 0, payload: BinaryEncoder().encode(hello)))
+}
+
+/// Everything a raw dialler with no cluster secret sends to be established: its hello and
+/// its proof. With no secret the proof message is the hello again (empty proof), and it need
+/// not wait for the acceptor's hello, since it proves nothing.
+func rawHandshakeFrames(incarnation: UInt64) throws -> [UInt8] {
+    let hello = try rawHandshakeFrame(incarnation: incarnation)
+    return hello + hello
 }

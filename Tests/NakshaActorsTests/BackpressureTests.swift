@@ -5,26 +5,35 @@ import NakshaWire
 import Synchronization
 import Testing
 
-/// A peer that completes the handshake and then stops reading: its socket buffers fill and
-/// our sends queue up.
+/// A peer that completes the handshake (as an acceptor with no cluster secret: hello, then
+/// proof) and then stops reading: its socket buffers fill and our sends queue up.
 final class StalledPeer: Sendable {
     private final class Handler: ChannelInboundHandler, Sendable {
         typealias InboundIn = ByteBuffer
         typealias OutboundOut = ByteBuffer
-        private let decoder = Mutex(FrameDecoder())
+        private let decoder = Mutex((decoder: FrameDecoder(), handshakes: 0))
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             var buffer = unwrapInboundIn(data)
             let bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
-            let gotHandshake = decoder.withLock { decoder -> Bool in
-                decoder.append(bytes)
-                return (try? decoder.nextFrame())??.kind == .handshake
+            let (before, after) = decoder.withLock { state -> (Int, Int) in
+                let before = state.handshakes
+                state.decoder.append(bytes)
+                while state.handshakes < 2, let frame = try? state.decoder.nextFrame(), frame.kind == .handshake {
+                    state.handshakes += 1
+                }
+                return (before, state.handshakes)
             }
-            guard gotHandshake else { return }
-            if let frame = try? rawHandshakeFrame(incarnation: 9) {
-                context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: frame)), promise: nil)
+            // Answer the dialler's hello with ours, and its proof with ours (the same bytes:
+            // no secret, empty proof).
+            for _ in before..<after {
+                if let frame = try? rawHandshakeFrame(incarnation: 9) {
+                    context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: frame)), promise: nil)
+                }
             }
-            context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
+            if after == 2 {
+                context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
+            }
         }
     }
 

@@ -94,7 +94,7 @@ import Testing
     @Test func aMalformedCallEnvelopeFailsThatCallAndKeepsTheConnection() async throws {
         try await withSystems(1) { systems in
             let raw = try await RawClient.connect(to: systems[0].address)
-            try await raw.send(rawHandshakeFrame(version: HandshakeMessage.currentVersion, incarnation: 5))
+            try await raw.send(rawHandshakeFrames(incarnation: 5))
             try await raw.send(FrameEncoder().encode(Frame(kind: .call, streamID: 41, payload: [0xFF, 0xFF, 0x03])))
             func frames() throws -> [Frame] {
                 var decoder = FrameDecoder()

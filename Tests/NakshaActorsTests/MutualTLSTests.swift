@@ -1,9 +1,11 @@
 import Foundation
+import MetricsTestKit
 import NakshaActors
 import Testing
 
 /// Mutual TLS with certificates made by `openssl` for the test: two nodes of one cluster CA
-/// talk; a node whose certificate comes from another CA is refused both ways.
+/// talk; a node whose certificate comes from another CA is refused both ways, and counted in
+/// `naksha_actor_handshake_failures_total{reason="tls"}`.
 @Suite struct MutualTLSTests {
     struct Material {
         let directory: URL
@@ -46,9 +48,13 @@ import Testing
     @Test func nodesOfOneCATalkAndAnotherCAIsRefused() async throws {
         let material = try Self.makeMaterial()
         defer { try? FileManager.default.removeItem(at: material.directory) }
-        let a = try await NakshaActorSystem.start(ActorSystemConfiguration(security: material.tls("node-a", ca: "ca-good")))
+        let aMetrics = TestMetrics()
+        let evilMetrics = TestMetrics()
+        let a = try await NakshaActorSystem.start(
+            ActorSystemConfiguration(security: material.tls("node-a", ca: "ca-good"), metricsFactory: aMetrics))
         let b = try await NakshaActorSystem.start(ActorSystemConfiguration(security: material.tls("node-b", ca: "ca-good")))
-        let evil = try await NakshaActorSystem.start(ActorSystemConfiguration(security: material.tls("node-evil", ca: "ca-evil")))
+        let evil = try await NakshaActorSystem.start(
+            ActorSystemConfiguration(security: material.tls("node-evil", ca: "ca-evil"), metricsFactory: evilMetrics))
         // The intruder trusts the good CA too, so only the server's check can stop it.
         let intruder = try await NakshaActorSystem.start(ActorSystemConfiguration(security: material.tls("node-evil", ca: "ca-good")))
         let diagnostics = NodeDiagnostics.wellKnown(on: a)
@@ -58,6 +64,8 @@ import Testing
 
         let fromEvil = try NodeDiagnostics.resolve(id: diagnostics.id, using: evil)
         await expectRemoteError(.handshakeFailed) { try await fromEvil.ping() }
+        // The evil node does not trust node-a's certificate: its own TLS check failed.
+        #expect(try evilMetrics.expectCounter("naksha_actor_handshake_failures_total", [("reason", "tls")]).totalValue >= 1)
         let fromIntruder = try NodeDiagnostics.resolve(id: diagnostics.id, using: intruder)
         do {
             _ = try await fromIntruder.ping()
@@ -65,6 +73,10 @@ import Testing
         } catch let error as RemoteCallError {
             #expect(error.code == .peerUnreachable || error.code == .handshakeFailed || error.code == .connectionLost, "\(error)")
         }
+        // node-a refused the intruder's certificate (the server's check) and counted it.
+        let refusedByA = try aMetrics.expectCounter("naksha_actor_handshake_failures_total", [("reason", "tls")])
+        #expect(try await waitUntil { refusedByA.totalValue >= 1 })
+        #expect(try aMetrics.expectCounter("naksha_actor_handshake_failures_total", [("reason", "bad_token")]).totalValue == 0)
         #expect(a.localActorCount == 1)
         for system in [a, b, evil, intruder] { await system.shutdown() }
     }
