@@ -74,7 +74,12 @@ let package = Package(
             dependencies: ["NakshaActors", nioCore, nioPosix],
             swiftSettings: strictSettings
         ),
-        .target(name: "NakshaRaft", dependencies: ["RaftCore", "NakshaActors", logging, metrics], swiftSettings: strictSettings),
+        // The Raft replica without transport: write-ahead log, snapshots, file-system seam,
+        // state-machine host and ready processing (driven by RaftNode and by the simulator).
+        .target(name: "NakshaRaftStorage", dependencies: ["RaftCore", "NakshaCore", "NakshaWire"], swiftSettings: strictSettings),
+        .target(
+            name: "NakshaRaft", dependencies: ["RaftCore", "NakshaCore", "NakshaRaftStorage", "NakshaActors", logging, metrics],
+            swiftSettings: strictSettings),
 
         // Pure domain logic.
         .target(name: "NakshaGraph", dependencies: ["NakshaCore", yams], swiftSettings: strictSettings),
@@ -98,7 +103,7 @@ let package = Package(
         .target(
             name: "NakshaCoordinator",
             dependencies: [
-                "NakshaCore", "NakshaWire", "RaftCore", "NakshaActors", "NakshaRaft", "NakshaGraph",
+                "NakshaCore", "NakshaWire", "RaftCore", "NakshaActors", "NakshaRaft", "NakshaRaftStorage", "NakshaGraph",
                 "NakshaVector", "NakshaState", "NakshaStore", "NakshaObservability", "NakshaProviders",
                 "NakshaProtocol", hummingbird, serviceLifecycle,
             ],
@@ -116,14 +121,14 @@ let package = Package(
             name: "NakshaCLI",
             dependencies: [
                 "NakshaCore", "NakshaWire", "NakshaActors", "NakshaGraph", "NakshaVector", "NakshaState",
-                "NakshaStore", "NakshaObservability", "NakshaCoordinator", "NakshaWorker", "NakshaRaft", "RaftCore", argumentParser,
+                "NakshaStore", "NakshaObservability", "NakshaCoordinator", "NakshaWorker", "NakshaRaft", "NakshaRaftStorage", "RaftCore", argumentParser,
                 asyncHTTPClient, hummingbird, logging, nioCore, nioPosix, .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: strictSettings
         ),
 
         // Test support: the simulated network, disk and clock for deterministic simulation.
-        .target(name: "NakshaSimulation", dependencies: ["NakshaCore", "RaftCore"], swiftSettings: strictSettings),
+        .target(name: "NakshaSimulation", dependencies: ["NakshaCore", "RaftCore", "NakshaRaftStorage"], swiftSettings: strictSettings),
         .executableTarget(
             name: "NakshaSim",
             dependencies: ["NakshaSimulation", "RaftCore", "NakshaCore"],
@@ -148,7 +153,7 @@ let package = Package(
         ),
         .testTarget(
             name: "NakshaCLITests",
-            dependencies: ["NakshaCLI", "NakshaCoordinator", "NakshaRaft", "NakshaActors", "RaftCore", "NakshaTestSupport"],
+            dependencies: ["NakshaCLI", "NakshaCoordinator", "NakshaRaft", "NakshaRaftStorage", "NakshaActors", "RaftCore", "NakshaTestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(
@@ -167,7 +172,7 @@ let package = Package(
         ),
         .testTarget(
             name: "NakshaRaftTests",
-            dependencies: ["NakshaRaft", .product(name: "MetricsTestKit", package: "swift-metrics")],
+            dependencies: ["NakshaRaft", "NakshaRaftStorage", "NakshaCore", .product(name: "MetricsTestKit", package: "swift-metrics")],
             swiftSettings: strictSettings
         ),
         .testTarget(name: "NakshaVectorTests", dependencies: ["NakshaVector", "NakshaCore"], swiftSettings: strictSettings),

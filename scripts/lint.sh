@@ -16,7 +16,8 @@ declare -A allowed=(
     [NakshaWire]="NakshaCore CZstd CNakshaCRC32C"
     [RaftCore]="NakshaCore"
     [NakshaActors]="NakshaCore NakshaWire NIOCore NIOPosix NIOSSL NIOConcurrencyHelpers Distributed CoreMetrics Metrics"
-    [NakshaRaft]="NakshaCore RaftCore NakshaWire NakshaActors NIOCore NIOPosix Distributed Logging CoreMetrics Metrics"
+    [NakshaRaftStorage]="NakshaCore RaftCore NakshaWire"
+    [NakshaRaft]="NakshaCore RaftCore NakshaWire NakshaRaftStorage NakshaActors NIOCore NIOPosix Distributed Logging CoreMetrics Metrics"
     [NakshaGraph]="NakshaCore Yams"
     [NakshaVector]="NakshaCore CNakshaPrefetch"
     [NakshaState]="NakshaCore NakshaGraph"
@@ -24,10 +25,10 @@ declare -A allowed=(
     [NakshaObservability]="NakshaCore Logging Metrics Prometheus CoreMetrics"
     [NakshaProviders]="NakshaCore AsyncHTTPClient NIOCore NIOHTTP1 Logging"
     [NakshaProtocol]="NakshaCore NakshaWire SwiftProtobuf NIOCore NIOPosix"
-    [NakshaSimulation]="NakshaCore RaftCore"
+    [NakshaSimulation]="NakshaCore RaftCore NakshaRaftStorage NakshaWire"
 )
 # Pure cores: no Foundation at all.
-pure_targets="NakshaCore RaftCore NakshaVector NakshaSimulation"
+pure_targets="NakshaCore RaftCore NakshaVector NakshaSimulation NakshaRaftStorage"
 
 for target in "${!allowed[@]}"; do
     dir="Sources/$target"

@@ -7,7 +7,8 @@ import NakshaCore
 /// `naksha_raft_applied_index`, `naksha_raft_proposals_total{result}`,
 /// `naksha_raft_commit_latency_seconds`, `naksha_wal_fsync_duration_seconds`,
 /// `naksha_raft_snapshot_duration_seconds{kind}` (`taken` or `installed`),
-/// `naksha_raft_snapshot_failures_total` (background snapshots that could not be written).
+/// `naksha_raft_snapshot_failures_total` (background snapshots not taken),
+/// `naksha_raft_node_stopped` (1 once a storage failure stopped the node).
 ///
 /// `result` is `ok` or a `RaftError` code name: a bounded set.
 public final class RaftMetrics: Sendable {
@@ -57,9 +58,12 @@ public final class RaftMetrics: Sendable {
         Counter(label: "naksha_raft_proposals_total", dimensions: [("result", "\(code)")], factory: factory).increment()
     }
 
-    func walSynced(duration: Duration) { fsyncDuration.recordNanoseconds(duration.inNanoseconds) }
+    public func walSynced(duration: Duration) { fsyncDuration.recordNanoseconds(duration.inNanoseconds) }
     func snapshotTaken(duration: Duration) { snapshotTaken.recordNanoseconds(duration.inNanoseconds) }
     func snapshotInstalled(duration: Duration) { snapshotInstalled.recordNanoseconds(duration.inNanoseconds) }
-    /// A background snapshot could not be written (disk full, I/O error); the log is kept.
+    /// A background snapshot was not taken (a state machine could not encode, or the write
+    /// failed, which also stops the node).
     func snapshotFailed() { snapshotFailures.increment() }
+    /// The node stopped after a storage failure (fail-stop): `naksha_raft_node_stopped` is 1.
+    func nodeStopped() { Gauge(label: "naksha_raft_node_stopped", dimensions: [], factory: factory).record(1) }
 }

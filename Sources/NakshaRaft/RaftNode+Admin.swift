@@ -1,5 +1,6 @@
 import Distributed
 import NakshaActors
+import NakshaRaftStorage
 import RaftCore
 
 /// A membership change as an operator asks for it. Changes are single-server (see
@@ -76,7 +77,7 @@ extension RaftNode {
     /// leads, or throws if it did not within two election timeouts. Only the leader can.
     public distributed func transferLeadership(to target: UInt64) async throws {
         guard core.leader != ReplicaID(target) else { return }
-        try core.transferLeadership(to: ReplicaID(target))
+        try replica.withCore { core throws(RaftError) in try core.transferLeadership(to: ReplicaID(target)) }
         try processReady()
         let deadline = ContinuousClock.now + twoElectionTimeouts
         while ContinuousClock.now < deadline {
@@ -98,7 +99,7 @@ extension RaftNode {
         switch change {
         case .addLearner(let id, let address):
             if addresses[id] != address {
-                _ = try await append(.address(id: id, address: address))
+                try await appendAddress(id: id, address: address)
             }
             coreChange = .addLearner(ReplicaID(id))
         case .promote(let id):
@@ -117,8 +118,8 @@ extension RaftNode {
         let deadline = ContinuousClock.now + twoElectionTimeouts
         while true {
             do {
-                let index = try core.proposeMembershipChange(coreChange)
-                _ = try await waitForApply(index)
+                let index = try replica.withCore { core throws(RaftError) in try core.proposeMembershipChange(coreChange) }
+                _ = try await waitForApply(index, requestID: nil)
                 return
             } catch let error as RaftError where error.code == .membershipChangePending && ContinuousClock.now < deadline {
                 try await Task.sleep(for: options.tickInterval)

@@ -2,77 +2,103 @@ import Dispatch
 import Distributed
 import Logging
 import NakshaActors
+import NakshaRaftStorage
 import RaftCore
 
 extension RaftNode {
     // MARK: The ready loop
 
-    /// Drains the core's ready batches: install a snapshot, persist (one sync), send, apply,
-    /// release reads, advance, compact.
+    /// Drains the replica's ready batches (persisted and synced there), then sends each
+    /// batch's messages, answers the proposals and reads it settled, and starts a snapshot
+    /// when one is due. A storage error stops the node (`failStop`) and is rethrown.
     func processReady() throws {
-        while core.hasReady {
-            let ready = core.ready()
-            if let snapshot = ready.snapshot, snapshot.metadata.index > applied {
-                try install(snapshot)
+        let outputs: [RaftReplica.Output]
+        let started = ContinuousClock.now
+        do {
+            outputs = try replica.processReady()
+        } catch {
+            failStop(error)
+            throw error
+        }
+        for output in outputs {
+            send(output.ready.messages)
+            if let installed = output.installed {
+                metrics.snapshotInstalled(duration: .now - started)
+                durableSnapshotIndex = max(durableSnapshotIndex, installed.index)
+                answerProposalsCoveredBySnapshot()
             }
-            try storage.persist(entries: ready.entries, hardState: ready.hardState)
-            send(ready.messages)
-            for entry in ready.committedEntries where entry.index > applied {
-                apply(entry)
+            for applied in output.applied {
+                answerProposal(at: applied)  // (`peerNode` re-resolves a member whose address changed)
             }
             releaseReads()
-            for state in ready.readStates {
-                readWaiters.removeValue(forKey: state.requestID)?.resume(returning: state.index)
+            for state in output.ready.readStates {
+                readWaiters.removeValue(forKey: state.requestID)?.continuation.resume(returning: state.index)
             }
-            core.advance(ready)
-            failLostProposals()
-            compactIfDue()
         }
+        failDroppedReads()
+        failLostProposals()
+        if !outputs.isEmpty { compactIfDue() }
         observe()
     }
 
-    private func install(_ snapshot: Snapshot) throws {
-        let started = ContinuousClock.now
-        let contents = try NodeSnapshot.decode(snapshot.data)
-        try storage.save(snapshot)
-        durableSnapshotIndex = max(durableSnapshotIndex, snapshot.metadata.index)
-        try machine.restore(contents.machine)
-        addresses.merge(contents.addresses) { _, replicated in replicated }
-        applied = snapshot.metadata.index
-        // Proposals made here whose entries the snapshot covers were applied elsewhere, or
-        // replaced: their results are unknown here. Answer them rather than leave them waiting.
-        for (index, waiter) in waiters where index <= applied {
-            waiters.removeValue(forKey: index)
-            metrics.proposalFailed(.notLeader)
-            waiter.continuation.resume(
-                throwing: RaftError(
-                    code: .notLeader, leaderHint: core.leader,
-                    detail: "leadership moved and this node caught up by snapshot; the outcome of the proposal is unknown here, read it back"))
-        }
-        metrics.snapshotInstalled(duration: .now - started)
+    /// Stops the node for good after a storage failure: logged once as critical, every
+    /// waiter failed, `onStop` called. Nothing more is persisted, sent or applied.
+    func failStop(_ error: any Error) {
+        let stopped = RaftError.nodeStopped("\(error)")
+        for (_, waiter) in waiters { waiter.continuation.resume(throwing: stopped) }
+        waiters = [:]
+        for (_, waiter) in readWaiters { waiter.continuation.resume(throwing: stopped) }
+        readWaiters = [:]
+        for read in pendingReads { read.continuation.resume(throwing: stopped) }
+        pendingReads = []
+        guard !stopAnnounced else { return }
+        stopAnnounced = true
+        metrics.nodeStopped()
+        logger.critical(
+            "storage failure: the node stops (fail-stop); restart it, recovery runs at start",
+            metadata: ["error": "\(error)", "raft.term": "\(core.term)", "raft.applied": "\(applied)"])
+        options.onStop?(error)
     }
 
-    private func apply(_ entry: LogEntry) {
-        var result: [UInt8] = []
-        if case .command(let bytes) = entry.payload {
-            switch NodeCommand.decode(bytes) {
-            case .machine(let command):
-                result = machine.apply(command, index: entry.index)
-            case .address(let id, let address):
-                addresses[id] = address
-                peerNodes[ReplicaID(id)] = nil
-            case nil:
-                break
-            }
-        }
-        applied = entry.index
-        if let waiter = waiters.removeValue(forKey: entry.index) {
-            if waiter.term == entry.term {
+    private func answerProposal(at applied: RaftReplica.AppliedEntry) {
+        guard let waiter = waiters.removeValue(forKey: applied.entry.index) else { return }
+        guard let requestID = waiter.requestID else {
+            if applied.entry.term == waiter.term {
                 metrics.proposalCommitted(latency: .now - waiter.started)
-                waiter.continuation.resume(returning: result)
+                waiter.continuation.resume(returning: [])
             } else {
                 metrics.proposalFailed(.notLeader)
                 waiter.continuation.resume(throwing: RaftError.notLeader(leaderHint: core.leader))
+            }
+            return
+        }
+        if applied.requestID == requestID, let result = applied.result {
+            metrics.proposalCommitted(latency: .now - waiter.started)
+            waiter.continuation.resume(returning: result)
+        } else if let result = replica.host.result(of: requestID) {
+            // The same request was applied at another index (a retry with the same id).
+            metrics.proposalCommitted(latency: .now - waiter.started)
+            waiter.continuation.resume(returning: result)
+        } else {
+            // Another leader's entry took this index: this proposal was never applied.
+            metrics.proposalFailed(.notLeader)
+            waiter.continuation.resume(throwing: RaftError.notLeader(leaderHint: core.leader))
+        }
+    }
+
+    /// Proposals whose entries an installed snapshot covers were applied elsewhere or
+    /// replaced. The request window tells which; if the id is no longer there the outcome is
+    /// unknown here.
+    private func answerProposalsCoveredBySnapshot() {
+        for (index, waiter) in waiters where index <= applied {
+            waiters.removeValue(forKey: index)
+            if let requestID = waiter.requestID, let result = replica.host.result(of: requestID) {
+                metrics.proposalCommitted(latency: .now - waiter.started)
+                waiter.continuation.resume(returning: result)
+            } else {
+                metrics.proposalFailed(.outcomeUnknown)
+                waiter.continuation.resume(
+                    throwing: RaftError.outcomeUnknown("this node caught up by snapshot past the proposal", leaderHint: core.leader))
             }
         }
     }
@@ -82,56 +108,110 @@ extension RaftNode {
         guard !pendingReads.isEmpty else { return }
         let ready = pendingReads.filter { $0.index <= applied }
         pendingReads.removeAll { $0.index <= applied }
-        for read in ready { read.continuation.resume(returning: read.index) }
+        for read in ready { read.continuation.resume() }
     }
 
-    /// A proposal whose entry was overwritten by another leader's can never apply.
+    /// The core drops its pending ReadIndex requests when this node stops leading or the
+    /// term changes: their waiters would never be answered. Reads are idempotent, so they
+    /// fail with `notLeader` and the caller retries at the new leader.
+    private func failDroppedReads() {
+        let now = (core.role, core.term)
+        defer { lastRoleAndTerm = now }
+        guard let before = lastRoleAndTerm, before != now, !readWaiters.isEmpty else { return }
+        let waiting = readWaiters
+        readWaiters = [:]
+        for (_, waiter) in waiting { waiter.continuation.resume(throwing: RaftError.notLeader(leaderHint: core.leader)) }
+    }
+
+    /// A proposal whose entry was overwritten by another leader's, or truncated away, can
+    /// never apply: `notLeader`, safe to retry.
     private func failLostProposals() {
-        guard core.role != .leader else { return }
-        for (index, waiter) in waiters where core.term(at: index).map({ $0 != waiter.term }) ?? false {
+        guard core.role != .leader || waiters.keys.contains(where: { $0 > core.lastIndex }) else { return }
+        for (index, waiter) in waiters {
+            let lost: Bool
+            if index > core.lastIndex {
+                lost = true
+            } else if let term = core.term(at: index) {
+                lost = term != waiter.term
+            } else {
+                lost = false  // compacted: answered when applied or by the snapshot path
+            }
+            guard lost else { continue }
             waiters.removeValue(forKey: index)
             metrics.proposalFailed(.notLeader)
             waiter.continuation.resume(throwing: RaftError.notLeader(leaderHint: core.leader))
         }
     }
 
+    /// Every local call has a deadline: a proposal still waiting is `outcomeUnknown` (it is
+    /// in the log and may yet apply), a read `deadlineExceeded`.
+    func expireWaiters(now: ContinuousClock.Instant) {
+        for (index, waiter) in waiters where waiter.deadline <= now {
+            waiters.removeValue(forKey: index)
+            metrics.proposalFailed(.outcomeUnknown)
+            waiter.continuation.resume(
+                throwing: RaftError.outcomeUnknown("not applied within \(options.requestTimeout)", leaderHint: core.leader))
+        }
+        for (id, waiter) in readWaiters where waiter.deadline <= now {
+            readWaiters.removeValue(forKey: id)
+            waiter.continuation.resume(throwing: RaftError.deadlineExceeded("the read index"))
+        }
+        let expired = pendingReads.filter { $0.deadline <= now }
+        guard !expired.isEmpty else { return }
+        pendingReads.removeAll { $0.deadline <= now }
+        for read in expired { read.continuation.resume(throwing: RaftError.deadlineExceeded("waiting to apply through \(read.index)")) }
+    }
+
     /// Starts a snapshot once `snapshotEveryEntries` entries were applied since the last.
     ///
-    /// Only a copy of the state is taken here. The machine is a value: the copy shares its
+    /// Only a copy of the state is taken here. The machines are values: the copy shares
     /// storage, and the node's first change afterwards duplicates it once in memory (a copy,
-    /// not an encoding). Serialising, compressing and the synced write — 0.7 s at 100,000
-    /// keys when they ran here — happen on a Dispatch thread, outside the node and outside
-    /// Swift's cooperative pool, so the node keeps replicating, answering and heartbeating
-    /// meanwhile. The log is compacted in memory once the bytes exist, and its segments are
-    /// deleted only once the snapshot file is durable: a crash at any point restarts from the
-    /// previous snapshot and the full log.
+    /// not an encoding). Serialising, compressing and the synced write happen on a Dispatch
+    /// thread, outside the node and outside Swift's cooperative pool, so the node keeps
+    /// replicating meanwhile. The log is compacted in memory once the bytes exist; the marker
+    /// is written and the segments deleted only once the snapshot file is durable: a crash at
+    /// any point restarts from the previous snapshot and the full log. A write failure stops
+    /// the node (fail-stop); a state machine that cannot encode its state is logged and
+    /// counted, and the log is kept.
     private func compactIfDue() {
-        guard snapshotInProgress == nil, applied >= core.snapshotIndex + options.snapshotEveryEntries else { return }
+        guard snapshotInProgress == nil, replica.stopError == nil, applied >= core.snapshotIndex + options.snapshotEveryEntries else { return }
         let index = applied
-        let source = NodeSnapshotSource(addresses: addresses, machine: machine)
+        let source = replica.host
         snapshotInProgress = index
         Task { await self.takeSnapshot(of: source, at: index) }
     }
 
-    private func takeSnapshot(of source: NodeSnapshotSource, at index: LogIndex) async {
+    private func takeSnapshot(of source: StateMachineHost, at index: LogIndex) async {
         defer { snapshotInProgress = nil }
         let started = ContinuousClock.now
+        let data: [UInt8]
         do {
-            let data = try await Self.offNode { try source.encoded() }
-            // A newer snapshot from the leader may have been installed meanwhile.
-            guard index > core.snapshotIndex else { return }
-            let snapshot = try core.compact(through: index, snapshotData: data)
-            let store = storage.snapshots
-            try await Self.offNode { try RaftStorage.write(snapshot, to: store) }
-            try storage.logCovered(by: snapshot)
+            data = try await Self.offNode { try source.snapshot() }
+        } catch {
+            metrics.snapshotFailed()
+            logger.error("a state machine could not encode its snapshot; the log is kept", metadata: ["index": "\(index)", "error": "\(error)"])
+            return
+        }
+        // A newer snapshot from the leader may have been installed meanwhile.
+        guard index > core.snapshotIndex, replica.stopError == nil else { return }
+        do {
+            let snapshot = try replica.compact(through: index, data: data)
+            let store = replica.storage.snapshots
+            do {
+                try await Self.offNode { try RaftStorage.write(snapshot, to: store) }
+            } catch {
+                try replica.handleStorageError(error)
+            }
+            try replica.logCovered(by: snapshot)
             durableSnapshotIndex = max(durableSnapshotIndex, index)
             metrics.snapshotTaken(duration: .now - started)
         } catch {
-            // Nothing is lost: the log stays, and the next snapshot covers it.
             metrics.snapshotFailed()
-            logger.warning(
-                "snapshot failed; the log is kept and the next snapshot retries",
-                metadata: ["index": "\(index)", "error": "\(error)"])
+            if replica.stopError != nil {
+                failStop(error)
+            } else {
+                logger.warning("snapshot skipped", metadata: ["index": "\(index)", "error": "\(error)"])
+            }
         }
     }
 
@@ -187,18 +267,7 @@ extension RaftNode {
                 }
             }
             for message in snapshots {
-                let chunks = Self.chunks(of: message, size: options.snapshotChunkBytes)
-                Task.immediate {
-                    // One chunk in flight at a time bounds the memory both sides hold; a
-                    // failed chunk abandons the stream (the leader sends a new snapshot later).
-                    for chunk in chunks {
-                        do {
-                            try await NakshaActorSystem.$callTimeout.withValue(timeout) { try await remote.installSnapshotChunk(chunk) }
-                        } catch {
-                            return
-                        }
-                    }
-                }
+                streamSnapshot(message, to: remote)
             }
         }
     }

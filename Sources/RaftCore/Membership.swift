@@ -1,4 +1,7 @@
 /// The voters and learners of a group. Arrays are kept sorted so iteration is deterministic.
+///
+/// Invariant: `voters` and `learners` are sorted, without duplicates, and disjoint — also
+/// when decoded from a peer or a file (decoding goes through the initialiser).
 public struct Membership: Equatable, Sendable, Codable {
     public private(set) var voters: [ReplicaID]
     public private(set) var learners: [ReplicaID]
@@ -6,6 +9,24 @@ public struct Membership: Equatable, Sendable, Codable {
     public init(voters: [ReplicaID] = [], learners: [ReplicaID] = []) {
         self.voters = Array(Set(voters)).sorted()
         self.learners = Array(Set(learners).subtracting(voters)).sorted()
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case voters
+        case learners
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            voters: try container.decode([ReplicaID].self, forKey: .voters),
+            learners: try container.decode([ReplicaID].self, forKey: .learners))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(voters, forKey: .voters)
+        try container.encode(learners, forKey: .learners)
     }
 
     /// Every member, voters first, each list sorted.

@@ -18,8 +18,12 @@ struct Progress: Sendable, Equatable {
     var inflight: [LogIndex] = []
     /// Heard from since the last check-quorum round.
     var recentActive = false
-    /// Ticks spent in snapshot state; after an election timeout the snapshot is resent.
+    /// Ticks spent in snapshot state since the snapshot was sent or its stream reported
+    /// finished; see `RaftCore.retryStalledSnapshots`.
     var snapshotTicks = 0
+    /// Whether the shell reported the snapshot stream to this peer finished
+    /// (`reportSnapshot`): until then the transfer may still be in progress.
+    var snapshotDelivered = false
     /// The highest ReadIndex sequence this follower acknowledged.
     var readAcknowledged: UInt64 = 0
 
@@ -88,6 +92,7 @@ struct Progress: Sendable, Equatable {
         probeSent = false
         inflight = []
         snapshotTicks = 0
+        snapshotDelivered = false
     }
 
     /// Records that an append whose last entry is `lastIndex` was sent.

@@ -25,6 +25,10 @@ extension RaftCore {
         public var readMode: ReadMode
         /// Seed of the generator for randomized election timeouts.
         public var randomSeed: UInt64
+        /// A snapshot stream the shell never reports on (`reportSnapshot`) is presumed lost
+        /// after this many ticks, and the leader probes again; a reported one is retried one
+        /// election timeout after its report. Default: 20 election timeouts.
+        public var snapshotStreamTimeoutTicks: Int
         /// TEST-ONLY: deliberately broken rules, so the simulator can prove it catches them.
         /// Must be empty in production.
         public var testingFaults: TestingFaults
@@ -40,8 +44,10 @@ extension RaftCore {
             checkQuorum: Bool = true,
             readMode: ReadMode = .safe,
             randomSeed: UInt64 = 0,
+            snapshotStreamTimeoutTicks: Int? = nil,
             testingFaults: TestingFaults = []
         ) {
+            self.snapshotStreamTimeoutTicks = snapshotStreamTimeoutTicks ?? electionTimeoutTicks * 20
             self.id = id
             self.electionTimeoutTicks = electionTimeoutTicks
             self.heartbeatIntervalTicks = heartbeatIntervalTicks
@@ -61,6 +67,7 @@ extension RaftCore {
             precondition(heartbeatIntervalTicks < electionTimeoutTicks, "heartbeat interval must be below the election timeout")
             precondition(maxInflightMessages > 0, "maxInflightMessages must be positive")
             precondition(maxUncommittedEntries > 0, "maxUncommittedEntries must be positive")
+            precondition(snapshotStreamTimeoutTicks >= electionTimeoutTicks, "snapshotStreamTimeoutTicks must be at least the election timeout")
             precondition(readMode == .safe || checkQuorum, "lease-based reads need checkQuorum")
         }
     }

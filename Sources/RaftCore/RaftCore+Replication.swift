@@ -81,15 +81,35 @@ extension RaftCore {
         return true
     }
 
+    /// A snapshot is resent only when it is known to have stalled: one election timeout after
+    /// the shell reported its stream finished without the follower answering, or — for a
+    /// stream never reported (a shell that does not report, or a report lost with a crash) —
+    /// after `snapshotStreamTimeoutTicks`. A transfer in progress is never restarted.
     mutating func retryStalledSnapshots() {
         for peer in membership.members where peer != id {
             guard var peerProgress = progress[peer], case .snapshot = peerProgress.state else { continue }
             peerProgress.snapshotTicks += 1
-            if peerProgress.snapshotTicks >= configuration.electionTimeoutTicks {
+            let limit = peerProgress.snapshotDelivered ? configuration.electionTimeoutTicks : configuration.snapshotStreamTimeoutTicks
+            if peerProgress.snapshotTicks >= limit {
                 peerProgress.becomeProbe()
             }
             progress[peer] = peerProgress
         }
+    }
+
+    /// The shell's report on the snapshot stream to `peer` (etcd's `ReportSnapshot`):
+    /// `finished` once its last chunk was delivered, or not when the stream failed, which
+    /// makes the leader probe and, if still needed, send a snapshot again. Ignored unless
+    /// leader with that peer in snapshot state.
+    public mutating func reportSnapshot(to peer: ReplicaID, finished: Bool) {
+        guard role == .leader, var peerProgress = progress[peer], case .snapshot = peerProgress.state else { return }
+        if finished {
+            peerProgress.snapshotDelivered = true
+            peerProgress.snapshotTicks = 0
+        } else {
+            peerProgress.becomeProbe()
+        }
+        progress[peer] = peerProgress
     }
 
     /// Leader: a follower answered an AppendEntries or InstallSnapshot.

@@ -10,6 +10,10 @@ public struct RaftError: Error, Equatable, Sendable, Codable {
             case misaddressedMessage
             case invalidCompaction
             case tooManyUncommittedEntries
+            case outcomeUnknown
+            case commandTooLarge
+            case nodeStopped
+            case deadlineExceeded
         }
 
         private let base: Base
@@ -46,6 +50,18 @@ public struct RaftError: Error, Equatable, Sendable, Codable {
         public static let invalidCompaction = Code(.invalidCompaction)
         /// The leader has `maxUncommittedEntries` uncommitted entries; retry later.
         public static let tooManyUncommittedEntries = Code(.tooManyUncommittedEntries)
+        /// The command may or may not have been applied (the leader appended it, then the
+        /// answer was lost: leadership moved, a snapshot replaced the log, the connection
+        /// dropped). Never retried automatically: read back, or retry with the same request
+        /// id, which the state machine applies at most once.
+        public static let outcomeUnknown = Code(.outcomeUnknown)
+        /// The command is larger than `maxCommandBytes`; nothing was appended.
+        public static let commandTooLarge = Code(.commandTooLarge)
+        /// The node stopped after a storage failure (fail-stop); restart it.
+        public static let nodeStopped = Code(.nodeStopped)
+        /// A local call's deadline passed before it was answered (reads: retry; proposals
+        /// are reported as `outcomeUnknown` instead).
+        public static let deadlineExceeded = Code(.deadlineExceeded)
     }
 
     public var code: Code
@@ -81,6 +97,24 @@ public struct RaftError: Error, Equatable, Sendable, Codable {
 
     public static var tooManyUncommittedEntries: RaftError {
         RaftError(code: .tooManyUncommittedEntries, detail: "too many uncommitted entries (is a quorum reachable?); retry later")
+    }
+
+    public static func outcomeUnknown(_ reason: String, leaderHint: ReplicaID? = nil) -> RaftError {
+        RaftError(
+            code: .outcomeUnknown, leaderHint: leaderHint,
+            detail: "outcome unknown: \(reason); the command may have been applied — read it back, or retry with the same request id")
+    }
+
+    public static func commandTooLarge(bytes: Int, limit: Int) -> RaftError {
+        RaftError(code: .commandTooLarge, detail: "command of \(bytes) bytes is over the limit of \(limit) bytes (maxCommandBytes); nothing was appended")
+    }
+
+    public static func nodeStopped(_ reason: String) -> RaftError {
+        RaftError(code: .nodeStopped, detail: "the node stopped after a storage failure (\(reason)); it answers nothing until restarted")
+    }
+
+    public static func deadlineExceeded(_ what: String) -> RaftError {
+        RaftError(code: .deadlineExceeded, detail: "\(what) did not finish before its deadline")
     }
 
     public static func invalidCompaction(_ reason: String) -> RaftError {

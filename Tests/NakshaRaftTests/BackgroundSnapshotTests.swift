@@ -39,10 +39,10 @@ import Testing
         var inner = KeyValueStateMachine()
         let gate: Gate
 
-        mutating func apply(_ command: [UInt8], index: UInt64) -> [UInt8] { inner.apply(command, index: index) }
-        func snapshot() -> [UInt8] {
+        mutating func apply(_ command: [UInt8], context: ApplyContext) -> [UInt8] { inner.apply(command, context: context) }
+        func snapshot() throws -> [UInt8] {
             gate.pass()
-            return inner.snapshot()
+            return try inner.snapshot()
         }
         mutating func restore(_ snapshot: [UInt8]) throws { try inner.restore(snapshot) }
     }
@@ -92,13 +92,16 @@ import Testing
     }
 
     /// A snapshot that cannot be written (here: its directory replaced by a file, a real
-    /// `ENOTDIR` from the kernel) is counted and logged; the node keeps serving, keeps its
-    /// whole log, and the next snapshot after the disk recovers is written. A restart then
-    /// has every acknowledged write.
-    @Test func aFailedSnapshotLosesNothingAndTheNextOneSucceeds() async throws {
+    /// `ENOTDIR` from the kernel) stops the node (fail-stop, as etcd): it is counted, the
+    /// stop callback fires once, waiting and later proposals fail with `nodeStopped`, and the
+    /// node writes nothing more. After the disk recovers a restart has every acknowledged
+    /// write, and snapshots work again.
+    @Test func aSnapshotThatCannotBeWrittenStopsTheNodeAndARestartLosesNothing() async throws {
         let directory = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let options = RaftNode.Options(tickInterval: .milliseconds(10), electionTimeoutTicks: 10, snapshotEveryEntries: 10)
+        let stops = Mutex<[String]>([])
+        var options = RaftNode.Options(tickInterval: .milliseconds(10), electionTimeoutTicks: 10, snapshotEveryEntries: 10)
+        options.onStop = { error in stops.withLock { $0.append("\(error)") } }
         var system = try await NakshaActorSystem.start(ActorSystemConfiguration(rebuildableErrors: [RaftError.self]))
         let metrics = TestMetrics()
         var node = try RaftNode.start(
@@ -110,33 +113,42 @@ import Testing
         let snapshots = "\(directory)/snapshots"
         try FileManager.default.removeItem(atPath: snapshots)
         try Data("not a directory".utf8).write(to: URL(fileURLWithPath: snapshots))
-        for index in 0..<10 { _ = try await node.propose(try RaftNodeTests.put("a\(index)", "v")) }
-        #expect(try await RaftNodeTests.waitFor {
-            ((try? metrics.expectCounter("naksha_raft_snapshot_failures_total"))?.totalValue ?? 0) >= 1
-        })
-        #expect(try await node.status().snapshotIndex == 0)
-        #expect(try await node.propose(try RaftNodeTests.put("during", "v")) == Array("ok".utf8))
+        var acknowledged: [String] = []
+        for index in 0..<10 {
+            _ = try await node.propose(try RaftNodeTests.put("a\(index)", "v"))
+            acknowledged.append("a\(index)")
+        }
+        #expect(try await RaftNodeTests.waitFor { stops.withLock { $0.count } == 1 })
+        #expect(stops.withLock { $0.first?.contains("snapshots") } == true, "\(stops.withLock { $0 })")
+        #expect(((try? metrics.expectCounter("naksha_raft_snapshot_failures_total"))?.totalValue ?? 0) >= 1)
+        #expect(await node.whenLocal { $0.stopReason } != nil)
+        do {
+            _ = try await node.propose(try RaftNodeTests.put("after", "v"))
+            Issue.record("a stopped node accepted a proposal")
+        } catch let error as RaftError {
+            #expect(error.code == .nodeStopped)
+        }
+        // The clock loop ended with the stop.
+        await runner.value
+        #expect(stops.withLock { $0.count } == 1, "the stop is announced once")
 
-        // The disk recovers: the next snapshot is written and covers everything before it.
+        // The disk recovers; restart from it: every acknowledged write is there, and the next
+        // snapshot is written.
+        await system.shutdown()
         try FileManager.default.removeItem(atPath: snapshots)
         try FileManager.default.createDirectory(atPath: snapshots, withIntermediateDirectories: false)
-        for index in 0..<20 { _ = try await node.propose(try RaftNodeTests.put("b\(index)", "v")) }
-        #expect(try await RaftNodeTests.waitFor { (try? await node.status().snapshotIndex) ?? 0 > 10 })
-
-        // Restart from disk: every acknowledged write is there.
-        runner.cancel()
-        await runner.value
-        await system.shutdown()
         system = try await NakshaActorSystem.start(ActorSystemConfiguration(rebuildableErrors: [RaftError.self]))
         node = try RaftNode.start(id: 1, peers: [1: system.address], directory: directory, machine: KeyValueStateMachine(), options: options, system: system)
         runner = Task { [node] in _ = await node.whenLocal { await $0.run() } }
         #expect(try await RaftNodeTests.waitFor { (try? await node.status().role) == "leader" })
-        let keys = ["a0", "a9", "during", "b0", "b19"]
+        let keys = acknowledged
         #expect(try await RaftNodeTests.waitFor {
             await node.whenLocal { node in
                 node.readLocal { machine in keys.allSatisfy { (machine as? KeyValueStateMachine)?.values[$0] != nil } }
             } ?? false
         })
+        for index in 0..<20 { _ = try await node.propose(try RaftNodeTests.put("b\(index)", "v")) }
+        #expect(try await RaftNodeTests.waitFor { (try? await node.status().snapshotIndex) ?? 0 > 10 })
         runner.cancel()
         await runner.value
         await system.shutdown()

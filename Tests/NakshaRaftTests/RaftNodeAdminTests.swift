@@ -167,7 +167,7 @@ import Testing
         }
         #expect(try await remote.status().role == "leader")
         let chunk = SnapshotChunk(
-            from: 9, to: 8, term: 0, metadata: SnapshotMetadata(index: 0, term: 0, membership: Membership()), offset: 0, totalBytes: 0,
+            streamID: 1, from: 9, to: 8, term: 0, metadata: SnapshotMetadata(index: 0, term: 0, membership: Membership()), offset: 0, totalBytes: 0,
             bytes: [])
         try await remote.installSnapshotChunk(chunk)  // misaddressed: ignored
         try await remote.transferLeadership(to: leaderID)  // already the leader: nothing to do
@@ -176,7 +176,7 @@ import Testing
         } catch let error as RaftError {
             #expect(error.code == .invalidMembershipChange)
         }
-        #expect(RaftNode.remoteCalls.count == 7)
+        #expect(RaftNode.remoteCalls.count == 8)
 
         // A follower forwards a proposal to the leader and serves a linearizable read after
         // asking the leader for its read index.
@@ -226,7 +226,7 @@ import Testing
 @Suite(.serialized) struct LargeSnapshotTests {
     @Test func aStateOfMoreThanSixteenMebibytesRoundTripsThroughItsSnapshot() throws {
         var machine = KeyValueStateMachine()
-        _ = machine.apply(try KeyValueStateMachine.encode(.put(key: "big", value: [UInt8](repeating: 7, count: 17 << 20))), index: 1)
+        _ = machine.apply(try KeyValueStateMachine.encode(.put(key: "big", value: [UInt8](repeating: 7, count: 17 << 20))), context: .test(index: 1))
         var restored = KeyValueStateMachine()
         try restored.restore(machine.snapshot())
         #expect(restored == machine)
@@ -236,15 +236,17 @@ import Testing
         let cluster = RaftNodeTests.Cluster(
             options: RaftNode.Options(tickInterval: .milliseconds(10), electionTimeoutTicks: 100, snapshotEveryEntries: 4))
         try await cluster.start()
-        let big = [UInt8](repeating: 1, count: 9 << 20)
-        for key in ["a", "b"] {
+        // Five values of 3.5 MiB: each under maxCommandBytes (4 MiB), together over 16 Mi.
+        let big = [UInt8](repeating: 1, count: 7 << 19)
+        let bigKeys = ["a", "b", "c", "d", "e"]
+        for key in bigKeys {
             _ = try await cluster.propose(try KeyValueStateMachine.encode(.put(key: key, value: big)))
         }
         for index in 0..<4 { _ = try await cluster.propose(try RaftNodeTests.put("k\(index)", "v")) }
         let node2 = try #require(cluster.nodes[2])
-        #expect(try await RaftNodeTests.waitFor(timeout: .seconds(60)) { await RaftNodeAdminTests.count(node2) == 6 })
+        #expect(try await RaftNodeTests.waitFor(timeout: .seconds(60)) { await RaftNodeAdminTests.count(node2) == 9 })
         #expect(
-            try await RaftNodeTests.waitFor(timeout: .seconds(60)) { (try? await node2.status().snapshotIndex) ?? 0 >= 4 },
+            try await RaftNodeTests.waitFor(timeout: .seconds(60)) { (try? await node2.status().snapshotIndex) ?? 0 >= 8 },
             "the 18 MB state was snapshotted")
         await cluster.stopNode(2, waitForRelease: false)
         // A new process for node 2 (a new actor system) on its directory: the state comes
@@ -256,9 +258,9 @@ import Testing
             options: cluster.options, system: system)
         // Restored from its own snapshot at start (entries after it apply once the node runs).
         let sizes = await restarted.whenLocal { node in
-            node.readLocal { machine in ["a", "b"].map { (machine as? KeyValueStateMachine)?.values[$0]?.count ?? 0 } }
+            node.readLocal { machine in bigKeys.map { (machine as? KeyValueStateMachine)?.values[$0]?.count ?? 0 } }
         }
-        #expect(sizes == [9 << 20, 9 << 20])
+        #expect(sizes == Array(repeating: 7 << 19, count: 5))
         await cluster.stop()
     }
 }

@@ -145,7 +145,7 @@ import Testing
         let remote = try RaftNode.resolve(id: .wellKnown("raft", on: cluster.addresses[leaderID]!), using: client)
         #expect(try await remote.status().id == leaderID)
         #expect(try await remote.propose(Self.put("remote", "1")) == Array("ok".utf8))
-        #expect(RaftNode.remoteCalls.count == 7)  // the others: RaftNodeAdminTests
+        #expect(RaftNode.remoteCalls.count == 8)  // the others: RaftNodeAdminTests
         await client.shutdown()
         await cluster.stop()
     }

@@ -1,4 +1,5 @@
 import Foundation
+import NakshaCore
 import NakshaRaft
 import Testing
 
@@ -158,5 +159,12 @@ func mutateFile(_ path: String, _ change: (inout [UInt8]) -> Void) throws {
         let store = try SnapshotStore(directory: directory)
         #expect(try store.latest().snapshot == nil)
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory).isEmpty)
+    }
+}
+
+extension ApplyContext {
+    /// A context for applying a command directly in a test.
+    static func test(index: UInt64, term: UInt64 = 1, timestampMillis: UInt64 = 0) -> ApplyContext {
+        ApplyContext(index: index, term: term, timestampMillis: timestampMillis, requestID: RequestID(client: 1, sequence: index))
     }
 }

@@ -1,4 +1,3 @@
-import Glibc
 import NakshaWire
 
 /// A state-machine snapshot as stored on disk.
@@ -23,8 +22,10 @@ public struct StoredSnapshot: Sendable, Equatable {
 /// CRC32C of the compressed bytes UInt32 LE | compressed bytes.
 ///
 /// Invariants: a snapshot becomes visible only complete and synced (temporary file, fsync,
-/// rename, directory fsync); `latest()` returns the newest snapshot that verifies, skipping
-/// damaged ones; `save` keeps the newest `retain` snapshots. Saves of different indexes may
+/// rename, directory fsync); `latest()` returns the newest snapshot that verifies and lists
+/// the damaged ones it skipped — the caller (`RaftStorage`) refuses to start when the log it
+/// would need to replay after an older snapshot was already deleted; `save` keeps the newest
+/// `retain` snapshots. Saves of different indexes may
 /// run concurrently (a background snapshot and an installed one): each writes its own
 /// temporary file, and temporary files left by a crash are removed when the store is opened.
 public struct SnapshotStore: Sendable {
@@ -32,17 +33,21 @@ public struct SnapshotStore: Sendable {
     static let headerSize = 36
 
     public let directory: String
+    public let fileSystem: any FileSystem
     public let retain: Int
     public let maxSnapshotBytes: Int
 
-    public init(directory: String, retain: Int = 2, maxSnapshotBytes: Int = 4 << 30) throws(WALError) {
+    public init(
+        directory: String, fileSystem: any FileSystem = POSIXFileSystem(), retain: Int = 2, maxSnapshotBytes: Int = 4 << 30
+    ) throws(WALError) {
         precondition(retain >= 1, "keep at least one snapshot")
         self.directory = directory
+        self.fileSystem = fileSystem
         self.retain = retain
         self.maxSnapshotBytes = maxSnapshotBytes
-        try FileIO.makeDirectory(directory)
-        for name in try FileIO.listDirectory(directory) where name.hasSuffix(".snap.tmp") {
-            try FileIO.remove("\(directory)/\(name)")
+        try fileSystem.makeDirectory(directory)
+        for name in try fileSystem.listDirectory(directory) where name.hasSuffix(".snap.tmp") {
+            try fileSystem.remove("\(directory)/\(name)")
         }
     }
 
@@ -61,19 +66,19 @@ public struct SnapshotStore: Sendable {
         bytes.append(contentsOf: compressed)
         let path = "\(directory)/\(Self.name(for: snapshot.index))"
         let temporary = path + ".tmp"
-        let fd = try FileIO.open(temporary, flags: O_WRONLY | O_CREAT | O_TRUNC)
+        let handle = try fileSystem.openForAppend(temporary, create: true, truncate: true)
         do {
-            try FileIO.writeAll(fd, bytes, path: temporary)
-            try FileIO.syncData(fd, path: temporary)
+            try fileSystem.write(handle, bytes, path: temporary)
+            try fileSystem.sync(handle, path: temporary)
         } catch {
-            close(fd)
+            fileSystem.close(handle)
             throw error
         }
-        close(fd)
-        try FileIO.rename(temporary, path)
-        try FileIO.syncDirectory(directory)
+        fileSystem.close(handle)
+        try fileSystem.rename(temporary, path)
+        try fileSystem.syncDirectory(directory)
         let names = try snapshotNames()
-        for old in names.dropLast(retain) { try FileIO.remove("\(directory)/\(old)") }
+        for old in names.dropLast(retain) { try fileSystem.remove("\(directory)/\(old)") }
     }
 
     /// The newest snapshot that verifies, or nil if there is none. Damaged files are skipped
@@ -92,7 +97,7 @@ public struct SnapshotStore: Sendable {
     }
 
     func load(_ path: String) throws(WALError) -> StoredSnapshot {
-        let bytes = try FileIO.readWholeFile(path)
+        let bytes = try fileSystem.readWholeFile(path)
         guard bytes.count >= Self.headerSize, Array(bytes[0..<8]) == Self.magic else {
             throw WALError(.corruptSnapshot, "not a snapshot file (bad header)")
         }
@@ -124,7 +129,7 @@ public struct SnapshotStore: Sendable {
     }
 
     private func snapshotNames() throws(WALError) -> [String] {
-        return try FileIO.listDirectory(directory).filter { $0.hasPrefix("snapshot-") && $0.hasSuffix(".snap") }.sorted()
+        return try fileSystem.listDirectory(directory).filter { $0.hasPrefix("snapshot-") && $0.hasSuffix(".snap") }.sorted()
     }
 
     static func name(for index: UInt64) -> String {

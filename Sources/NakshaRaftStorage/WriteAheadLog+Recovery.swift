@@ -1,22 +1,21 @@
-import Glibc
 import NakshaWire
 
 extension WriteAheadLog {
     /// Reads every segment in order; see the type's invariants for what is repaired and
     /// what is refused.
     func recover() throws(WALError) {
-        let names = try FileIO.listDirectory(directory)
+        let names = try fileSystem.listDirectory(directory)
         for name in names where name.hasSuffix(".wal.tmp") {
-            try FileIO.remove("\(directory)/\(name)")  // a rotation that never completed
+            try fileSystem.remove("\(directory)/\(name)")  // a rotation that never completed
         }
         let segmentNames = names.filter { $0.hasSuffix(".wal") }
         for (position, name) in segmentNames.enumerated() {
             let path = "\(directory)/\(name)"
             let isLast = position == segmentNames.count - 1
-            let bytes = try FileIO.readWholeFile(path)
+            let bytes = try fileSystem.readWholeFile(path)
             guard bytes.count >= Self.segmentHeaderSize, Array(bytes[0..<8]) == Self.headerMagic else {
                 if isLast && bytes.count < Self.segmentHeaderSize {
-                    try FileIO.remove(path)  // created but never got its header
+                    try fileSystem.remove(path)  // created but never got its header
                     recoveryReport = "removed empty segment \(path)"
                     continue
                 }
@@ -28,6 +27,7 @@ extension WriteAheadLog {
             while offset < bytes.count {
                 if let (record, length) = Self.decodeRecord(bytes, at: offset, maxRecordBytes: maxRecordBytes) {
                     recovered.append(record)
+                    recoveredPaths.append(path)
                     maxTag = max(maxTag, record.tag)
                     offset += length
                     continue
@@ -35,7 +35,7 @@ extension WriteAheadLog {
                 // Damaged record at `offset`. A torn tail is repairable; anything else is not.
                 let validLater = Self.findValidRecord(bytes, after: offset, maxRecordBytes: maxRecordBytes)
                 if isLast, validLater == nil {
-                    try FileIO.truncate(path, to: offset)
+                    try fileSystem.truncate(path, to: offset)
                     recoveryReport = "truncated a torn record at \(path) offset \(offset) (\(bytes.count - offset) bytes dropped)"
                     break
                 }
@@ -47,7 +47,7 @@ extension WriteAheadLog {
             segments.append(Segment(sequence: sequence, path: path, maxTag: maxTag))
         }
         if let last = segments.last {
-            currentSize = Int(try FileIO.fileSize(last.path))
+            currentSize = Int(try fileSystem.fileSize(last.path))
         }
     }
 
@@ -79,10 +79,3 @@ extension WriteAheadLog {
     }
 }
 
-extension FileIO {
-    static func fileSize(_ path: String) throws(WALError) -> Int64 {
-        var status = stat()
-        if stat(path, &status) != 0 { throw WALError(.io, "stat \(path): \(errorText())") }
-        return Int64(status.st_size)
-    }
-}

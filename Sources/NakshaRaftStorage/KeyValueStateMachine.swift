@@ -1,25 +1,18 @@
-/// What a `RaftNode` applies committed commands to.
-///
-/// Invariants: `apply` is deterministic — every replica that applies the same commands in
-/// the same order reaches the same state and returns the same results; `snapshot` followed
-/// by `restore` on another replica yields an equal state.
-public protocol ReplicatedStateMachine: Sendable {
-    /// Applies one committed command (at log `index`) and returns its result for the proposer.
-    mutating func apply(_ command: [UInt8], index: UInt64) -> [UInt8]
-    /// The whole state, for a snapshot.
-    func snapshot() -> [UInt8]
-    /// Replaces the whole state with a snapshot's.
-    mutating func restore(_ snapshot: [UInt8]) throws
-}
+import NakshaWire
 
-/// A small replicated key-value map: the coordinator's state machine until `ClusterState`
-/// exists, and the target of `naksha bench raft` afterwards.
+/// A small replicated key-value map: the coordinator's `/v1/kv` routes and the target of
+/// `naksha bench raft`.
+///
+/// Snapshot format: version byte (1), then the binary codec's encoding of the map and the
+/// applied-command count. An empty or unknown-version snapshot is refused.
 public struct KeyValueStateMachine: ReplicatedStateMachine, Equatable {
     /// A command, as proposed (binary codec).
     public enum Command: Codable, Sendable, Equatable {
         case put(key: String, value: [UInt8])
         case delete(key: String)
     }
+
+    static let snapshotVersion: UInt8 = 1
 
     /// A command's bytes, as `propose` takes them.
     public static func encode(_ command: Command) throws -> [UInt8] {
@@ -31,7 +24,7 @@ public struct KeyValueStateMachine: ReplicatedStateMachine, Equatable {
 
     public init() {}
 
-    public mutating func apply(_ command: [UInt8], index: UInt64) -> [UInt8] {
+    public mutating func apply(_ command: [UInt8], context: ApplyContext) -> [UInt8] {
         appliedCommands += 1
         guard let decoded = try? KeyValueCodec.decoder.decode(Command.self, from: command) else {
             return Array("error: not a key-value command".utf8)  // deterministic on every replica
@@ -45,16 +38,18 @@ public struct KeyValueStateMachine: ReplicatedStateMachine, Equatable {
         }
     }
 
-    public func snapshot() -> [UInt8] {
-        (try? KeyValueCodec.encoder.encode(Snapshot(values: values, appliedCommands: appliedCommands))) ?? []
+    public func snapshot() throws -> [UInt8] {
+        [Self.snapshotVersion] + (try KeyValueCodec.encoder.encode(Snapshot(values: values, appliedCommands: appliedCommands)))
     }
 
     public mutating func restore(_ snapshot: [UInt8]) throws {
-        if snapshot.isEmpty {
-            self = KeyValueStateMachine()
-            return
+        guard let version = snapshot.first else {
+            throw StateMachineError(.malformed, "key-value snapshot is empty")
         }
-        let decoded = try KeyValueCodec.decoder.decode(Snapshot.self, from: snapshot)
+        guard version == Self.snapshotVersion else {
+            throw StateMachineError(.unknownVersion, "key-value snapshot version \(version) is unknown to this build (it reads \(Self.snapshotVersion)); upgrade this node")
+        }
+        let decoded = try KeyValueCodec.decoder.decode(Snapshot.self, from: Array(snapshot[1...]))
         values = decoded.values
         appliedCommands = decoded.appliedCommands
     }
@@ -64,8 +59,6 @@ public struct KeyValueStateMachine: ReplicatedStateMachine, Equatable {
         var appliedCommands: Int
     }
 }
-
-import NakshaWire
 
 enum KeyValueCodec {
     static let encoder = BinaryEncoder()

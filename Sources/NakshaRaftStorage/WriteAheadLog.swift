@@ -1,4 +1,3 @@
-import Glibc
 import NakshaWire
 
 /// One record of the write-ahead log: a type chosen by the caller, a tag (the Raft index
@@ -33,20 +32,27 @@ public struct WALRecord: Sendable, Equatable {
 ///   of the last segment (a torn write) is truncated away and reported in `recoveryReport`;
 ///   damage followed by any valid record, or in an earlier segment, is `corruptRecord` with
 ///   the file and offset, and the log refuses to open.
-/// - Every new segment begins with `preamble` (the caller's latest hard state), so deleting
-///   older segments never loses it.
+/// - Every new segment begins with `preamble` (the caller's latest hard state, membership and
+///   snapshot marker), so deleting older segments never loses them.
+/// - Only a *prefix* of segments is ever deleted (`removeSegments(withTagsBelow:)`): a segment
+///   is removed only if it and every older one hold nothing at or above the tag. Deleting a
+///   middle segment could bring back entries that a later segment overwrote.
 public final class WriteAheadLog {
     public static let headerMagic: [UInt8] = Array("NKWAL001".utf8)
     static let segmentHeaderSize = 16
     static let recordHeaderSize = 17
 
     public let directory: String
+    public let fileSystem: any FileSystem
     public let segmentSizeBytes: Int
     public let maxRecordBytes: Int
     /// Records written at the start of each new segment.
     public var preamble: [WALRecord] = []
     /// Every valid record found at open, oldest first.
     public internal(set) var recovered: [WALRecord] = []
+    /// The segment file each record of `recovered` came from (same positions), for errors
+    /// that must name the file.
+    public internal(set) var recoveredPaths: [String] = []
     /// What recovery repaired, if anything (for the log line at start).
     public internal(set) var recoveryReport: String? = nil
 
@@ -57,25 +63,38 @@ public final class WriteAheadLog {
     }
 
     var segments: [Segment] = []
-    private var fd: Int32 = -1
+    private var handle: FileHandleID? = nil
     var currentSize = 0
+    /// Test-only: delete every covered segment, not only a prefix (the bug this type once
+    /// had), so the simulator can show that it finds it.
+    public var testingRemoveAnyCoveredSegment = false
 
-    public init(directory: String, segmentSizeBytes: Int = 64 << 20, maxRecordBytes: Int = 64 << 20) throws(WALError) {
+    public init(
+        directory: String, fileSystem: any FileSystem = POSIXFileSystem(), segmentSizeBytes: Int = 64 << 20,
+        maxRecordBytes: Int = 64 << 20
+    ) throws(WALError) {
         precondition(segmentSizeBytes > Self.segmentHeaderSize, "segment size too small")
         self.directory = directory
+        self.fileSystem = fileSystem
         self.segmentSizeBytes = segmentSizeBytes
         self.maxRecordBytes = maxRecordBytes
-        try FileIO.makeDirectory(directory)
+        try fileSystem.makeDirectory(directory)
         try recover()
         if segments.isEmpty {
             try startSegment(sequence: 1)
         } else if let last = segments.last {
-            fd = try FileIO.open(last.path, flags: O_WRONLY | O_APPEND)
+            handle = try fileSystem.openForAppend(last.path, create: false, truncate: false)
         }
     }
 
     deinit {
-        if fd >= 0 { close(fd) }
+        if let handle { fileSystem.close(handle) }
+    }
+
+    /// Closes the open segment; the log must not be used afterwards (a node that stopped).
+    public func close() {
+        if let handle { fileSystem.close(handle) }
+        handle = nil
     }
 
     /// Appends the batch and syncs once. Rotates to a new segment first when the current one
@@ -97,28 +116,34 @@ public final class WriteAheadLog {
             Self.encode(record, into: &buffer)
         }
         let path = segments.last?.path ?? directory
-        try FileIO.writeAll(fd, buffer, path: path)
-        if sync { try FileIO.syncData(fd, path: path) }
+        guard let handle else { throw WALError(.io, "the log in \(directory) is closed") }
+        try fileSystem.write(handle, buffer, path: path)
         currentSize += buffer.count
+        if sync { try fileSystem.sync(handle, path: path) }
         let maxTag = records.map(\.tag).max() ?? 0
         if let last = segments.indices.last { segments[last].maxTag = max(segments[last].maxTag, maxTag) }
     }
 
-    /// Deletes whole segments, except the current one, whose records all have tags below
-    /// `tag` (used after a snapshot that covers them).
+    /// Deletes the longest prefix of segments, never the current one, whose records all have
+    /// tags below `tag` (used after a snapshot through `tag - 1` is durable and its marker is
+    /// in the log). A segment after one that must stay is kept even if it is covered: replay
+    /// reads records in order, and a later segment may overwrite what an earlier one holds.
     public func removeSegments(withTagsBelow tag: UInt64) throws(WALError) {
         var kept: [Segment] = []
         var removedAny = false
+        var prefix = true
         for (position, segment) in segments.enumerated() {
-            if position < segments.count - 1 && segment.maxTag < tag {
-                try FileIO.remove(segment.path)
+            let covered = position < segments.count - 1 && segment.maxTag < tag
+            if covered && (prefix || testingRemoveAnyCoveredSegment) {
+                try fileSystem.remove(segment.path)
                 removedAny = true
             } else {
+                prefix = false
                 kept.append(segment)
             }
         }
         segments = kept
-        if removedAny { try FileIO.syncDirectory(directory) }
+        if removedAny { try fileSystem.syncDirectory(directory) }
     }
 
     /// Number of segment files (for tests and metrics).
@@ -138,14 +163,14 @@ public final class WriteAheadLog {
     }
 
     private func startSegment(sequence: UInt64) throws(WALError) {
-        if fd >= 0 {
-            try FileIO.syncData(fd, path: segments.last?.path ?? directory)
-            close(fd)
-            fd = -1
+        if let handle {
+            try fileSystem.sync(handle, path: segments.last?.path ?? directory)
+            fileSystem.close(handle)
+            self.handle = nil
         }
         let path = "\(directory)/\(Self.name(for: sequence))"
         let temporary = path + ".tmp"
-        let newFD = try FileIO.open(temporary, flags: O_WRONLY | O_CREAT | O_TRUNC)
+        let newHandle = try fileSystem.openForAppend(temporary, create: true, truncate: true)
         var header = Self.headerMagic
         header.appendLittleEndian(sequence)
         var tagMax: UInt64 = 0
@@ -154,16 +179,16 @@ public final class WriteAheadLog {
             tagMax = max(tagMax, record.tag)
         }
         do {
-            try FileIO.writeAll(newFD, header, path: temporary)
-            try FileIO.syncData(newFD, path: temporary)
+            try fileSystem.write(newHandle, header, path: temporary)
+            try fileSystem.sync(newHandle, path: temporary)
         } catch {
-            close(newFD)
+            fileSystem.close(newHandle)
             throw error
         }
-        close(newFD)
-        try FileIO.rename(temporary, path)
-        try FileIO.syncDirectory(directory)
-        fd = try FileIO.open(path, flags: O_WRONLY | O_APPEND)
+        fileSystem.close(newHandle)
+        try fileSystem.rename(temporary, path)
+        try fileSystem.syncDirectory(directory)
+        handle = try fileSystem.openForAppend(path, create: false, truncate: false)
         segments.append(Segment(sequence: sequence, path: path, maxTag: tagMax))
         currentSize = header.count
     }
@@ -171,13 +196,5 @@ public final class WriteAheadLog {
     static func name(for sequence: UInt64) -> String {
         let hex = String(sequence, radix: 16)
         return String(repeating: "0", count: max(0, 16 - hex.count)) + hex + ".wal"
-    }
-}
-
-extension Array where Element == UInt8 {
-    @inline(__always)
-    mutating func appendLittleEndian<T: FixedWidthInteger>(_ value: T) {
-        var little = value.littleEndian
-        Swift.withUnsafeBytes(of: &little) { append(contentsOf: $0) }
     }
 }
