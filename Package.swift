@@ -23,6 +23,7 @@ let asyncHTTPClient = Target.Dependency.product(name: "AsyncHTTPClient", package
 let swiftProtobuf = Target.Dependency.product(name: "SwiftProtobuf", package: "swift-protobuf")
 let hummingbird = Target.Dependency.product(name: "Hummingbird", package: "hummingbird")
 let serviceLifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
+let unixSignals = Target.Dependency.product(name: "UnixSignals", package: "swift-service-lifecycle")
 let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
 
 let package = Package(
@@ -105,7 +106,7 @@ let package = Package(
             dependencies: [
                 "NakshaCore", "NakshaWire", "RaftCore", "NakshaActors", "NakshaRaft", "NakshaRaftStorage", "NakshaGraph",
                 "NakshaVector", "NakshaState", "NakshaStore", "NakshaObservability", "NakshaProviders",
-                "NakshaProtocol", hummingbird, serviceLifecycle,
+                "NakshaProtocol", hummingbird, serviceLifecycle, unixSignals,
             ],
             swiftSettings: strictSettings
         ),

@@ -86,18 +86,21 @@ struct CoordinatorCommand: AsyncParsableCommand {
         } catch {
             logger.critical("cannot start", metadata: ["error": "\(error)"])
             FileHandle.standardError.write(Data("naksha coordinator: cannot start: \(error)\n".utf8))
+            if let refused = error as? CoordinatorError, refused.code == .refusedByStoredState { throw ExitCode(2) }
             throw ExitCode(1)
         }
         do {
-            try await HTTPGateway.application(for: coordinator).runService()
+            try await coordinator.run(with: [HTTPGateway.application(for: coordinator)])
+        } catch let error as CoordinatorError where error.code == .nodeStopped {
+            logger.critical("stopped after a storage failure", metadata: ["error": "\(error)"])
+            FileHandle.standardError.write(Data("naksha coordinator: \(error)\n".utf8))
+            throw ExitCode(3)
         } catch {
-            logger.critical("HTTP gateway failed", metadata: ["error": "\(error)"])
-            await coordinator.shutdown()
-            FileHandle.standardError.write(Data("naksha coordinator: HTTP gateway on \(configuration.httpHost):\(configuration.httpPort) failed: \(error)\n".utf8))
+            logger.critical("a coordinator service failed", metadata: ["error": "\(error)"])
+            FileHandle.standardError.write(Data("naksha coordinator: failed: \(error) (HTTP gateway on \(configuration.httpHost):\(configuration.httpPort))\n".utf8))
             throw ExitCode(1)
         }
-        logger.info("shutting down")
-        await coordinator.shutdown()
+        logger.info("shut down")
     }
 
     private func makeConfiguration(_ settings: Settings) throws -> CoordinatorConfiguration {

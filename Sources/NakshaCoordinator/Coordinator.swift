@@ -6,9 +6,13 @@ import NakshaObservability
 import NakshaRaft
 import NakshaStore
 import RaftCore
+import ServiceLifecycle
+import UnixSignals
 
-/// A running coordinator: the actor system on the peer port, the `RaftNode` and its clock,
-/// and (with `serveHTTP`) the HTTP gateway.
+/// A running coordinator: the actor system on the peer port and the `RaftNode`. Its
+/// long-lived work — the Raft clock (which also ends the group on fail-stop), the HTTP gateway, and the
+/// leader-only loops to come — runs in one `ServiceGroup` (`run(with:)`), which shuts down
+/// gracefully on SIGTERM and SIGINT.
 ///
 /// Until `ClusterState` exists the replicated state machine is `KeyValueStateMachine`, which
 /// the HTTP gateway's `/v1/kv` routes and `naksha bench raft` use.
@@ -18,7 +22,6 @@ public final class Coordinator: Sendable {
     public let node: RaftNode
     let metrics: MetricsExport
     let logger: Logger
-    private let ticker: Task<Void, Never>
 
     private init(configuration: CoordinatorConfiguration, system: NakshaActorSystem, node: RaftNode, metrics: MetricsExport, logger: Logger) {
         self.configuration = configuration
@@ -26,11 +29,15 @@ public final class Coordinator: Sendable {
         self.node = node
         self.metrics = metrics
         self.logger = logger
-        ticker = Task { _ = await node.whenLocal { await $0.run() } }
     }
 
     /// Validates the configuration, runs migrations if a database is configured, opens the
-    /// write-ahead log (recovering it) and starts the Raft clock.
+    /// write-ahead log (recovering and checking it) and the Raft node. The clock starts with
+    /// `run(with:)`.
+    ///
+    /// - Throws: `CoordinatorError` `refusedByStoredState` when the stored membership and
+    ///   `--peers` disagree, or when this node's data directory is empty although a peer knows
+    ///   it as a member that has been running; `startFailed` for other failures.
     public static func start(_ configuration: CoordinatorConfiguration, logger: Logger) async throws -> Coordinator {
         try configuration.validate()
         let metrics = MetricsExport.bootstrap()
@@ -41,12 +48,25 @@ public final class Coordinator: Sendable {
             throw CoordinatorError(.invalidConfiguration, "node id \(configuration.nodeID) is not in --peers")
         }
         let system = try await NakshaActorSystem.start(
-            ActorSystemConfiguration(host: own.host, port: own.port, rebuildableErrors: [RaftError.self]))
+            try configuration.actorSystemConfiguration(host: own.host, port: own.port, rebuildableErrors: [RaftError.self]))
+        if configuration.insecure && configuration.isPeerPortUnprotected {
+            logger.warning(
+                "the peer port is not loopback and has neither TLS nor a cluster token (--insecure): anyone who reaches it can join",
+                metadata: ["peer_address": "\(own)"])
+        }
         do {
-            let node = try RaftNode.start(
-                id: configuration.nodeID, peers: configuration.peers, directory: configuration.dataDirectory,
-                machine: KeyValueStateMachine(), join: configuration.join, options: configuration.raft,
-                logger: Logger(label: "raft"), system: system)
+            if !configuration.join, Self.dataDirectoryIsEmpty(configuration.dataDirectory) {
+                try await refuseIfFormerMember(configuration, system: system)
+            }
+            let node: RaftNode
+            do {
+                node = try RaftNode.start(
+                    id: configuration.nodeID, peers: configuration.peers, directory: configuration.dataDirectory,
+                    machine: KeyValueStateMachine(), join: configuration.join, options: configuration.raft, logger: Logger(label: "raft"),
+                    system: system)
+            } catch let error as RaftStartError where error.code == .membershipMismatch {
+                throw CoordinatorError(.refusedByStoredState, "\(configuration.dataDirectory): \(error.message)")
+            }
             let status = try await node.status()
             if let repaired = await node.whenLocal({ $0.walRecoveryReport() }) ?? nil {
                 logger.warning("write-ahead log repaired at start", metadata: ["repair": "\(repaired)"])
@@ -65,6 +85,29 @@ public final class Coordinator: Sendable {
         }
     }
 
+    /// Runs the coordinator's services — the Raft clock and `services`
+    /// (the HTTP gateway) — in one `ServiceGroup` until SIGTERM or SIGINT (graceful: each
+    /// service finishes its current work), then closes every connection. The write-ahead
+    /// log is durable at every step, so nothing needs flushing.
+    ///
+    /// - Throws: `CoordinatorError` `nodeStopped` if the node stopped after a storage failure
+    ///   (the process should exit non-zero; recovery runs at the next start), or the error of
+    ///   a service that failed.
+    public func run(with services: [any Service], signals: [UnixSignal] = [.sigterm, .sigint]) async throws {
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: ([RaftClock(node: node, dataDirectory: configuration.dataDirectory)] + services)
+                    .map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
+                gracefulShutdownSignals: signals, logger: logger))
+        do {
+            try await group.run()
+        } catch {
+            await system.shutdown()
+            throw error
+        }
+        await system.shutdown()
+    }
+
     private static func migrate(_ databaseURL: String, logger: Logger) async throws {
         let store = PostgresColdStore(configuration: try PostgresConfiguration.fromEnvironment(["DATABASE_URL": databaseURL]))
         do {
@@ -77,11 +120,28 @@ public final class Coordinator: Sendable {
         }
     }
 
-    /// Stops the clock and closes every connection. The write-ahead log is already durable.
-    public func shutdown() async {
-        ticker.cancel()
-        await ticker.value
-        await system.shutdown()
+    static func dataDirectoryIsEmpty(_ directory: String) -> Bool {
+        let files = ["wal", "snapshots"].flatMap { (try? FileManager.default.contentsOfDirectory(atPath: "\(directory)/\($0)")) ?? [] }
+        return !files.contains { $0.hasSuffix(".wal") || $0.hasSuffix(".snap") }
+    }
+
+    /// A node whose data directory is empty must not bootstrap again if it already was a
+    /// running member: with its vote and log gone it could vote twice in a term or help elect
+    /// a leader that lacks acknowledged writes. It asks its peers; a peer that has heard from
+    /// this node id since that peer started, and lists it as a member, proves it was running.
+    /// (Peers that all restarted since cannot tell; see docs/operations.md.)
+    static func refuseIfFormerMember(_ configuration: CoordinatorConfiguration, system: NakshaActorSystem) async throws {
+        for (id, address) in configuration.peers.sorted(by: { $0.key < $1.key }) where id != configuration.nodeID {
+            guard let peer = try? RaftNode.resolve(id: .wellKnown("raft", on: address), using: system),
+                let status = try? await NakshaActorSystem.$callTimeout.withValue(.seconds(1), operation: { try await peer.status() })
+            else { continue }
+            guard status.heardFrom.contains(configuration.nodeID), status.members.contains(where: { $0.id == configuration.nodeID }) else {
+                continue
+            }
+            throw CoordinatorError(
+                .refusedByStoredState,
+                "the data directory \(configuration.dataDirectory) is empty, but node \(id) (term \(status.term), commit index \(status.commitIndex)) has heard from node \(configuration.nodeID) as a member: this node ran before and lost its log. Starting it empty could vote twice or lose acknowledged writes, so it is refused. Remove it (`naksha cluster remove --id \(configuration.nodeID)`), then add it back as a learner under a new id (`naksha cluster add-learner --id NEW --address HOST:PORT`) and start it with --join")
+        }
     }
 
     // MARK: Operations the gateway and the CLI use
@@ -138,5 +198,25 @@ public final class Coordinator: Sendable {
         let keys = await node.whenLocal { $0.readLocal { ($0 as? KeyValueStateMachine).map { Array($0.values.keys) } ?? [] } } ?? []
         let applied = (try? await node.status().appliedIndex) ?? 0
         return (keys.sorted(), applied)
+    }
+}
+
+/// The Raft node's logical clock, as a service: ticks until graceful shutdown. If the node
+/// stops after a storage failure (fail-stop) the clock ends within a tick and the service
+/// throws `nodeStopped`, which ends the group, so the process exits non-zero instead of
+/// serving a node that can no longer persist.
+struct RaftClock: Service {
+    let node: RaftNode
+    let dataDirectory: String
+
+    func run() async throws {
+        try await cancelWhenGracefulShutdown {
+            _ = await node.whenLocal { await $0.run() }
+        }
+        if let reason = await node.whenLocal({ $0.stopReason }) ?? nil {
+            throw CoordinatorError(
+                .nodeStopped,
+                "the Raft node stopped after a storage failure (\(reason)); restart the coordinator once the disk is fixed — recovery of \(dataDirectory) runs at start")
+        }
     }
 }

@@ -146,6 +146,11 @@ public struct CoordinatorError: Error, Sendable, CustomStringConvertible {
     public enum Code: String, Sendable {
         case invalidConfiguration
         case startFailed
+        /// The stored state refuses this start (`--peers` disagrees with the log's
+        /// membership, or a former member's data directory is empty): exit status 2.
+        case refusedByStoredState
+        /// The Raft node stopped after a storage failure (fail-stop): exit status 3.
+        case nodeStopped
     }
 
     public var code: Code

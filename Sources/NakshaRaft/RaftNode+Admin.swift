@@ -45,6 +45,10 @@ extension RaftNode {
         /// when it first heard of one after starting.
         public var ready: Bool
         public var members: [Member]
+        /// The members this node has received Raft messages from since its process started
+        /// (a restarted member whose data directory is empty asks for this: if a peer heard
+        /// from it, it was a member and lost its log).
+        public var heardFrom: [UInt64]
     }
 
     public distributed func status() -> Status {
@@ -59,7 +63,7 @@ extension RaftNode {
         return Status(
             id: core.id.rawValue, role: "\(core.role)", term: core.term, leader: core.leader?.rawValue,
             commitIndex: core.commitIndex, appliedIndex: applied, lastIndex: core.lastIndex, snapshotIndex: durableSnapshotIndex,
-            ready: isReady, members: members)
+            ready: isReady, members: members, heardFrom: heardFrom.sorted())
     }
 
     /// How long a leadership transfer or membership change waits for the group to settle:

@@ -114,6 +114,8 @@ public distributed actor RaftNode: RemoteCallable {
     var lastLeader: ReplicaID? = nil
     var lastRoleAndTerm: (RaftRole, Term)? = nil
     var flushScheduled = false
+    /// Members that sent this node a message since it started (see `Status.heardFrom`).
+    var heardFrom: Set<UInt64> = []
     /// Set once the node stopped after a storage failure and said so.
     var stopAnnounced = false
     /// The snapshot being taken in the background, if any (at most one at a time).
@@ -201,6 +203,7 @@ public distributed actor RaftNode: RemoteCallable {
         for message in messages {
             try replica.step(message)  // malformed or stale input is dropped by the core
         }
+        if let first = messages.first { heardFrom.insert(first.from.rawValue) }
         try processReady()
     }
 
