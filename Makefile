@@ -12,8 +12,10 @@ PURE_SUITES := ^(NakshaCoreTests|NakshaWireTests|RaftCoreTests|NakshaSimulationT
 # The Postgres suites come next, alone too: bulk COPY tests encode and compare millions of
 # floats on a cooperative thread for seconds, which starved the actor suites' deadlines.
 STORE_SUITES := ^NakshaStoreTests\.
-# Real coordinator processes last, alone: their failover test times kill -9 → new leader.
-PROCESS_SUITES := ^NakshaCLITests\.CoordinatorProcessTests
+# Real coordinator processes last, alone, one test at a time (--no-parallel also serialises
+# swift-testing suites): the failover test times kill -9 → new leader, and the log-safety
+# tests fill a disk and race a snapshot install.
+PROCESS_SUITES := ^NakshaCLITests\.CoordinatorProcessTests|^NakshaCLITests\.LogSafetyProcessTests
 
 .PHONY: help setup build test run bench bench-raft lint clean
 
@@ -32,7 +34,7 @@ test: setup ## Set up, build, lint, run every test suite; non-zero exit on any f
 	$(SWIFT) test --skip-build $(SWIFT_BUILD_FLAGS) --filter '$(PURE_SUITES)'
 	$(SWIFT) test --skip-build $(SWIFT_BUILD_FLAGS) --filter '$(STORE_SUITES)'
 	$(SWIFT) test --skip-build $(SWIFT_BUILD_FLAGS) --skip '$(PURE_SUITES)' --skip '$(STORE_SUITES)' --skip '$(PROCESS_SUITES)'
-	$(SWIFT) test --skip-build $(SWIFT_BUILD_FLAGS) --filter '$(PROCESS_SUITES)'
+	$(SWIFT) test --skip-build $(SWIFT_BUILD_FLAGS) --no-parallel --filter '$(PROCESS_SUITES)'
 
 run: build ## Start a local three-coordinator cluster, check it end to end, keep it up until Ctrl-C
 	@$(NAKSHA) dev

@@ -41,13 +41,15 @@ import FoundationNetworking
         func http(_ id: UInt64) -> String { "127.0.0.1:\(httpPorts[id]!)" }
         var addresses: [UInt64: NodeAddress] { peerPorts.mapValues { NodeAddress(host: "127.0.0.1", port: $0) } }
 
-        func start(_ id: UInt64) throws {
+        /// Starts node `id` with the cluster's `--peers` (or `peers`, e.g. a list that
+        /// disagrees with the stored membership) and any `extraArguments`.
+        func start(_ id: UInt64, peers: String? = nil, extraArguments: [String] = []) throws {
             let process = Process()
             process.executableURL = try CoordinatorProcessTests.nakshaBinary()
             process.arguments = [
-                "coordinator", "--node-id", "\(id)", "--peers", peerList, "--data-dir", dataDirectory(id), "--http-port", "\(httpPorts[id]!)",
+                "coordinator", "--node-id", "\(id)", "--peers", peers ?? peerList, "--data-dir", dataDirectory(id), "--http-port", "\(httpPorts[id]!)",
                 "--snapshot-every", "\(snapshotEvery)",
-            ]
+            ] + extraArguments
             let path = "\(directory)/node-\(id).stderr"
             _ = FileManager.default.createFile(atPath: path, contents: nil)
             process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
@@ -63,6 +65,16 @@ import FoundationNetworking
             guard let process = processes.removeValue(forKey: id) else { return }
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
+        }
+
+        /// Waits up to `timeout` for node `id`'s process to end by itself; returns its exit
+        /// status (`signalled` when a signal ended it) and forgets it, or nil if it still runs.
+        func waitForExit(_ id: UInt64, timeout: Duration = .seconds(30)) async -> (status: Int32, signalled: Bool)? {
+            guard let process = processes[id] else { return nil }
+            guard await CoordinatorProcessTests.waitUntil(timeout: timeout, { !process.isRunning }) else { return nil }
+            process.waitUntilExit()
+            processes[id] = nil
+            return (process.terminationStatus, process.terminationReason == .uncaughtSignal)
         }
 
         func stderr(_ id: UInt64) -> String {
