@@ -50,6 +50,8 @@ public final class RaftReplica {
     /// at least this, so timestamps never decrease along the log, across leaders too.
     public private(set) var highestTimestampMillis: UInt64
     public private(set) var stopError: (any Error)? = nil
+    /// The ready batch whose persist failed and stopped the replica, if any.
+    public private(set) var failedReady: Ready? = nil
     public let mutations: Mutations
     /// The largest command accepted by `propose` (its envelope excluded).
     public let maxCommandBytes: Int
@@ -160,35 +162,42 @@ public final class RaftReplica {
     /// Carries out every pending ready batch in the documented order and returns what each
     /// did. On a storage error the replica stops (see the type's contract) and rethrows.
     public func processReady() throws -> [Output] {
-        try checkRunning()
         var outputs: [Output] = []
-        while core.hasReady {
-            let ready = core.ready()
-            var output = Output(ready: ready)
-            do {
-                if let snapshot = ready.snapshot, snapshot.metadata.index > applied {
-                    try installSnapshot(snapshot)
-                    output.installed = snapshot.metadata
-                }
-                try storage.persist(entries: ready.entries, hardState: ready.hardState)
-            } catch {
-                if !mutations.contains(.ignorePersistErrors) {
-                    stop(error)
-                    throw error
-                }
-            }
-            for entry in ready.entries {
-                if case .command(let bytes) = entry.payload, let stamp = CommandEnvelope.timestamp(of: bytes) {
-                    highestTimestampMillis = max(highestTimestampMillis, stamp)
-                }
-            }
-            for entry in ready.committedEntries where entry.index > applied {
-                output.applied.append(apply(entry))
-            }
-            core.advance(ready)
-            outputs.append(output)
-        }
+        while let output = try processNextReady() { outputs.append(output) }
         return outputs
+    }
+
+    /// Carries out one ready batch, or returns nil if there is none. On a storage error the
+    /// replica stops, `failedReady` holds the batch (any prefix of it may be durable), and
+    /// the error is rethrown; batches returned before were fully persisted.
+    public func processNextReady() throws -> Output? {
+        try checkRunning()
+        guard core.hasReady else { return nil }
+        let ready = core.ready()
+        var output = Output(ready: ready)
+        do {
+            if let snapshot = ready.snapshot, snapshot.metadata.index > applied {
+                try installSnapshot(snapshot)
+                output.installed = snapshot.metadata
+            }
+            try storage.persist(entries: ready.entries, hardState: ready.hardState)
+        } catch {
+            if !mutations.contains(.ignorePersistErrors) {
+                failedReady = ready
+                stop(error)
+                throw error
+            }
+        }
+        for entry in ready.entries {
+            if case .command(let bytes) = entry.payload, let stamp = CommandEnvelope.timestamp(of: bytes) {
+                highestTimestampMillis = max(highestTimestampMillis, stamp)
+            }
+        }
+        for entry in ready.committedEntries where entry.index > applied {
+            output.applied.append(apply(entry))
+        }
+        core.advance(ready)
+        return output
     }
 
     private func installSnapshot(_ snapshot: Snapshot) throws {

@@ -113,6 +113,7 @@ public final class RaftStorage {
         var hardState: HardState? = nil
         var entries: [LogEntry] = []
         var marker: (index: UInt64, term: UInt64, path: String)? = nil
+        var gap: (below: UInt64, description: String)? = nil
         for (position, record) in wal.recovered.enumerated() {
             let path = wal.recoveredPaths[position]
             switch record.type {
@@ -129,7 +130,10 @@ public final class RaftStorage {
                     entries.removeAll { $0.index >= entry.index }
                 }
                 if let last = entries.last, entry.index != last.index + 1 {
-                    throw WALError(.corruptRecord, "\(path): entry \(entry.index) follows entry \(last.index) (a gap in the log); refusing to start")
+                    // A gap is fine only if a snapshot covers it: checked once the snapshot
+                    // is known (an install whose marker was lost leaves exactly this).
+                    if entry.index - 1 > (gap?.below ?? 0) { gap = (entry.index - 1, "\(path): entry \(entry.index) follows entry \(last.index)") }
+                    entries.removeAll()
                 }
                 entries.append(entry)
             case Self.snapshotMarkerRecord:
@@ -154,6 +158,10 @@ public final class RaftStorage {
                 throw WALError(.corruptRecord, "\(path): unknown record type \(record.type); refusing to start")
             }
         }
+        lastHardState = hardState ?? HardState()
+        if !mutations.contains(.skipPreambleRestore) {
+            rebuildPreamble()  // before anything below may write (and so start a segment)
+        }
         let stored = try snapshots.latest()
         guard hardState != nil || stored.snapshot != nil || !entries.isEmpty || bootstrap != nil else { return nil }
         guard let bootstrap else {
@@ -173,19 +181,35 @@ public final class RaftStorage {
         } else {
             base = PersistentState.bootstrap(voters: bootstrap.membership.voters).snapshot
         }
+        if let gap, gap.below > base.metadata.index {
+            throw WALError(.corruptRecord, "\(gap.description) (a gap in the log after the snapshot at \(base.metadata.index)); refusing to start")
+        }
         entries.removeAll { $0.index <= base.metadata.index }
+        // A snapshot newer than every marker: the node stopped after the snapshot file was
+        // durable and before its marker was. For an installed snapshot the log before it
+        // should have been discarded: entries after it with a lower term are that stale
+        // suffix (never committed: committed terms never decrease), and are dropped. The
+        // marker is then written, so the log on disk is consistent again.
+        let markerMissing = (stored.snapshot?.index ?? 0) > (marker?.index ?? 0)
         var previousTerm = base.metadata.term
         var expected = base.metadata.index + 1
+        var kept: [LogEntry] = []
         for entry in entries {
             guard entry.index == expected else {
                 throw WALError(.corruptRecord, "\(wal.directory): the log resumes at \(entry.index) but the snapshot ends at \(base.metadata.index); refusing to start")
             }
             guard entry.term >= previousTerm else {
+                if markerMissing { break }
                 throw WALError(.corruptRecord, "\(wal.directory): entry \(entry.index) has term \(entry.term) after term \(previousTerm) (terms never decrease); refusing to start")
             }
+            kept.append(entry)
             previousTerm = entry.term
             expected += 1
         }
+        if markerMissing {
+            try completeInterruptedSnapshot(base, keeping: kept, dropped: entries.count - kept.count)
+        }
+        entries = kept
         var restoredHardState = hardState ?? HardState()
         if restoredHardState.term < previousTerm {
             // Entries of a newer term were written in a batch whose hard state record was
@@ -197,13 +221,25 @@ public final class RaftStorage {
         if restoredHardState.commit > lastIndex {
             throw WALError(.corruptRecord, "\(wal.directory): the commit index \(restoredHardState.commit) is past the last index \(lastIndex); refusing to start")
         }
-        lastHardState = restoredHardState
-        if !mutations.contains(.skipPreambleRestore) {
-            rebuildPreamble()
-        }
         return Loaded(
             state: PersistentState(hardState: restoredHardState, snapshot: base, entries: entries),
             bootstrapMembership: bootstrap.membership, joined: bootstrap.joining)
+    }
+
+    /// What `load` repaired, if anything (for the log line at start).
+    public private(set) var repairReport: String? = nil
+
+    /// Writes the marker a snapshot never got, and the entries that follow it again, so that
+    /// replaying the log no longer depends on anything before the snapshot.
+    private func completeInterruptedSnapshot(_ base: Snapshot, keeping kept: [LogEntry], dropped: Int) throws {
+        var records = [Self.markerRecord(index: base.metadata.index, term: base.metadata.term, install: true)]
+        for entry in kept {
+            records.append(WALRecord(type: Self.entryRecord, tag: entry.index, payload: try encoder.encode(entry)))
+        }
+        markerRecordValue = Self.markerRecord(index: base.metadata.index, term: base.metadata.term, install: false)
+        if !mutations.contains(.skipPreambleRestore) { rebuildPreamble() }
+        try appendSynced(records)
+        repairReport = "completed the snapshot at index \(base.metadata.index) whose marker was not written (\(dropped) stale entries after it dropped)"
     }
 
     // MARK: Writing
@@ -221,20 +257,26 @@ public final class RaftStorage {
             records.append(WALRecord(type: Self.entryRecord, tag: entry.index, payload: try encoder.encode(entry)))
         }
         var mustSync = !entries.isEmpty
+        var hardStateRecord: WALRecord? = nil
         if let hardState {
             let record = WALRecord(type: Self.hardStateRecord, tag: 0, payload: try encoder.encode(hardState))
             records.append(record)
-            hardStateRecordValue = record
-            rebuildPreamble()
+            hardStateRecord = record
             mustSync = mustSync || hardState.term != lastHardState.term || hardState.vote != lastHardState.vote
-            lastHardState = hardState
         }
         guard !records.isEmpty else { return }
-        guard mustSync else {
+        if mustSync {
+            try appendSynced(records)
+        } else {
             try wal.append(records, sync: false)
-            return
         }
-        try appendSynced(records)
+        // Only now may new segments repeat this hard state: a segment started while this
+        // batch is written must not hold a commit index whose entries are not yet written.
+        if let hardState, let hardStateRecord {
+            hardStateRecordValue = hardStateRecord
+            lastHardState = hardState
+            rebuildPreamble()
+        }
     }
 
     /// Installs a snapshot received from the leader: the file is made durable, then an

@@ -4,12 +4,16 @@
 //   NAKSHA_SIM_SEED=<n> naksha-sim [--nodes K]                   replay one seed with its trace
 //   naksha-sim --inject-fault commit-previous-term|vote-without-log-check|skip-pre-vote-term-rules
 //                                                              TEST-ONLY: break one rule
+//   naksha-sim --mutate stored-membership|ignore-persist-errors|remove-any-segment|
+//              skip-install-marker|skip-preamble-restore              TEST-ONLY: re-introduce a storage bug
+//   naksha-sim --disk-faults N                                   storage-call faults per 10,000 (default: per seed)
 //   naksha-sim --bench [--proposals N] [--batch B]               proposals/s, in-memory 3 nodes
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import NakshaRaftStorage
 import NakshaSimulation
 import RaftCore
 
@@ -29,6 +33,9 @@ struct Arguments {
     var checkQuorum: Bool?
     var readyCrashPerMille: UInt64?
     var leaseReads = false
+    var storageMutations: RaftStorage.Mutations = []
+    var replicaMutations: RaftReplica.Mutations = []
+    var diskFaults: UInt64?
 }
 
 func usage() -> Never {
@@ -72,6 +79,19 @@ func parseArguments() -> Arguments {
                 print("--inject-fault needs commit-previous-term, vote-without-log-check or skip-pre-vote-term-rules")
                 usage()
             }
+        case "--disk-faults": arguments.diskFaults = number(flag)
+        case "--mutate":
+            // TEST-ONLY: re-introduce a fixed storage bug to show the simulator finds it.
+            switch iterator.next() {
+            case "stored-membership": arguments.replicaMutations.insert(.ignoreStoredMembership)
+            case "ignore-persist-errors": arguments.replicaMutations.insert(.ignorePersistErrors)
+            case "remove-any-segment": arguments.storageMutations.insert(.removeAnyCoveredSegment)
+            case "skip-install-marker": arguments.storageMutations.insert(.skipInstallMarker)
+            case "skip-preamble-restore": arguments.storageMutations.insert(.skipPreambleRestore)
+            default:
+                print("--mutate needs stored-membership, ignore-persist-errors, remove-any-segment, skip-install-marker or skip-preamble-restore")
+                usage()
+            }
         case "--help", "-h": usage()
         default:
             print("unknown argument \(flag)")
@@ -91,7 +111,8 @@ func replay(seed: UInt64, arguments: Arguments) -> Int32 {
         preVote: arguments.preVote, checkQuorum: arguments.leaseReads ? true : arguments.checkQuorum,
         readMode: arguments.leaseReads ? .leaseBased : nil,
         maxMessageBytes: arguments.maxMessageBytes, crashPerMille: arguments.crashPerMille,
-        readyCrashPerMille: arguments.readyCrashPerMille, recordTrace: true)
+        readyCrashPerMille: arguments.readyCrashPerMille, recordTrace: true, storageMutations: arguments.storageMutations,
+        replicaMutations: arguments.replicaMutations, diskFaultsPerTenThousand: arguments.diskFaults)
     let result = Simulation.run(options)
     for line in result.trace {
         print(line)
@@ -109,13 +130,17 @@ func explore(arguments: Arguments) -> Int32 {
         preVote: arguments.preVote, checkQuorum: arguments.leaseReads ? true : arguments.checkQuorum,
         readMode: arguments.leaseReads ? .leaseBased : nil,
         maxMessageBytes: arguments.maxMessageBytes, crashPerMille: arguments.crashPerMille,
-        readyCrashPerMille: arguments.readyCrashPerMille)
+        readyCrashPerMille: arguments.readyCrashPerMille, storageMutations: arguments.storageMutations,
+        replicaMutations: arguments.replicaMutations, diskFaultsPerTenThousand: arguments.diskFaults)
     let summary = SimulationRunner.explore(firstSeed: arguments.firstSeed, count: arguments.seeds, template: template)
     for failure in summary.failures {
         print("VIOLATION (nodes \(arguments.nodes)): \(failure.violations.first ?? "?")")
         print(failure.replayLine)
     }
     print(summary.line)
+    print(
+        "storage: \(summary.diskFaults) disk faults, \(summary.persistFailures) fail-stops, \(summary.recoveriesChecked) recoveries checked, \(summary.refusedStarts) restarts with other peers refused"
+    )
     return summary.failures.isEmpty ? 0 : 1
 }
 

@@ -52,7 +52,7 @@ struct InvariantChecker: Sendable {
     }
 
     private mutating func checkLeaderCompleteness(_ core: RaftCore) {
-        guard highestCommitted > 0 else { return }
+        guard highestCommitted > 0, max(core.snapshotIndex, 1) <= highestCommitted else { return }
         for index in max(core.snapshotIndex, 1)...highestCommitted {
             guard let expected = committedTerm(at: index) else { continue }
             guard let actual = core.term(at: index) else {

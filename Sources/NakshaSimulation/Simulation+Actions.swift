@@ -1,4 +1,5 @@
 import NakshaCore
+import NakshaRaftStorage
 import RaftCore
 
 extension Simulation {
@@ -16,7 +17,11 @@ extension Simulation {
             let position = down[Int(random.next(below: UInt64(down.count)))]
             nodes[position].restarts += 1
             stats.restarts += 1
-            start(position)
+            // Sometimes an operator restarts a member with --peers listing only itself (the
+            // split brain of issue 14, 1a): the stored membership must refuse it.
+            let alone = !nodes[position].joining && nodes[position].storage.hardState.term > 0
+                && random.next(below: 1000) < profile.loneRestartPerMille
+            start(position, alone: alone)
         }
         if random.next(below: 1000) < profile.partitionPerMille {
             let members = live.map { nodes[$0].id }
@@ -61,10 +66,18 @@ extension Simulation {
     mutating func proposeCommand() {
         let up = upPositions
         guard !up.isEmpty else { return }
-        // Mostly at the leader; sometimes at a random node, which must refuse unless leader.
-        let position = random.next(below: 4) == 0
-            ? up[Int(random.next(below: UInt64(up.count)))]
-            : (currentLeader ?? up[0])
+        // Mostly at the leader; sometimes at a random node, which must refuse unless leader;
+        // sometimes at a stale leader (a client that has not heard of the new one), which
+        // builds the uncommitted suffixes that a new leader later overwrites.
+        let staleLeaders = up.filter { nodes[$0].core?.role == .leader && $0 != currentLeader }
+        let position: Int
+        if !staleLeaders.isEmpty && random.next(below: 100) < profile.staleLeaderProposalPercent {
+            position = staleLeaders[Int(random.next(below: UInt64(staleLeaders.count)))]
+        } else if random.next(below: 4) == 0 {
+            position = up[Int(random.next(below: UInt64(up.count)))]
+        } else {
+            position = currentLeader ?? up[0]
+        }
         nextCommand += 1
         var bytes: [UInt8] = []
         var value = nextCommand
@@ -77,7 +90,9 @@ extension Simulation {
         let id = nodes[position].id
         let command = nextCommand
         do {
-            if let index = try nodes[position].core?.propose(bytes) {
+            if let index = try nodes[position].replica?.propose(
+                bytes, machine: 0, requestID: RequestID(client: 1, sequence: command), nowMillis: now)
+            {
                 stats.proposals += 1
                 record("propose \(command) at \(id) index \(index)", 30, index)
                 if !wasLeader {
@@ -98,7 +113,7 @@ extension Simulation {
         let readID = nextReadID
         let id = nodes[position].id
         do {
-            try nodes[position].core?.readIndex(requestID: readID)
+            try nodes[position].replica?.withCore { core throws(RaftError) in try core.readIndex(requestID: readID) }
             record("read \(readID) at \(id)", 31, readID)
         } catch {
             readStartedAt[nextReadID] = nil
@@ -122,11 +137,11 @@ extension Simulation {
             change = .remove(removable[Int(random.next(below: UInt64(removable.count)))])
         }
         do {
-            let index = try nodes[position].core?.proposeMembershipChange(change)
+            let index = try nodes[position].replica?.withCore { core throws(RaftError) in try core.proposeMembershipChange(change) }
             stats.membershipChanges += 1
             record("membership \(change) at index \(index ?? 0)", 32, index ?? 0)
             if case .addLearner(let newID) = change {
-                addNode(id: newID, state: .joining)
+                addNode(id: newID, state: .joining, joining: true)
             }
         } catch {
             record("membership \(change) refused: \(error)", 33, 0)
@@ -139,7 +154,7 @@ extension Simulation {
         guard !others.isEmpty else { return }
         let target = others[Int(random.next(below: UInt64(others.count)))]
         do {
-            try nodes[position].core?.transferLeadership(to: target)
+            try nodes[position].replica?.withCore { core throws(RaftError) in try core.transferLeadership(to: target) }
             stats.leaderTransfers += 1
             record("transfer \(leader.id)->\(target)", 34, target.rawValue)
         } catch {
@@ -151,19 +166,28 @@ extension Simulation {
         let up = upPositions
         guard !up.isEmpty else { return }
         let position = up[Int(random.next(below: UInt64(up.count)))]
-        guard let core = nodes[position].core else { return }
-        let applied = nodes[position].appliedIndex
-        guard applied > core.snapshotIndex + 2 else { return }
-        let data = nodes[position].snapshotData
+        guard let replica = nodes[position].replica else { return }
+        let applied = replica.applied
+        guard applied > replica.core.snapshotIndex + 2 else { return }
         let id = nodes[position].id
         do {
-            if let snapshot = try nodes[position].core?.compact(through: applied, snapshotData: data) {
-                nodes[position].storage.compact(snapshot)
-                stats.compactions += 1
-                record("compact \(id) through \(applied)", 36, applied)
+            try replica.takeSnapshot()
+            nodes[position].storage.compact(replica.core.snapshot)
+            stats.compactions += 1
+            record("compact \(id) through \(applied)", 36, applied)
+            if faultsEnabled && random.next(below: 100) < profile.crashAfterCompactionPercent {
+                crash(position)  // a crash right after segments were deleted: recovery must hold
             }
         } catch {
-            record("compact refused: \(error)", 37, 0)
+            if replica.stopError != nil {
+                // The snapshot file, its marker or the segment removal failed: fail-stop.
+                stats.persistFailures += 1
+                nodes[position].failedSnapshot = replica.core.snapshot
+                record("compact \(id) failed: \(error)", 38, applied)
+                crash(position)
+            } else {
+                record("compact refused: \(error)", 37, 0)
+            }
         }
     }
 
@@ -173,6 +197,7 @@ extension Simulation {
         faultsEnabled = false
         network.heal()
         network.makeReliable()
+        for position in nodes.indices { nodes[position].fileSystem.setRates(.none) }
         for position in nodes.indices where !nodes[position].isUp && !nodes[position].decommissioned {
             start(position)
         }
@@ -189,7 +214,10 @@ extension Simulation {
                 }
                 continue
             }
-            if let index = try? nodes[position].core?.propose([0x4c, 0x49, 0x56, 0x45]) {
+            nextCommand += 1
+            if let index = try? nodes[position].replica?.propose(
+                [0x4c, 0x49, 0x56, 0x45], machine: 0, requestID: RequestID(client: 1, sequence: nextCommand), nowMillis: now)
+            {
                 marker = (leader.id, leader.term, index)
             }
         }

@@ -1,4 +1,5 @@
 import NakshaCore
+import NakshaRaftStorage
 import RaftCore
 
 extension Simulation {
@@ -12,7 +13,11 @@ extension Simulation {
             runWorkload()
         }
         for position in nodes.indices {
-            nodes[position].core?.tick()
+            if let noticed = nodes[position].failureNoticedAt, now >= noticed + 3, nodes[position].isUp {
+                // A storage failure the node ignored (mutation): the process dies soon after.
+                crash(position)
+            }
+            try? nodes[position].replica?.tick()
         }
         for message in network.takeDue(now: now) {
             deliver(message)
@@ -44,7 +49,7 @@ extension Simulation {
         record("\(message.from)->\(message.to) term \(message.term) \(Simulation.describe(message.kind))",
             10 + Simulation.tag(message.kind), message.from.rawValue << 8 | message.to.rawValue)
         do {
-            try nodes[position].core?.step(message)
+            try nodes[position].replica?.step(message)
         } catch {
             checker.fail("step threw \(error) for a correctly routed message")
         }
@@ -53,38 +58,77 @@ extension Simulation {
         }
     }
 
-    /// Carries out a node's `Ready` in the documented order: persist (and sync), send, apply.
+    /// Carries out a node's ready batches through its real `RaftReplica` (persist and sync
+    /// to the simulated disk, apply), then sends each batch's messages. A storage error stops
+    /// the node (fail-stop): it must refuse everything afterwards, and the process exits.
     mutating func handleReady(_ position: Int) {
-        guard let ready = nodes[position].core?.ready() else { return }
-        let id = nodes[position].id
         if faultsEnabled && profile.readyCrashPerMille > 0 && random.next(below: 2000) < profile.readyCrashPerMille {
-            // Crash before the write was synced: the whole Ready is lost.
+            // Crash before the batch was written: the whole Ready is lost.
             crash(position)
             return
         }
-        persist(ready, at: position)
-        if let core = nodes[position].core, let old = observedCommit[id], core.commitIndex > old {
-            checker.observeCommit(core, from: old)
-            observedCommit[id] = core.commitIndex
-            if let term = core.term(at: core.commitIndex) {
-                checkCommitIsElectionProof(index: core.commitIndex, term: term)
+        while let replica = nodes[position].replica, replica.core.hasReady {
+            let fileSystem = nodes[position].fileSystem
+            let faultsBefore = fileSystem.faultsInjected
+            let output: RaftReplica.Output
+            do {
+                guard let next = try replica.processNextReady() else { break }
+                output = next
+            } catch {
+                stopAfterStorageFailure(position, replica: replica, error: error)
+                return
+            }
+            if fileSystem.faultsInjected > faultsBefore {
+                // Only with `ignorePersistErrors`: the replica carried on after a failed call.
+                if nodes[position].failureNoticedAt == nil { nodes[position].failureNoticedAt = now }
+            }
+            persist(output.ready, at: position)
+            let id = nodes[position].id
+            if let core = nodes[position].core, let old = observedCommit[id], core.commitIndex > old {
+                checker.observeCommit(core, from: old)
+                observedCommit[id] = core.commitIndex
+                if let term = core.term(at: core.commitIndex) {
+                    checkCommitIsElectionProof(index: core.commitIndex, term: term)
+                }
+            }
+            apply(output, at: position)
+            if faultsEnabled && profile.readyCrashPerMille > 0 && random.next(below: 2000) < profile.readyCrashPerMille {
+                // Crash after the sync but before sending anything.
+                crash(position)
+                return
+            }
+            for message in output.ready.messages {
+                network.send(message, now: now, random: &random)
+                if case .installSnapshot = message.kind {
+                    // The whole snapshot left in one message: report the stream finished.
+                    try? replica.withCore { core throws(RaftError) in core.reportSnapshot(to: message.to, finished: true) }
+                }
             }
         }
-        if faultsEnabled && profile.readyCrashPerMille > 0 && random.next(below: 2000) < profile.readyCrashPerMille {
-            // Crash after the sync but before sending or applying anything.
-            crash(position)
-            return
+    }
+
+    /// Fail-stop: the replica must refuse every further call, and the process exits (crash).
+    private mutating func stopAfterStorageFailure(_ position: Int, replica: RaftReplica, error: any Error) {
+        let id = nodes[position].id
+        stats.persistFailures += 1
+        nodes[position].failedBatch = replica.failedReady
+        if replica.stopError == nil {
+            checker.fail("Fail-stop: \(id) threw \(error) from processReady but is not stopped")
         }
-        for message in ready.messages {
-            network.send(message, now: now, random: &random)
+        var refusals = 0
+        if (try? replica.tick()) == nil { refusals += 1 }
+        if (try? replica.processNextReady()) == nil { refusals += 1 }
+        if (try? replica.propose([1], machine: 0, requestID: RequestID(client: 0, sequence: 0), nowMillis: now)) == nil { refusals += 1 }
+        if refusals != 3 {
+            checker.fail("Fail-stop: \(id) hit a storage error and still accepted \(3 - refusals) of tick, processReady and propose")
         }
-        apply(ready, at: position)
-        nodes[position].core?.advance(ready)
+        record("storage failure on \(id): \(error)", 9, id.rawValue)
+        crash(position)
     }
 
     private mutating func persist(_ ready: Ready, at position: Int) {
         let id = nodes[position].id
-        if let snapshot = ready.snapshot {
+        if let snapshot = ready.snapshot, snapshot.metadata.index > nodes[position].storage.snapshot.metadata.index {
             nodes[position].storage.install(snapshot)
         }
         if let first = ready.entries.first {
@@ -98,19 +142,23 @@ extension Simulation {
         }
     }
 
-    private mutating func apply(_ ready: Ready, at position: Int) {
+    private mutating func apply(_ output: RaftReplica.Output, at position: Int) {
         let id = nodes[position].id
-        if let snapshot = ready.snapshot {
+        if let snapshot = output.ready.snapshot, output.installed != nil {
             nodes[position].appliedIndex = snapshot.metadata.index
-            nodes[position].appliedDigest = SimulatedNode.decodeDigest(snapshot.data)
-            checker.observeSnapshotInstall(node: id, index: snapshot.metadata.index, digest: nodes[position].appliedDigest)
+            guard let digest = DigestMachine.digest(inNodeSnapshot: snapshot.data) else {
+                checker.fail("Snapshot: \(id) installed a snapshot at \(snapshot.metadata.index) whose state does not decode")
+                return
+            }
+            nodes[position].appliedDigest = digest
+            checker.observeSnapshotInstall(node: id, index: snapshot.metadata.index, digest: digest)
             stats.snapshotsInstalled += 1
             record("install snapshot \(id) at \(snapshot.metadata.index)", 4, snapshot.metadata.index)
         }
-        for entry in ready.committedEntries {
-            applyEntry(entry, at: position)
+        for applied in output.applied {
+            applyEntry(applied, at: position)
         }
-        for readState in ready.readStates {
+        for readState in output.ready.readStates {
             let started = readStartedAt[readState.requestID] ?? 0
             checker.observeRead(node: id, requestID: readState.requestID, readIndex: readState.index, committedAtStart: started)
             nodes[position].pendingReads.append(readState)
@@ -118,20 +166,22 @@ extension Simulation {
         serveReads(at: position)
     }
 
-    private mutating func applyEntry(_ entry: LogEntry, at position: Int) {
+    private mutating func applyEntry(_ applied: RaftReplica.AppliedEntry, at position: Int) {
         let id = nodes[position].id
+        let entry = applied.entry
         guard entry.index == nodes[position].appliedIndex + 1 else {
-            if entry.index > nodes[position].appliedIndex + 1 {
-                checker.fail("State Machine Safety: \(id) applied index \(entry.index) after \(nodes[position].appliedIndex)")
-            }
+            checker.fail("State Machine Safety: \(id) applied index \(entry.index) after \(nodes[position].appliedIndex)")
             return
         }
-        var chain = TraceDigest()
-        chain.mix(nodes[position].appliedDigest)
-        chain.mix(TraceDigest.entryHash(entry))
-        nodes[position].appliedDigest = chain.value
+        if case .command = entry.payload {
+            guard let result = applied.result, result.count == 8, applied.requestID != nil else {
+                checker.fail("Apply: \(id) applied command \(entry.index) without a digest result: \(String(decoding: applied.result ?? [], as: UTF8.self))")
+                return
+            }
+            nodes[position].appliedDigest = DigestMachine.value(result)
+        }
         nodes[position].appliedIndex = entry.index
-        checker.observeApply(node: id, entry: entry, digestAfterApply: chain.value)
+        checker.observeApply(node: id, entry: entry, digestAfterApply: nodes[position].appliedDigest)
         record("apply \(id) \(entry.index)/\(entry.term)", 5, entry.index)
         if case .remove(let removed) = entry.membershipChange, let target = self.position(of: removed) {
             // Once its removal is committed an operator shuts the server down for good.

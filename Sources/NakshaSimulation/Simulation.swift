@@ -1,9 +1,10 @@
 import NakshaCore
+import NakshaRaftStorage
 import RaftCore
 
 /// A deterministic simulation of a Raft group: every choice — faults, delays, workload,
 /// election timeouts — comes from one seeded generator, so a seed replays exactly.
-public struct Simulation: Sendable {
+public struct Simulation {
     let options: SimulationOptions
     var random: SeededGenerator
     var profile: SimulationProfile
@@ -50,6 +51,7 @@ public struct Simulation: Sendable {
             runLivenessPhase()
         }
         stats.highestCommitted = checker.highestCommitted
+        stats.diskFaults = nodes.reduce(0) { $0 + $1.fileSystem.faultsInjected }
         return SimulationResult(
             seed: options.seed, violations: checker.violations, digest: digest.value, trace: trace, stats: stats)
     }
@@ -72,12 +74,17 @@ public struct Simulation: Sendable {
             readPercent: random.next(below: 30),
             membershipPerMille: random.next(below: 30),
             transferPerMille: random.next(below: 20),
-            compactionPerMille: random.next(below: 60),
+            compactionPerMille: random.next(below: 3) == 0 ? 100 + random.next(below: 200) : random.next(below: 60),
             maxMessageBytes: options.maxMessageBytes ?? messageBytes,
             maxInflightMessages: 1 + Int(random.next(below: 8)),
             preVote: options.preVote ?? (random.next(below: 4) != 0),
             checkQuorum: checkQuorum,
-            readMode: options.readMode ?? (leaseDrawn ? .leaseBased : .safe)
+            readMode: options.readMode ?? (leaseDrawn ? .leaseBased : .safe),
+            diskFaultsPerTenThousand: options.diskFaultsPerTenThousand ?? (random.next(below: 3) == 0 ? 0 : random.next(below: 40)),
+            loneRestartPerMille: random.next(below: 2) == 0 ? 0 : 50 + random.next(below: 150),
+            segmentSizeBytes: [256, 1 << 10, 4 << 10, 64 << 10][Int(random.next(below: 4))],
+            staleLeaderProposalPercent: random.next(below: 4) == 0 ? 60 : 12,
+            crashAfterCompactionPercent: random.next(below: 2) == 0 ? 0 : 10 + random.next(below: 40)
         )
     }
 
@@ -104,24 +111,65 @@ public struct Simulation: Sendable {
         )
     }
 
-    mutating func addNode(id: ReplicaID, state: PersistentState) {
+    mutating func addNode(id: ReplicaID, state: PersistentState, joining: Bool = false) {
         precondition(Int(id.rawValue) == nodes.count + 1, "simulated node ids are dense")
-        nodes.append(SimulatedNode(id: id, state: state))
+        let rate = profile.diskFaultsPerTenThousand
+        let fileSystem = SimulatedFileSystem(
+            seed: random.next(),
+            rates: .init(writePerTenThousand: rate / 2, syncPerTenThousand: rate, renamePerTenThousand: rate / 2))
+        nodes.append(SimulatedNode(id: id, state: state, joining: joining, fileSystem: fileSystem))
         start(nodes.count - 1)
     }
 
-    mutating func start(_ position: Int) {
+    /// The voters every original node is started with (`--peers`).
+    var configuredVoters: [ReplicaID] { (1...UInt64(options.nodeCount)).map { ReplicaID($0) } }
+
+    /// Starts (or restarts) a node from what its disk holds, as a new process would. With
+    /// `alone`, it is started as an operator who lists only it in `--peers` would: the stored
+    /// membership must win (the start is refused).
+    mutating func start(_ position: Int, alone: Bool = false) {
         let id = nodes[position].id
-        let core = RaftCore(configuration: configuration(for: id), state: nodes[position].storage.persistentState)
-        nodes[position].core = core
-        nodes[position].loadStateMachine()
-        observedCommit[id] = core.commitIndex
-        record("start \(id) term \(core.term) commit \(core.commitIndex) last \(core.lastIndex)", 1, id.rawValue)
+        let fileSystem = nodes[position].fileSystem
+        let faultsBefore = fileSystem.faultsInjected
+        do {
+            let storage = try RaftStorage(
+                directory: SimulatedNode.directory, fileSystem: fileSystem, segmentSizeBytes: profile.segmentSizeBytes,
+                mutations: options.storageMutations)
+            let loaded = try storage.load()
+            checkRecovery(position, loaded: loaded?.state)
+            let replica = try RaftReplica(
+                configuration: configuration(for: id), storage: storage, host: SimulatedNode.host(),
+                configuredVoters: alone ? [id] : configuredVoters, join: nodes[position].joining, maxCommandBytes: 1 << 16,
+                mutations: options.replicaMutations)
+            nodes[position].replica = replica
+            nodes[position].failedBatch = nil
+            nodes[position].failedSnapshot = nil
+            nodes[position].failureNoticedAt = nil
+            nodes[position].appliedIndex = replica.applied
+            nodes[position].appliedDigest = nodes[position].machineDigest
+            nodes[position].pendingReads = []
+            observedCommit[id] = replica.core.commitIndex
+            record("start \(id)\(alone ? " alone" : "") term \(replica.core.term) commit \(replica.core.commitIndex) last \(replica.core.lastIndex)", 1, id.rawValue)
+        } catch let error as RaftStartError where error.code == .membershipMismatch && alone {
+            stats.refusedStarts += 1
+            fileSystem.crash()  // the process exited
+            record("start \(id) alone refused", 7, id.rawValue)
+        } catch {
+            if fileSystem.faultsInjected > faultsBefore {
+                // A disk fault while opening: the process exits and is started again later.
+                stats.persistFailures += 1
+                fileSystem.crash()
+                record("start \(id) failed on a disk fault", 8, id.rawValue)
+            } else {
+                checker.fail("Recovery: \(id) refused to start from its own disk: \(error)")
+            }
+        }
     }
 
     mutating func crash(_ position: Int) {
-        nodes[position].core = nil
+        nodes[position].replica = nil
         nodes[position].pendingReads = []
+        nodes[position].fileSystem.crash()
         stats.crashes += 1
         let id = nodes[position].id
         record("crash \(id)", 2, id.rawValue)

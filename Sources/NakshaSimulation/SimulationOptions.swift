@@ -1,3 +1,4 @@
+import NakshaRaftStorage
 import RaftCore
 
 /// What one simulation run does. Everything not given here is drawn from `seed`.
@@ -23,6 +24,12 @@ public struct SimulationOptions: Sendable, Equatable {
     public var readyCrashPerMille: UInt64?
     /// Keep a human-readable trace of every event (slower).
     public var recordTrace: Bool
+    /// TEST-ONLY: re-introduce fixed storage bugs (the mutation check, docs/raft.md).
+    public var storageMutations: RaftStorage.Mutations
+    public var replicaMutations: RaftReplica.Mutations
+    /// Disk fault rate per storage call, in parts per ten thousand (drawn from the seed if
+    /// nil; 0 turns disk faults off).
+    public var diskFaultsPerTenThousand: UInt64?
 
     public init(
         seed: UInt64,
@@ -36,8 +43,14 @@ public struct SimulationOptions: Sendable, Equatable {
         maxMessageBytes: Int? = nil,
         crashPerMille: UInt64? = nil,
         readyCrashPerMille: UInt64? = nil,
-        recordTrace: Bool = false
+        recordTrace: Bool = false,
+        storageMutations: RaftStorage.Mutations = [],
+        replicaMutations: RaftReplica.Mutations = [],
+        diskFaultsPerTenThousand: UInt64? = nil
     ) {
+        self.storageMutations = storageMutations
+        self.replicaMutations = replicaMutations
+        self.diskFaultsPerTenThousand = diskFaultsPerTenThousand
         self.readyCrashPerMille = readyCrashPerMille
         self.maxMessageBytes = maxMessageBytes
         self.crashPerMille = crashPerMille

@@ -20,4 +20,16 @@ struct SimulationProfile: Sendable {
     var preVote: Bool
     var checkQuorum: Bool
     var readMode: RaftCore.ReadMode
+    /// Storage-call failure rate (EIO, ENOSPC, torn writes), per ten thousand calls.
+    var diskFaultsPerTenThousand: UInt64
+    /// Restarts of a node with `--peers` listing only itself, per thousand restarts.
+    var loneRestartPerMille: UInt64
+    /// Small segments, so that rotation and segment removal happen within a run.
+    var segmentSizeBytes: Int
+    /// Of the proposals, the share sent to a stale leader when one exists (a client that has
+    /// not heard of the new leader): this builds the uncommitted suffixes a new leader later
+    /// overwrites.
+    var staleLeaderProposalPercent: UInt64
+    /// Crashes right after a compaction deleted segments, per hundred compactions.
+    var crashAfterCompactionPercent: UInt64
 }

@@ -30,6 +30,12 @@ public struct SimulationStats: Sendable, Equatable {
     public var compactions = 0
     public var snapshotsInstalled = 0
     public var livenessTicksUsed = 0
+    /// Storage failures that stopped a node (fail-stop), injected disk faults, restarts
+    /// checked against the synced state, restarts refused for a contradicting member list.
+    public var persistFailures = 0
+    public var diskFaults = 0
+    public var recoveriesChecked = 0
+    public var refusedStarts = 0
 
     public init() {}
 }

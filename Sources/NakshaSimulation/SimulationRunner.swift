@@ -7,6 +7,10 @@ public enum SimulationRunner {
         public var failures: [SimulationResult] = []
         public var totalCommitted: UInt64 = 0
         public var totalTicks = 0
+        public var diskFaults = 0
+        public var persistFailures = 0
+        public var recoveriesChecked = 0
+        public var refusedStarts = 0
 
         public var line: String { "\(seedsRun) seeds, \(failures.count) violations" }
     }
@@ -21,6 +25,10 @@ public enum SimulationRunner {
             summary.seedsRun += 1
             summary.totalCommitted += result.stats.highestCommitted
             summary.totalTicks += result.stats.ticks
+            summary.diskFaults += result.stats.diskFaults
+            summary.persistFailures += result.stats.persistFailures
+            summary.recoveriesChecked += result.stats.recoveriesChecked
+            summary.refusedStarts += result.stats.refusedStarts
             if !result.passed {
                 summary.failures.append(result)
             }

@@ -1,4 +1,5 @@
 import Foundation
+import NakshaRaftStorage
 import NakshaSimulation
 import RaftCore
 import Testing
@@ -26,6 +27,10 @@ struct SimulationTests {
             Self.report(failure, nodes: 3)
         }
         #expect(summary.totalCommitted > 100 * 10, "the workload commits entries")
+        // The real storage was crashed, failed and recovered, not idle: every restart was
+        // checked against what was synced.
+        #expect(summary.recoveriesChecked > 100 * 3, "restarts checked: \(summary.recoveriesChecked)")
+        #expect(summary.persistFailures > 10, "fail-stops after disk faults: \(summary.persistFailures)")
     }
 
     @Test("CI: 200 five-node seeds hold every invariant", arguments: 0..<4)
@@ -83,6 +88,10 @@ struct SimulationTests {
             totals.compactions += stats.compactions
             totals.snapshotsInstalled += stats.snapshotsInstalled
             totals.proposals += stats.proposals
+            totals.persistFailures += stats.persistFailures
+            totals.diskFaults += stats.diskFaults
+            totals.recoveriesChecked += stats.recoveriesChecked
+            totals.refusedStarts += stats.refusedStarts
         }
         #expect(totals.crashes > 0)
         #expect(totals.readsConfirmed > 0)
@@ -91,6 +100,10 @@ struct SimulationTests {
         #expect(totals.compactions > 0)
         #expect(totals.snapshotsInstalled > 0)
         #expect(totals.proposals > 0)
+        #expect(totals.diskFaults > 0, "disk faults were injected")
+        #expect(totals.persistFailures > 0, "a disk fault stopped a node")
+        #expect(totals.recoveriesChecked > 40, "restarts were checked against the synced state")
+        #expect(totals.refusedStarts > 0, "a restart with --peers listing only the node was refused")
     }
 
     @Test("lease reads stay linearizable under the simulator", arguments: 0..<2)
@@ -124,12 +137,13 @@ struct SimulatorTeethTests {
     func commitPreviousTerm() throws {
         let template = SimulationOptions(
             seed: 0, nodeCount: 3, safetyTicks: 300, testingFaults: .commitPreviousTermEntries,
-            preVote: false, checkQuorum: false, maxMessageBytes: 40, crashPerMille: 60, readyCrashPerMille: 60)
+            preVote: false, checkQuorum: false, maxMessageBytes: 40, crashPerMille: 60, readyCrashPerMille: 60,
+            diskFaultsPerTenThousand: 0)
         let failure = try #require(SimulationRunner.firstFailure(firstSeed: 0, count: Self.seedBound, template: template))
         #expect(failure.violations.contains { $0.contains("Committed entry") || $0.contains("Leader Completeness") })
         let correct = Simulation.run(SimulationOptions(
             seed: failure.seed, nodeCount: 3, safetyTicks: 300, preVote: false, checkQuorum: false,
-            maxMessageBytes: 40, crashPerMille: 60, readyCrashPerMille: 60))
+            maxMessageBytes: 40, crashPerMille: 60, readyCrashPerMille: 60, diskFaultsPerTenThousand: 0))
         #expect(correct.passed, "the same seed passes without the fault")
     }
 
@@ -154,5 +168,40 @@ struct SimulatorTeethTests {
         options.seed = failure.seed
         options.testingFaults = []
         #expect(Simulation.run(options).passed, "the same seed passes without the fault")
+    }
+}
+
+/// The mutation check of the storage fixes (issue 14): each test-only switch re-introduces one
+/// fixed bug in the real storage code, and the simulator must find it within the 2,000 CI
+/// seeds; the seed that finds it passes without the switch. docs/raft.md records the seeds.
+@Suite("Storage mutation check")
+struct StorageMutationTests {
+    struct Mutation: Sendable, CustomStringConvertible {
+        var description: String
+        var storage: RaftStorage.Mutations = []
+        var replica: RaftReplica.Mutations = []
+    }
+
+    static let mutations = [
+        Mutation(description: "1a restart alone ignores the stored membership", replica: .ignoreStoredMembership),
+        Mutation(description: "1b persist errors ignored", replica: .ignorePersistErrors),
+        Mutation(description: "1c any covered segment removed", storage: .removeAnyCoveredSegment),
+        Mutation(description: "1d installed snapshot writes no marker", storage: .skipInstallMarker),
+        Mutation(description: "1e preamble not restored at load", storage: .skipPreambleRestore),
+    ]
+
+    @Test("the simulator finds each re-introduced storage bug within the CI seeds", arguments: mutations)
+    func mutationIsFound(_ mutation: Mutation) throws {
+        let template = SimulationOptions(
+            seed: 0, nodeCount: 3, safetyTicks: SimulationTests.ciSafetyTicks, storageMutations: mutation.storage,
+            replicaMutations: mutation.replica)
+        let failure = try #require(
+            SimulationRunner.firstFailure(firstSeed: 0, count: 2_000, template: template), "\(mutation) was not found in 2,000 seeds")
+        print("mutation \(mutation): found by seed \(failure.seed): \(failure.violations.first ?? "")")
+        var correct = template
+        correct.seed = failure.seed
+        correct.storageMutations = []
+        correct.replicaMutations = []
+        #expect(Simulation.run(correct).passed, "seed \(failure.seed) passes without the mutation")
     }
 }
