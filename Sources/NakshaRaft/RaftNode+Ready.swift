@@ -255,20 +255,56 @@ extension RaftNode {
                 }
             }
             // Started immediately so that batches to one peer leave in order; Raft tolerates
-            // loss, so a failed send is dropped (the core retries on its own schedule).
-            if !plain.isEmpty, let batch = try? RaftMessageCodec.encode(plain) {
+            // loss, so a failed send is dropped (the core retries on its own schedule). A
+            // pipelined ready can hold many AppendEntries for one peer: they are split into
+            // batches well below the transport's 16 MiB frame limit.
+            for group in Self.batches(plain, maxBytes: Self.maxBatchBytes) {
+                guard let batch = try? RaftMessageCodec.encode(group) else { continue }
                 let logger = logger
                 Task.immediate {
                     do {
                         try await NakshaActorSystem.$callTimeout.withValue(timeout) { try await remote.deliver(batch) }
                     } catch {
-                        logger.debug("send dropped", metadata: ["peer": "\(peer.rawValue)", "messages": "\(plain.count)", "error": "\(error)"])
+                        logger.debug("send dropped", metadata: ["peer": "\(peer.rawValue)", "messages": "\(group.count)", "error": "\(error)"])
                     }
                 }
             }
             for message in snapshots {
                 streamSnapshot(message, to: remote)
             }
+        }
+    }
+
+    /// The most message bytes (approximately) sent to a peer in one call: half the actor
+    /// transport's 16 MiB frame limit, so one AppendEntries of `maxAppendBytes` plus a
+    /// command of `maxCommandBytes` always fits with room to spare.
+    static let maxBatchBytes = 8 << 20
+
+    /// Splits messages, in order, into groups of at most `maxBytes` (a message larger than
+    /// that goes alone).
+    static func batches(_ messages: [RaftMessage], maxBytes: Int) -> [[RaftMessage]] {
+        var groups: [[RaftMessage]] = []
+        var current: [RaftMessage] = []
+        var currentBytes = 0
+        for message in messages {
+            let bytes = approximateBytes(message)
+            if !current.isEmpty && currentBytes + bytes > maxBytes {
+                groups.append(current)
+                current = []
+                currentBytes = 0
+            }
+            current.append(message)
+            currentBytes += bytes
+        }
+        if !current.isEmpty { groups.append(current) }
+        return groups
+    }
+
+    static func approximateBytes(_ message: RaftMessage) -> Int {
+        guard case .appendEntries(let append) = message.kind else { return 64 }
+        return append.entries.reduce(64) { total, entry in
+            if case .command(let bytes) = entry.payload { return total + 32 + bytes.count }
+            return total + 64
         }
     }
 

@@ -291,6 +291,18 @@ public distributed actor RaftNode: RemoteCallable {
         }
     }
 
+    /// Proposes a command only if this node still leads in `term` (the fence of leader-only
+    /// loops, `LeaderLoop`): `notLeader` otherwise, with nothing appended.
+    public func propose(_ command: [UInt8], machine: UInt8, requestID: RequestID, asLeaderOf term: UInt64) async throws -> [UInt8] {
+        guard core.role == .leader, core.term == term else {
+            metrics.proposalFailed(.notLeader)
+            throw RaftError(
+                code: .notLeader, leaderHint: core.leader,
+                detail: "not the leader of term \(term) any more (now \(core.role) in term \(core.term)); a leader-only loop stops here")
+        }
+        return try await proposeRequest(Proposal(requestID: requestID, machine: machine, command: command))
+    }
+
     /// Appends an address-book update as leader and waits until it is applied here.
     func appendAddress(id: UInt64, address: NodeAddress) async throws {
         let requestID = RequestID(client: localClient, sequence: nextLocalSequence)

@@ -23,7 +23,7 @@ public protocol FileSystem: Sendable {
     func rename(_ from: String, _ to: String) throws(WALError)
     /// Removes `path`; a missing file is not an error.
     func remove(_ path: String) throws(WALError)
-    /// Creates the directory if it is missing.
+    /// Creates the directory, and any missing parents, if it is missing.
     func makeDirectory(_ path: String) throws(WALError)
     /// The names in `path` (without `.` and `..`), sorted.
     func listDirectory(_ path: String) throws(WALError) -> [String]

@@ -91,7 +91,13 @@ public struct POSIXFileSystem: FileSystem {
         if unlink(path) != 0 && errno != ENOENT { throw WALError(.io, "unlink \(path): \(Self.errorText())") }
     }
 
+    /// Creates the directory and any missing parents (as `mkdir -p`).
     public func makeDirectory(_ path: String) throws(WALError) {
+        if mkdir(path, 0o755) == 0 || errno == EEXIST { return }
+        guard errno == ENOENT, let slash = path.lastIndex(of: "/"), slash != path.startIndex else {
+            throw WALError(.io, "mkdir \(path): \(Self.errorText())")
+        }
+        try makeDirectory(String(path[..<slash]))
         if mkdir(path, 0o755) != 0 && errno != EEXIST { throw WALError(.io, "mkdir \(path): \(Self.errorText())") }
     }
 
