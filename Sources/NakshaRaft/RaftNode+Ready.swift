@@ -261,12 +261,18 @@ extension RaftNode {
             for group in Self.batches(plain, maxBytes: Self.maxBatchBytes) {
                 guard let batch = try? RaftMessageCodec.encode(group) else { continue }
                 let logger = logger
+                // A small snapshot travels whole in a batch: its delivery is reported like a
+                // stream's, so a lost one is retried promptly.
+                let carriesSnapshot = group.contains { if case .installSnapshot = $0.kind { return true } else { return false } }
                 Task.immediate {
+                    var delivered = true
                     do {
                         try await NakshaActorSystem.$callTimeout.withValue(timeout) { try await remote.deliver(batch) }
                     } catch {
+                        delivered = false
                         logger.debug("send dropped", metadata: ["peer": "\(peer.rawValue)", "messages": "\(group.count)", "error": "\(error)"])
                     }
+                    if carriesSnapshot { self.snapshotSent(to: peer, delivered: delivered) }
                 }
             }
             for message in snapshots {

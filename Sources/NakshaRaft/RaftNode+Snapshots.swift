@@ -97,6 +97,13 @@ extension RaftNode {
         }
     }
 
+    /// A snapshot sent whole in a message batch was delivered (or not).
+    func snapshotSent(to peer: ReplicaID, delivered: Bool) {
+        guard outgoingSnapshotStreams[peer] == nil else { return }  // a stream is reporting instead
+        try? replica.withCore { core throws(RaftError) in core.reportSnapshot(to: peer, finished: delivered) }
+        try? processReady()  // a storage error already stopped the node
+    }
+
     private func snapshotStreamEnded(to peer: ReplicaID, streamID: UInt64, finished: Bool) {
         guard outgoingSnapshotStreams[peer] == streamID else { return }
         outgoingSnapshotStreams[peer] = nil

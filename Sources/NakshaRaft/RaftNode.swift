@@ -352,7 +352,9 @@ public distributed actor RaftNode: RemoteCallable {
 
     /// What recovery of the write-ahead log repaired at start (a torn tail truncated), if
     /// anything: worth a log line.
-    public func walRecoveryReport() -> String? { replica.storage.wal.recoveryReport }
+    public func walRecoveryReport() -> String? {
+        [replica.storage.wal.recoveryReport, replica.storage.repairReport].compactMap { $0 }.joined(separator: "; ").nilIfEmpty
+    }
 
     static func wallClockMillis() -> UInt64 {
         var now = timespec()
@@ -411,4 +413,8 @@ struct AddressBook: ReplicatedStateMachine {
         }
         addresses = try Self.decoder.decode(Stored.self, from: Array(snapshot[1...])).addresses
     }
+}
+
+extension String {
+    fileprivate var nilIfEmpty: String? { isEmpty ? nil : self }
 }

@@ -22,7 +22,7 @@ import Testing
         try await cluster.start()
         let leader = try await cluster.waitForLeader()
         let leaderID = try await leader.status().id
-        for id in cluster.nodes.keys.sorted() where id != leaderID { await cluster.stopNode(id, waitForRelease: false) }
+        for id in cluster.nodes.keys.sorted() where id != leaderID { await cluster.stopNode(id) }
         let started = ContinuousClock.now
         do {
             _ = try await leader.propose(try RaftNodeTests.put("alone", "v"))
@@ -41,7 +41,7 @@ import Testing
         try await cluster.start()
         let leader = try await cluster.waitForLeader()
         let leaderID = try await leader.status().id
-        for id in cluster.nodes.keys.sorted() where id != leaderID { await cluster.stopNode(id, waitForRelease: false) }
+        for id in cluster.nodes.keys.sorted() where id != leaderID { await cluster.stopNode(id) }
         let started = ContinuousClock.now
         do {
             _ = try await leader.readIndex()
