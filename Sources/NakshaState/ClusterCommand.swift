@@ -1,0 +1,168 @@
+import NakshaCore
+import NakshaGraph
+
+/// One change to `ClusterState`, as proposed to the replicated log (format version 1).
+///
+/// Adding a case or an optional field is compatible; renaming or removing one is not (the
+/// canonical encoding keys cases and fields by name).
+public enum ClusterCommand: Sendable, Hashable, Codable {
+    /// Registers a graph version (idempotent: the same content under the same name and
+    /// version is the same version, so every coordinator may register its graphs at start).
+    case registerGraph(RegisterGraph)
+    /// Sets (or with nil clears) the most tasks of one graph name leased at once.
+    case setGraphConcurrency(graph: String, maxLeasedTasks: Int?)
+    case submitJob(SubmitJob)
+    /// Grants up to `max` ready tasks to a worker, in priority order.
+    case leaseTasks(LeaseTasks)
+    case completeTask(CompleteTask)
+    case failTask(FailTask)
+    /// Expires leases: the listed ones (when the leader saw no heartbeat), or with nil every
+    /// lease whose recorded expiry is at or before the entry's timestamp.
+    case expireLeases([LeaseReference]?)
+    case cancelJob(JobID)
+    case resumeJob(ResumeJob)
+    case registerWorker(RegisterWorker)
+    /// A worker leaving cleanly: its leases are released (as expired).
+    case deregisterWorker(WorkerID)
+    /// Workers the leader stopped hearing from: removed, their leases released.
+    case expireWorkers([WorkerID])
+    /// Removes finished jobs (after the archiver stored them); others are left alone.
+    case evictJobs([JobID])
+
+    /// The command's name, for logs and metrics labels.
+    public var name: String {
+        switch self {
+        case .registerGraph: return "register_graph"
+        case .setGraphConcurrency: return "set_graph_concurrency"
+        case .submitJob: return "submit_job"
+        case .leaseTasks: return "lease_tasks"
+        case .completeTask: return "complete_task"
+        case .failTask: return "fail_task"
+        case .expireLeases: return "expire_leases"
+        case .cancelJob: return "cancel_job"
+        case .resumeJob: return "resume_job"
+        case .registerWorker: return "register_worker"
+        case .deregisterWorker: return "deregister_worker"
+        case .expireWorkers: return "expire_workers"
+        case .evictJobs: return "evict_jobs"
+        }
+    }
+}
+
+public struct RegisterGraph: Sendable, Hashable, Codable {
+    /// Must equal the `name:` in the YAML.
+    public var name: String
+    public var yaml: String
+    /// A digest of `yaml` computed by the proposer (for example SHA-256 hex).
+    public var contentHash: String
+
+    public init(name: String, yaml: String, contentHash: String) {
+        self.name = name
+        self.yaml = yaml
+        self.contentHash = contentHash
+    }
+}
+
+/// Which graph a job runs.
+public enum GraphSource: Sendable, Hashable, Codable {
+    /// A registered graph; nil version means the highest registered version.
+    case named(String, version: Int?)
+    /// A definition sent with the job; it is registered as `registerGraph` would.
+    case inline(yaml: String, contentHash: String)
+}
+
+public struct SubmitJob: Sendable, Hashable, Codable {
+    public var graph: GraphSource
+    public var input: [String: GraphValue]
+    /// Same key and same body within the TTL: the same job. Same key, other body: a conflict.
+    public var idempotencyKey: String?
+    /// Higher runs first; FIFO within a priority.
+    public var priority: Int
+    public var fairnessKey: String?
+
+    public init(graph: GraphSource, input: [String: GraphValue] = [:], idempotencyKey: String? = nil, priority: Int = 0, fairnessKey: String? = nil) {
+        self.graph = graph
+        self.input = input
+        self.idempotencyKey = idempotencyKey
+        self.priority = priority
+        self.fairnessKey = fairnessKey
+    }
+}
+
+public struct LeaseTasks: Sendable, Hashable, Codable {
+    public var worker: WorkerID
+    public var max: Int
+    public var leaseDurationMillis: UInt64
+
+    public init(worker: WorkerID, max: Int, leaseDurationMillis: UInt64) {
+        self.worker = worker
+        self.max = max
+        self.leaseDurationMillis = leaseDurationMillis
+    }
+}
+
+public struct CompleteTask: Sendable, Hashable, Codable {
+    public var task: TaskID
+    public var token: LeaseToken
+    public var output: [String: GraphValue]
+
+    public init(task: TaskID, token: LeaseToken, output: [String: GraphValue]) {
+        self.task = task
+        self.token = token
+        self.output = output
+    }
+}
+
+public struct FailTask: Sendable, Hashable, Codable {
+    public var task: TaskID
+    public var token: LeaseToken
+    public var reason: String
+    /// A retryable failure backs off and is tried again (up to the node's `maxAttempts`);
+    /// any other fails the job.
+    public var retryable: Bool
+
+    public init(task: TaskID, token: LeaseToken, reason: String, retryable: Bool) {
+        self.task = task
+        self.token = token
+        self.reason = reason
+        self.retryable = retryable
+    }
+}
+
+/// One lease of one task.
+public struct LeaseReference: Sendable, Hashable, Codable, Comparable {
+    public var task: TaskID
+    public var token: LeaseToken
+
+    public init(task: TaskID, token: LeaseToken) {
+        self.task = task
+        self.token = token
+    }
+
+    public static func < (lhs: LeaseReference, rhs: LeaseReference) -> Bool { (lhs.task, lhs.token) < (rhs.task, rhs.token) }
+}
+
+public struct ResumeJob: Sendable, Hashable, Codable {
+    public var job: JobID
+    public var input: [String: GraphValue]
+
+    public init(job: JobID, input: [String: GraphValue] = [:]) {
+        self.job = job
+        self.input = input
+    }
+}
+
+public struct RegisterWorker: Sendable, Hashable, Codable {
+    public var worker: WorkerID
+    /// The most tasks leased to the worker at once (at least 1).
+    public var capacity: Int
+    public var labels: [String: String]
+    public var memoryBudgetBytes: UInt64
+
+    public init(worker: WorkerID, capacity: Int, labels: [String: String] = [:], memoryBudgetBytes: UInt64 = 0) {
+        self.worker = worker
+        self.capacity = capacity
+        self.labels = labels
+        self.memoryBudgetBytes = memoryBudgetBytes
+    }
+}

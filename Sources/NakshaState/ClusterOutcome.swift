@@ -1,0 +1,54 @@
+import NakshaCore
+import NakshaGraph
+
+/// What applying a command returns to its proposer.
+public typealias ClusterResult = Result<ClusterOutcome, ClusterError>
+
+/// The outcome of a command that was accepted.
+public enum ClusterOutcome: Sendable, Hashable, Codable {
+    /// `created` is false when the same content was registered before.
+    case graphRegistered(GraphVersionInfo, created: Bool)
+    case graphConcurrencySet(graph: String, maxLeasedTasks: Int?)
+    /// `existing` is true when an idempotency key named an earlier job; `status` is nil when
+    /// that job was evicted (read it from the archive).
+    case jobSubmitted(JobID, status: JobStatus?, existing: Bool)
+    case tasksLeased([TaskAssignment])
+    case taskCompleted(TaskID, jobStatus: JobStatus)
+    /// The task's new state (`retrying`, `failed` or `deadLettered`) and, when retrying, the
+    /// earliest time it is leased again.
+    case taskFailed(TaskID, state: TaskState, retryAtMillis: UInt64?, jobStatus: JobStatus)
+    case leasesExpired([TaskID])
+    case jobCancelled(JobID)
+    case jobResumed(JobID, status: JobStatus)
+    case workerRegistered(WorkerID)
+    /// The tasks whose leases the worker held and that were released.
+    case workersRemoved([WorkerID], releasedTasks: [TaskID])
+    case jobsEvicted([JobID])
+}
+
+/// One registered graph version.
+public struct GraphVersionInfo: Sendable, Hashable, Codable {
+    public var name: String
+    public var version: Int
+    public var contentHash: String
+    public var registeredMillis: UInt64
+
+    public var reference: GraphReference { GraphReference(name: name, version: version) }
+}
+
+/// A task granted to a worker: everything it needs to run the node.
+public struct TaskAssignment: Sendable, Hashable, Codable {
+    public var task: TaskID
+    public var token: LeaseToken
+    public var expiresMillis: UInt64
+    public var graph: GraphReference
+    public var contentHash: String
+    public var graphTask: GraphTaskID
+    public var item: GraphValue?
+    public var attempt: Int
+    /// The job's state values when the lease was granted.
+    public var state: [String: GraphValue]
+
+    public var node: String { graphTask.node }
+    public var lease: LeaseReference { LeaseReference(task: task, token: token) }
+}
