@@ -30,10 +30,11 @@ extension ClusterState {
         removeLeased(id)
         job.tasks[index].lease = nil
         job.tasks[index].finishedMillis = context.timestampMillis
-        if checkpoint.running.contains(where: { $0.id == record.graphTask }) {
-            // The planner refused the output (undeclared key, wrong type): the run failed.
+        if case .failed(let failure) = step.status, failure.code == .undeclaredWrite || failure.code == .outputTypeMismatch {
+            // The planner refused the output itself (a key outside `writes`, a wrong type):
+            // it is not recorded, and the run failed.
             job.tasks[index].state = .failed
-            if case .failed(let failure) = step.status { job.tasks[index].error = failure.message }
+            job.tasks[index].error = failure.message
         } else {
             job.tasks[index].state = .succeeded
             job.tasks[index].output = complete.output
