@@ -1,3 +1,5 @@
+import NakshaCore
+
 /// HMAC-SHA256 (RFC 2104, test vectors in RFC 4231).
 enum HMACSHA256 {
     static func authenticationCode(key: [UInt8], message: [UInt8]) -> [UInt8] {
