@@ -88,6 +88,11 @@ let package = Package(
         .target(name: "NakshaVector", dependencies: ["NakshaCore", "CNakshaPrefetch"], swiftSettings: strictSettings),
         .target(name: "NakshaState", dependencies: ["NakshaCore", "NakshaGraph"], swiftSettings: strictSettings),
 
+        // The distributed-actor interface workers call on coordinators (one stable module).
+        .target(
+            name: "NakshaClusterAPI", dependencies: ["NakshaCore", "NakshaActors", "NakshaState", "NakshaGraph"],
+            swiftSettings: strictSettings),
+
         // I/O services.
         .target(name: "NakshaStore", dependencies: ["NakshaCore", "CLibPQ", logging, metrics], swiftSettings: strictSettings),
         .target(
@@ -106,7 +111,7 @@ let package = Package(
             dependencies: [
                 "NakshaCore", "NakshaWire", "RaftCore", "NakshaActors", "NakshaRaft", "NakshaRaftStorage", "NakshaGraph",
                 "NakshaVector", "NakshaState", "NakshaStore", "NakshaObservability", "NakshaProviders",
-                "NakshaProtocol", hummingbird, serviceLifecycle, unixSignals,
+                "NakshaProtocol", "NakshaClusterAPI", hummingbird, serviceLifecycle, unixSignals,
             ],
             swiftSettings: strictSettings
         ),
@@ -154,7 +159,10 @@ let package = Package(
         ),
         .testTarget(
             name: "NakshaCLITests",
-            dependencies: ["NakshaCLI", "NakshaCoordinator", "NakshaRaft", "NakshaRaftStorage", "NakshaActors", "RaftCore", "NakshaTestSupport"],
+            dependencies: [
+                "NakshaCLI", "NakshaCoordinator", "NakshaRaft", "NakshaRaftStorage", "NakshaActors", "RaftCore", "NakshaTestSupport",
+                "NakshaClusterAPI", "NakshaState", "NakshaGraph", "NakshaCore",
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -19,6 +19,7 @@ declare -A allowed=(
     [NakshaRaftStorage]="NakshaCore RaftCore NakshaWire"
     [NakshaRaft]="NakshaCore RaftCore NakshaWire NakshaRaftStorage NakshaActors NIOCore NIOPosix Distributed Logging CoreMetrics Metrics"
     [NakshaGraph]="NakshaCore Yams"
+    [NakshaClusterAPI]="NakshaCore NakshaActors NakshaState NakshaGraph Distributed"
     [NakshaVector]="NakshaCore CNakshaPrefetch"
     [NakshaState]="NakshaCore NakshaGraph"
     [NakshaStore]="NakshaCore CLibPQ Logging Metrics CoreMetrics"

@@ -23,7 +23,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
                 --data-dir data/1 --http-port 8081
             Environment: NAKSHA_NODE_ID, NAKSHA_PEERS, NAKSHA_DATA_DIR, NAKSHA_CLIENT_PORT,
             NAKSHA_HTTP_HOST, NAKSHA_HTTP_PORT, NAKSHA_SNAPSHOT_EVERY, NAKSHA_HEARTBEAT_INTERVAL,
-            NAKSHA_ELECTION_TIMEOUT, NAKSHA_LOG_LEVEL, DATABASE_URL, NAKSHA_TLS_CERT, NAKSHA_TLS_KEY,
+            NAKSHA_ELECTION_TIMEOUT, NAKSHA_LOG_LEVEL, NAKSHA_GRAPHS_DIR, NAKSHA_LEASE_DURATION, DATABASE_URL, NAKSHA_TLS_CERT, NAKSHA_TLS_KEY,
             NAKSHA_TLS_CA, NAKSHA_CLUSTER_TOKEN, NAKSHA_CLUSTER_TOKEN_FILE, NAKSHA_INSECURE.
             Peer security: a peer address that is not loopback needs mutual TLS (--tls-*), a cluster
             token (NAKSHA_CLUSTER_TOKEN or --cluster-token-file) or --insecure.
@@ -48,6 +48,10 @@ struct CoordinatorCommand: AsyncParsableCommand {
     @Option(help: "Milliseconds of silence before a follower stands for election (randomised up to twice that); at least 5 heartbeats. Env: NAKSHA_ELECTION_TIMEOUT. Default 500.")
     var electionTimeout: UInt64?
     @Option(help: "Postgres cold store; migrations run at start when set. Env: DATABASE_URL.") var databaseURL: String?
+    @Option(help: "Graph definitions registered at start (every *.yaml; idempotent). Env: NAKSHA_GRAPHS_DIR. Default graphs; \"\" registers none.")
+    var graphsDir: String?
+    @Option(help: "Milliseconds a task lease lasts without a heartbeat. Env: NAKSHA_LEASE_DURATION. Default 10000.")
+    var leaseDuration: UInt64?
     @Option(help: "trace, debug, info, notice, warning, error. Env: NAKSHA_LOG_LEVEL. Default info.") var logLevel: String?
     @Option(help: "This node's certificate chain (PEM) for mutual TLS on the peer port; with --tls-key and --tls-ca. Env: NAKSHA_TLS_CERT.")
     var tlsCert: String?
@@ -116,7 +120,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
             guard every > 0 else { throw CLIError("--snapshot-every must be positive") }
             raft.snapshotEveryEntries = every
         }
-        let configuration = CoordinatorConfiguration(
+        var configuration = CoordinatorConfiguration(
             nodeID: nodeID, peers: try CoordinatorConfiguration.parsePeers(peerList), dataDirectory: directory,
             clientPort: Int(try clientPort.map(UInt64.init) ?? settings.number("NAKSHA_CLIENT_PORT", "clientPort") ?? 7700),
             httpHost: httpHost ?? settings.string("NAKSHA_HTTP_HOST", "httpHost") ?? "127.0.0.1",
@@ -130,6 +134,11 @@ struct CoordinatorCommand: AsyncParsableCommand {
                 token: settings.environment["NAKSHA_CLUSTER_TOKEN"].flatMap { $0.isEmpty ? nil : $0 },
                 tokenFile: clusterTokenFile ?? settings.string("NAKSHA_CLUSTER_TOKEN_FILE", "clusterTokenFile")),
             insecure: insecure || ["true", "1"].contains(settings.string("NAKSHA_INSECURE", "insecure") ?? ""))
+        let graphs = graphsDir ?? settings.string("NAKSHA_GRAPHS_DIR", "graphsDir") ?? "graphs"
+        configuration.graphsDirectory = graphs.isEmpty ? nil : graphs
+        let lease = try leaseDuration ?? settings.number("NAKSHA_LEASE_DURATION", "leaseDuration") ?? 10_000
+        guard (100...3_600_000).contains(lease) else { throw CLIError("--lease-duration must be between 100 ms and one hour") }
+        configuration.leaseDurationMillis = lease
         // Configuration errors (peer security included) exit 2 before anything starts.
         try configuration.validate()
         return configuration

@@ -2,6 +2,7 @@ import Distributed
 import Foundation
 import Logging
 import NakshaActors
+import NakshaClusterAPI
 import NakshaObservability
 import NakshaRaft
 import NakshaStore
@@ -48,7 +49,8 @@ public final class Coordinator: Sendable {
             throw CoordinatorError(.invalidConfiguration, "node id \(configuration.nodeID) is not in --peers")
         }
         let system = try await NakshaActorSystem.start(
-            try configuration.actorSystemConfiguration(host: own.host, port: own.port, rebuildableErrors: [RaftError.self]))
+            try configuration.actorSystemConfiguration(
+                host: own.host, port: own.port, rebuildableErrors: [RaftError.self, ClusterAPIError.self]))
         if configuration.insecure && configuration.isPeerPortUnprotected {
             logger.warning(
                 "the peer port is not loopback and has neither TLS nor a cluster token (--insecure): anyone who reaches it can join",
@@ -62,7 +64,8 @@ public final class Coordinator: Sendable {
             do {
                 node = try RaftNode.start(
                     id: configuration.nodeID, peers: configuration.peers, directory: configuration.dataDirectory,
-                    machine: KeyValueStateMachine(), join: configuration.join, options: configuration.raft, logger: Logger(label: "raft"),
+                    machine: KeyValueStateMachine(), additionalMachines: [ClusterStateMachine.tag: ClusterStateMachine()],
+                    join: configuration.join, options: configuration.raft, logger: Logger(label: "raft"),
                     system: system)
             } catch let error as RaftStartError where error.code == .membershipMismatch {
                 throw CoordinatorError(.refusedByStoredState, "\(configuration.dataDirectory): \(error.message)")
@@ -94,17 +97,25 @@ public final class Coordinator: Sendable {
     ///   (the process should exit non-zero; recovery runs at the next start), or the error of
     ///   a service that failed.
     public func run(with services: [any Service], signals: [UnixSignal] = [.sigterm, .sigint]) async throws {
+        var configurations = ([RaftClock(node: node, dataDirectory: configuration.dataDirectory)] + services)
+            .map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) }
+        let workers = WorkerGateway(coordinator: self, leaseDurationMillis: configuration.leaseDurationMillis)
+        let endpoint = ClusterEndpoint.start(backend: workers, system: system)
+        configurations.append(.init(service: LeaderLoop(name: "lease-reaper", node: node) { term in try await workers.reapLeases(term: term) }))
+        if let directory = configuration.graphsDirectory {
+            // Runs once at start; its end does not end the group.
+            configurations.append(.init(service: GraphRegistrar(coordinator: self, directory: directory), successTerminationBehavior: .ignore))
+        }
         let group = ServiceGroup(
-            configuration: ServiceGroupConfiguration(
-                services: ([RaftClock(node: node, dataDirectory: configuration.dataDirectory)] + services)
-                    .map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
-                gracefulShutdownSignals: signals, logger: logger))
+            configuration: ServiceGroupConfiguration(services: configurations, gracefulShutdownSignals: signals, logger: logger))
         do {
             try await group.run()
         } catch {
+            _ = endpoint
             await system.shutdown()
             throw error
         }
+        _ = endpoint  // the worker-facing endpoint lives as long as the services
         await system.shutdown()
     }
 
@@ -217,6 +228,19 @@ struct RaftClock: Service {
             throw CoordinatorError(
                 .nodeStopped,
                 "the Raft node stopped after a storage failure (\(reason)); restart the coordinator once the disk is fixed — recovery of \(dataDirectory) runs at start")
+        }
+    }
+}
+
+/// Registers the graphs of `--graphs-dir` once the cluster has a leader (idempotent: every
+/// coordinator does it at start, and the same content is the same version).
+struct GraphRegistrar: Service {
+    let coordinator: Coordinator
+    let directory: String
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await coordinator.registerGraphs(in: directory)
         }
     }
 }

@@ -23,6 +23,10 @@ public struct CoordinatorConfiguration: Sendable {
     /// Postgres cold store: when set, migrations run at start (under an advisory lock, so
     /// three coordinators starting together never race).
     public var databaseURL: String?
+    /// Graph definitions registered at start (every `*.yaml`/`*.yml`); nil registers none.
+    public var graphsDirectory: String? = "graphs"
+    /// How long a task lease lasts without a heartbeat (workers heartbeat at a third of it).
+    public var leaseDurationMillis: UInt64 = 10_000
     /// Mutual TLS on the peer port: this node's certificate chain, its private key and the
     /// cluster CA, all PEM files (`--tls-cert`, `--tls-key`, `--tls-ca`). All three or none.
     public var tlsCertificatePath: String?

@@ -124,6 +124,7 @@ public enum HTTPGateway {
                 return try await coordinator.delete(key: key) ? text("ok\n") : problem(.notFound, "notFound", "no such key")
             }
         }
+        addJobRoutes(to: router, coordinator: coordinator)
         let configuration = coordinator.configuration
         return Application(
             router: router,
@@ -147,7 +148,7 @@ public enum HTTPGateway {
     }
 
     /// Maps typed errors to HTTP answers; anything unexpected is a 500 with its text.
-    private static func handling(_ body: () async throws -> Response) async throws -> Response {
+    static func handling(_ body: () async throws -> Response) async throws -> Response {
         do {
             return try await body()
         } catch let error as RaftError {
@@ -167,11 +168,11 @@ public enum HTTPGateway {
         }
     }
 
-    private static func text(_ body: String) -> Response {
+    static func text(_ body: String) -> Response {
         Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
     }
 
-    private static func json<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) -> Response {
+    static func json<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) -> Response {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
@@ -184,7 +185,7 @@ public enum HTTPGateway {
         var leader: UInt64?
     }
 
-    private static func problem(_ status: HTTPResponse.Status, _ code: String, _ message: String, leader: UInt64? = nil) -> Response {
+    static func problem(_ status: HTTPResponse.Status, _ code: String, _ message: String, leader: UInt64? = nil) -> Response {
         json(Problem(error: code, message: message, leader: leader), status: status)
     }
 }

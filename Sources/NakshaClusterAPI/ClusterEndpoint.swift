@@ -1,0 +1,68 @@
+import Distributed
+import NakshaActors
+import NakshaCore
+import NakshaState
+
+/// The worker-facing interface of a coordinator, a distributed actor with the well-known name
+/// `cluster` on the coordinator's peer port. Workers resolve it on the leader (a follower
+/// answers `ClusterAPIError.notLeader` with the leader's address) and call:
+/// `register`, `heartbeat`, `lease` (a long-poll for a batch), `complete`, `fail`, `graph`.
+///
+/// It lives in this shared module so that workers never import the coordinator. Its
+/// dispatch table (`remoteCalls`) maps each function's mangled name; `ClusterEndpointTests`
+/// calls every function remotely, so a name that does not match fails a test. Add functions
+/// rather than change them: a changed signature is a new name on the wire.
+public distributed actor ClusterEndpoint: RemoteCallable {
+    public typealias ActorSystem = NakshaActorSystem
+    public static let actorName = "cluster"
+
+    let backend: any ClusterBackend
+
+    /// Starts the endpoint under the well-known name `cluster` on `system`.
+    public static func start(backend: any ClusterBackend, system: NakshaActorSystem) -> ClusterEndpoint {
+        NakshaActorSystem.$actorName.withValue(actorName) { ClusterEndpoint(backend: backend, actorSystem: system) }
+    }
+
+    /// The endpoint of the coordinator listening at `address`.
+    public static func at(_ address: NodeAddress, system: NakshaActorSystem) throws -> ClusterEndpoint {
+        try ClusterEndpoint.resolve(id: .wellKnown(actorName, on: address), using: system)
+    }
+
+    private init(backend: any ClusterBackend, actorSystem: NakshaActorSystem) {
+        self.backend = backend
+        self.actorSystem = actorSystem
+    }
+
+    public distributed func register(_ registration: WorkerRegistration) async throws -> HeartbeatAnswer {
+        try await backend.register(registration)
+    }
+
+    public distributed func heartbeat(_ heartbeat: WorkerHeartbeat) async throws -> HeartbeatAnswer {
+        try await backend.heartbeat(heartbeat)
+    }
+
+    public distributed func lease(_ request: LeaseRequest) async throws -> [TaskAssignment] {
+        try await backend.lease(request)
+    }
+
+    public distributed func complete(_ completion: TaskCompletion) async throws {
+        try await backend.complete(completion)
+    }
+
+    public distributed func fail(_ failure: TaskFailureReport) async throws {
+        try await backend.fail(failure)
+    }
+
+    public distributed func graph(contentHash: String) async throws -> GraphSourceText {
+        try await backend.graph(contentHash: contentHash)
+    }
+
+    public static let remoteCalls: [String: RemoteCall<ClusterEndpoint>] = [
+        "$s16NakshaClusterAPI0B8EndpointC8registeryAA15HeartbeatAnswerVAA18WorkerRegistrationVYaKFTE": .returning { endpoint, arguments in try await endpoint.register(arguments.decodeNextArgument()) },
+        "$s16NakshaClusterAPI0B8EndpointC9heartbeatyAA15HeartbeatAnswerVAA06WorkerF0VYaKFTE": .returning { endpoint, arguments in try await endpoint.heartbeat(arguments.decodeNextArgument()) },
+        "$s16NakshaClusterAPI0B8EndpointC5leaseySay0A5State14TaskAssignmentVGAA12LeaseRequestVYaKFTE": .returning { endpoint, arguments in try await endpoint.lease(arguments.decodeNextArgument()) },
+        "$s16NakshaClusterAPI0B8EndpointC8completeyyAA14TaskCompletionVYaKFTE": .void { endpoint, arguments in try await endpoint.complete(arguments.decodeNextArgument()) },
+        "$s16NakshaClusterAPI0B8EndpointC4failyyAA17TaskFailureReportVYaKFTE": .void { endpoint, arguments in try await endpoint.fail(arguments.decodeNextArgument()) },
+        "$s16NakshaClusterAPI0B8EndpointC5graph11contentHashAA15GraphSourceTextVSS_tYaKFTE": .returning { endpoint, arguments in try await endpoint.graph(contentHash: arguments.decodeNextArgument()) },
+    ]
+}

@@ -1,0 +1,125 @@
+import NakshaCore
+import NakshaGraph
+import NakshaState
+
+/// A worker introducing itself (and again after a coordinator restart or leader change).
+public struct WorkerRegistration: Sendable, Codable, Equatable {
+    public var worker: WorkerID
+    /// How many tasks it runs at once.
+    public var capacity: Int
+    public var labels: [String: String]
+    public var memoryBudgetBytes: UInt64
+
+    public init(worker: WorkerID, capacity: Int, labels: [String: String] = [:], memoryBudgetBytes: UInt64 = 0) {
+        self.worker = worker
+        self.capacity = capacity
+        self.labels = labels
+        self.memoryBudgetBytes = memoryBudgetBytes
+    }
+}
+
+/// A long-poll for work: up to `max` tasks, waiting up to `waitMillis` for some to be ready.
+public struct LeaseRequest: Sendable, Codable, Equatable {
+    public var worker: WorkerID
+    public var max: Int
+    public var waitMillis: UInt64
+
+    public init(worker: WorkerID, max: Int, waitMillis: UInt64) {
+        self.worker = worker
+        self.max = max
+        self.waitMillis = waitMillis
+    }
+}
+
+/// The leases a worker holds, to keep them alive. The answer lists those it must stop
+/// (cancelled jobs, leases that expired or were re-granted).
+public struct WorkerHeartbeat: Sendable, Codable, Equatable {
+    public var worker: WorkerID
+    public var leases: [LeaseReference]
+
+    public init(worker: WorkerID, leases: [LeaseReference]) {
+        self.worker = worker
+        self.leases = leases
+    }
+}
+
+public struct HeartbeatAnswer: Sendable, Codable, Equatable {
+    /// Leases that are no longer current: stop those tasks and report nothing for them.
+    public var stop: [LeaseReference]
+    /// The lease duration the leader applies (a worker heartbeats at a third of it).
+    public var leaseDurationMillis: UInt64
+
+    public init(stop: [LeaseReference], leaseDurationMillis: UInt64) {
+        self.stop = stop
+        self.leaseDurationMillis = leaseDurationMillis
+    }
+}
+
+/// A task's output, under the lease it ran with.
+public struct TaskCompletion: Sendable, Codable, Equatable {
+    public var lease: LeaseReference
+    public var output: [String: GraphValue]
+
+    public init(lease: LeaseReference, output: [String: GraphValue]) {
+        self.lease = lease
+        self.output = output
+    }
+}
+
+/// A task that failed, classified retryable or not.
+public struct TaskFailureReport: Sendable, Codable, Equatable {
+    public var lease: LeaseReference
+    public var reason: String
+    public var retryable: Bool
+
+    public init(lease: LeaseReference, reason: String, retryable: Bool) {
+        self.lease = lease
+        self.reason = reason
+        self.retryable = retryable
+    }
+}
+
+/// A graph version's definition, as workers fetch it by content hash.
+public struct GraphSourceText: Sendable, Codable, Equatable {
+    public var reference: GraphReference
+    public var contentHash: String
+    public var yaml: String
+
+    public init(reference: GraphReference, contentHash: String, yaml: String) {
+        self.reference = reference
+        self.contentHash = contentHash
+        self.yaml = yaml
+    }
+}
+
+/// Why the cluster refused a worker's call: a stable code and what to do.
+public struct ClusterAPIError: Error, Sendable, Codable, Equatable, CustomStringConvertible {
+    public var code: String
+    public var message: String
+    /// The peer address of the leader, when the call should go there.
+    public var leaderAddress: String?
+
+    public init(code: String, message: String, leaderAddress: String? = nil) {
+        self.code = code
+        self.message = message
+        self.leaderAddress = leaderAddress
+    }
+
+    /// This coordinator does not lead: call the leader (`leaderAddress`) instead.
+    public static let notLeader = "notLeader"
+    /// The lease is not current (expired, re-granted, or the job was cancelled): the
+    /// completion or failure was not recorded.
+    public static let staleLease = "staleLease"
+
+    public var description: String { "\(code): \(message)" }
+}
+
+/// What a coordinator does for the workers' calls (`ClusterEndpoint` forwards to it).
+public protocol ClusterBackend: Sendable {
+    func register(_ registration: WorkerRegistration) async throws -> HeartbeatAnswer
+    func heartbeat(_ heartbeat: WorkerHeartbeat) async throws -> HeartbeatAnswer
+    func lease(_ request: LeaseRequest) async throws -> [TaskAssignment]
+    func complete(_ completion: TaskCompletion) async throws
+    func fail(_ failure: TaskFailureReport) async throws
+    func graph(contentHash: String) async throws -> GraphSourceText
+}

@@ -1,0 +1,21 @@
+import NakshaRaft
+import NakshaState
+
+/// `ClusterState` as a sub-machine of the coordinator's Raft node (tag 1): commands and
+/// snapshots in `ClusterState`'s own versioned encoding; the entry's `ApplyContext` becomes
+/// the state's `CommandContext` (index, term, the leader's timestamp).
+struct ClusterStateMachine: ReplicatedStateMachine {
+    static let tag: UInt8 = 1
+
+    var state = ClusterState()
+
+    mutating func apply(_ command: [UInt8], context: ApplyContext) -> [UInt8] {
+        state.apply(commandBytes: command, context: CommandContext(index: context.index, term: context.term, timestampMillis: context.timestampMillis))
+    }
+
+    func snapshot() throws -> [UInt8] { state.encoded() }
+
+    mutating func restore(_ snapshot: [UInt8]) throws {
+        state = try ClusterState.decode(snapshot)
+    }
+}

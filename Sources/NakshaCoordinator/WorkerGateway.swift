@@ -1,0 +1,165 @@
+import Distributed
+import Glibc
+import Logging
+import NakshaClusterAPI
+import NakshaCore
+import NakshaRaft
+import NakshaState
+import RaftCore
+import Synchronization
+
+/// The coordinator's side of `ClusterEndpoint`: what workers' calls do. Only the leader
+/// serves them (a follower answers `notLeader` with the leader's address), because the
+/// leader alone tracks heartbeats.
+///
+/// Heartbeats are not Raft entries: the leader remembers when it last heard of each lease, in
+/// memory, and the lease reaper (`reapLeases`, a `LeaderLoop`) proposes one `expireLeases`
+/// entry for the leases nobody kept alive. A new leader knows no heartbeats, so it gives every
+/// lease one lease duration of grace before it expires anything.
+final class WorkerGateway: ClusterBackend, Sendable {
+    let coordinator: Coordinator
+    let leaseDurationMillis: UInt64
+    private let seen = Mutex<[LeaseReference: UInt64]>([:])
+
+    init(coordinator: Coordinator, leaseDurationMillis: UInt64) {
+        self.coordinator = coordinator
+        self.leaseDurationMillis = leaseDurationMillis
+    }
+
+    static func nowMillis() -> UInt64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return UInt64(now.tv_sec) * 1000 + UInt64(now.tv_nsec) / 1_000_000
+    }
+
+    /// Throws `notLeader` (with the leader's peer address) unless this node leads.
+    private func requireLeader() async throws {
+        let status = try await coordinator.node.status()
+        guard status.role == "leader" else {
+            let address = status.leader.flatMap { leader in status.members.first { $0.id == leader }?.address }
+            throw ClusterAPIError(
+                code: ClusterAPIError.notLeader, message: "coordinator \(status.id) does not lead; the leader is \(status.leader.map { "\($0)" } ?? "unknown")",
+                leaderAddress: address)
+        }
+    }
+
+    private var answer: HeartbeatAnswer { HeartbeatAnswer(stop: [], leaseDurationMillis: leaseDurationMillis) }
+
+    func register(_ registration: WorkerRegistration) async throws -> HeartbeatAnswer {
+        try await requireLeader()
+        _ = try await propose(
+            .registerWorker(
+                RegisterWorker(
+                    worker: registration.worker, capacity: registration.capacity, labels: registration.labels,
+                    memoryBudgetBytes: registration.memoryBudgetBytes)))
+        return answer
+    }
+
+    func heartbeat(_ heartbeat: WorkerHeartbeat) async throws -> HeartbeatAnswer {
+        try await requireLeader()
+        let now = Self.nowMillis()
+        let leases = heartbeat.leases
+        let stale = await coordinator.localState { state in leases.filter { !state.isCurrent($0) } } ?? []
+        seen.withLock { seen in
+            for lease in leases where !stale.contains(lease) { seen[lease] = now }
+            for lease in stale { seen[lease] = nil }
+        }
+        return HeartbeatAnswer(stop: stale, leaseDurationMillis: leaseDurationMillis)
+    }
+
+    func lease(_ request: LeaseRequest) async throws -> [TaskAssignment] {
+        try await requireLeader()
+        let deadline = ContinuousClock.now + .milliseconds(Int64(min(request.waitMillis, 30_000)))
+        let max = Swift.max(1, Swift.min(request.max, 256))
+        var lastRetryCheck = ContinuousClock.now - .seconds(1)
+        while true {
+            let counts = await coordinator.localState { ($0.taskCounts.ready, $0.taskCounts.retrying) } ?? (0, 0)
+            // Retrying tasks become leasable when their backoff ends (the lease entry's
+            // timestamp decides): ask for them now and then, not on every poll.
+            let retryDue = counts.1 > 0 && ContinuousClock.now - lastRetryCheck >= .milliseconds(200)
+            if retryDue { lastRetryCheck = .now }
+            if counts.0 > 0 || retryDue {
+                let outcome = try await propose(.leaseTasks(LeaseTasks(worker: request.worker, max: max, leaseDurationMillis: leaseDurationMillis)))
+                if case .tasksLeased(let granted) = outcome, !granted.isEmpty {
+                    let now = Self.nowMillis()
+                    seen.withLock { seen in for task in granted { seen[task.lease] = now } }
+                    return granted
+                }
+            }
+            if ContinuousClock.now >= deadline { return [] }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    func complete(_ completion: TaskCompletion) async throws {
+        try await requireLeader()
+        _ = try await propose(.completeTask(CompleteTask(task: completion.lease.task, token: completion.lease.token, output: completion.output)))
+        _ = seen.withLock { $0.removeValue(forKey: completion.lease) }
+    }
+
+    func fail(_ failure: TaskFailureReport) async throws {
+        try await requireLeader()
+        _ = try await propose(
+            .failTask(FailTask(task: failure.lease.task, token: failure.lease.token, reason: failure.reason, retryable: failure.retryable)))
+        _ = seen.withLock { $0.removeValue(forKey: failure.lease) }
+    }
+
+    func graph(contentHash: String) async throws -> GraphSourceText {
+        let found = try await coordinator.readState { state -> GraphSourceText? in
+            for name in state.graphNames {
+                for info in state.graphVersions(named: name) where info.contentHash == contentHash {
+                    if let version = state.graphVersion(info.reference) {
+                        return GraphSourceText(reference: info.reference, contentHash: contentHash, yaml: version.yaml)
+                    }
+                }
+            }
+            return nil
+        }
+        guard let found else { throw ClusterAPIError(code: "unknownGraph", message: "no graph version has content hash \(contentHash)") }
+        return found
+    }
+
+    /// Proposes at the leader; a refusal of the state becomes a `ClusterAPIError` with the
+    /// state's code (`staleLease` for a completion under a lease that is not current).
+    private func propose(_ command: ClusterCommand) async throws -> ClusterOutcome {
+        do {
+            return try await coordinator.propose(command)
+        } catch let error as ClusterError {
+            throw ClusterAPIError(code: HTTPGateway.camelCase("\(error.code)"), message: error.message)
+        }
+    }
+
+    // MARK: The lease reaper
+
+    /// The leader-only loop that expires leases nobody heartbeats: every `interval`, the
+    /// leases past their recorded expiry whose last heartbeat is older than one lease duration
+    /// (and, on a new leader, only after one lease duration of grace) are expired in one
+    /// entry, fenced by `term`.
+    func reapLeases(term: UInt64, interval: Duration = .milliseconds(100)) async throws {
+        let leaderSince = Self.nowMillis()
+        seen.withLock { $0 = [:] }  // heartbeats seen under another leader are not this leader's
+        var sequence: UInt64 = 0
+        let client = RequestID.random().client
+        while !Task.isCancelled {
+            try await Task.sleep(for: interval)
+            let now = Self.nowMillis()
+            guard now >= leaderSince + leaseDurationMillis else { continue }
+            let duration = leaseDurationMillis
+            let seenNow = seen.withLock { $0 }
+            let expired = await coordinator.localState { state in
+                state.leases.filter { reference, lease in
+                    lease.expiresMillis <= now && (seenNow[reference] ?? 0) + duration <= now
+                }.map(\.0)
+            } ?? []
+            guard !expired.isEmpty else { continue }
+            sequence += 1
+            let bytes = ClusterState.encodeCommand(.expireLeases(expired))
+            let requestID = RequestID(client: client, sequence: sequence)
+            _ = try await coordinator.node.whenLocal { node in
+                try await node.propose(bytes, machine: ClusterStateMachine.tag, requestID: requestID, asLeaderOf: term)
+            }
+            seen.withLock { seen in for reference in expired { seen[reference] = nil } }
+            coordinator.logger.info("leases expired", metadata: ["count": "\(expired.count)", "raft.term": "\(term)"])
+        }
+    }
+}

@@ -1,0 +1,206 @@
+import Distributed
+import Foundation
+import NakshaActors
+import NakshaClusterAPI
+import NakshaCore
+import NakshaGraph
+import NakshaState
+import NakshaTestSupport
+import Testing
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// The job queue with three real coordinator processes: the HTTP job API on every node, and
+/// a scripted worker over the worker-facing remote interface (issue 15, item 6).
+@Suite(.serialized) struct JobQueueProcessTests {
+    typealias Cluster = CoordinatorProcessTests.ProcessCluster
+
+    /// One graph, written where the coordinators read their graphs: a node that retries, so
+    /// an expired lease makes it ready again (attempt 2) instead of dead-lettering it.
+    static let summarizeGraph = """
+        name: summarize
+        version: 1
+        state:
+          text: string
+          summary: string
+        nodes:
+          summarize:
+            type: llm.chat
+            params:
+              prompt: "Summarize in two sentences: {{ state.text }}"
+            writes: [summary]
+            retry: { maxAttempts: 3, backoff: exponential, initialDelay: 100ms, maxDelay: 1s }
+        edges:
+          - from: START
+            to: summarize
+          - from: summarize
+            to: END
+        """
+
+    static func send(_ method: String, _ server: String, _ path: String, body: String? = nil) async -> (status: Int, json: [String: Any])? {
+        guard let url = URL(string: "http://\(server)\(path)") else { return nil }
+        var request = URLRequest(url: url)
+        request.httpMethod = method
+        request.httpBody = body.map { Data($0.utf8) }
+        request.timeoutInterval = 5
+        guard let (data, response) = try? await URLSession.shared.data(for: request), let http = response as? HTTPURLResponse else { return nil }
+        return (http.statusCode, (try? JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:])
+    }
+
+    static func startCluster(leaseMillis: Int = 1000) async throws -> Cluster {
+        let cluster = try Cluster()
+        let graphs = "\(cluster.directory)/graphs"
+        try FileManager.default.createDirectory(atPath: graphs, withIntermediateDirectories: true)
+        try summarizeGraph.write(toFile: "\(graphs)/summarize.yaml", atomically: true, encoding: .utf8)
+        for id in cluster.peerPorts.keys.sorted() {
+            try cluster.start(id, extraArguments: ["--graphs-dir", graphs, "--lease-duration", "\(leaseMillis)"])
+        }
+        #expect(await CoordinatorProcessTests.waitForReady(cluster, [1, 2, 3]))
+        // Every coordinator registered the same graphs; the registry holds one version.
+        let registered = await CoordinatorProcessTests.waitUntil {
+            guard let answer = await send("GET", cluster.http(1), "/v1/graphs/summarize/versions") else { return false }
+            return answer.status == 200
+        }
+        #expect(registered, "the graphs in graphs/ were registered at start")
+        return cluster
+    }
+
+    /// The leader's id, from any node's view.
+    static func leader(_ cluster: Cluster) async -> UInt64? {
+        for id in cluster.processes.keys.sorted() {
+            if let leader = await CoordinatorProcessTests.cluster(cluster.http(id))?.leader { return leader }
+        }
+        return nil
+    }
+
+    @Test("a job submitted to a follower is readable from every node, and one idempotency key sent to two nodes gives one job")
+    func submitToFollowerReadEverywhereIdempotent() async throws {
+        let cluster = try await Self.startCluster()
+        defer { cluster.stopAll() }
+        let leaderID = try #require(await Self.leader(cluster))
+        let followers = cluster.peerPorts.keys.sorted().filter { $0 != leaderID }
+        let body = #"{"graph":"summarize","input":{"text":"Naksha is one binary."},"idempotency_key":"order-17"}"#
+        let first = try #require(await Self.send("POST", cluster.http(followers[0]), "/v1/jobs", body: body))
+        #expect(first.status == 202)
+        let id = try #require(first.json["id"] as? String)
+        let second = try #require(await Self.send("POST", cluster.http(followers[1]), "/v1/jobs", body: body))
+        #expect(second.json["id"] as? String == id, "the same key on another node is the same job")
+        #expect(second.json["existing"] as? Bool == true)
+        for node in cluster.peerPorts.keys.sorted() {
+            let read = try #require(await Self.send("GET", cluster.http(node), "/v1/jobs/\(id)"))
+            #expect(read.status == 200)
+            #expect(read.json["status"] as? String == "queued")
+        }
+        // The same key with another body is a conflict, and nothing is written.
+        let other = #"{"graph":"summarize","input":{"text":"something else"},"idempotency_key":"order-17"}"#
+        #expect(await Self.send("POST", cluster.http(1), "/v1/jobs", body: other)?.status == 409)
+        // Bad input gets typed answers.
+        #expect(await Self.send("POST", cluster.http(1), "/v1/jobs", body: #"{"graph":"nope"}"#)?.status == 404)
+        #expect(await Self.send("POST", cluster.http(1), "/v1/jobs", body: "name: x\nnodes: [")?.status == 422)
+        #expect(await Self.send("POST", cluster.http(1), "/v1/jobs", body: #"{"graph":"summarize","input":{"text":5}}"#)?.status == 422)
+        #expect(await Self.send("GET", cluster.http(1), "/v1/jobs/999999")?.status == 404)
+        let listed = try #require(await Self.send("GET", cluster.http(2), "/v1/jobs?status=queued"))
+        #expect((listed.json["jobs"] as? [[String: Any]])?.count == 1)
+    }
+
+    @Test("kill -9 of the leader right after an acknowledged submit: the job survives")
+    func acknowledgedSubmitSurvivesLeaderCrash() async throws {
+        let cluster = try await Self.startCluster()
+        defer { cluster.stopAll() }
+        let leaderID = try #require(await Self.leader(cluster))
+        let answer = try #require(await Self.send("POST", cluster.http(leaderID), "/v1/jobs", body: #"{"graph":"summarize","input":{"text":"t"}}"#))
+        #expect(answer.status == 202)
+        let id = try #require(answer.json["id"] as? String)
+        cluster.kill9(leaderID)
+        let survivors = cluster.peerPorts.keys.sorted().filter { $0 != leaderID }
+        let found = await CoordinatorProcessTests.waitUntil {
+            await Self.send("GET", cluster.http(survivors[0]), "/v1/jobs/\(id)")?.status == 200
+        }
+        #expect(found, "the acknowledged job is on the new leader")
+    }
+
+    @Test("a scripted worker leases and completes; an abandoned lease expires, the task is leased again, and the stale completion is rejected")
+    func scriptedWorkerLeaseExpiryAndStaleCompletion() async throws {
+        let cluster = try await Self.startCluster(leaseMillis: 800)
+        defer { cluster.stopAll() }
+        let submitted = try #require(await Self.send("POST", cluster.http(1), "/v1/jobs", body: #"{"graph":"summarize","input":{"text":"hello"}}"#))
+        let id = try #require(submitted.json["id"] as? String)
+
+        let system = try await NakshaActorSystem.start(ActorSystemConfiguration(rebuildableErrors: [ClusterAPIError.self]))
+        defer { Task { await system.shutdown() } }
+        let leaderID = try #require(await Self.leader(cluster))
+        let endpoint = try ClusterEndpoint.at(cluster.addresses[leaderID]!, system: system)
+        // A follower refuses, naming the leader.
+        let followerID = try #require(cluster.peerPorts.keys.sorted().first { $0 != leaderID })
+        do {
+            _ = try await ClusterEndpoint.at(cluster.addresses[followerID]!, system: system).register(WorkerRegistration(worker: "w1", capacity: 2))
+            Issue.record("a follower served a worker")
+        } catch let error as ClusterAPIError {
+            #expect(error.code == ClusterAPIError.notLeader)
+            #expect(error.leaderAddress == "\(cluster.addresses[leaderID]!)")
+        }
+
+        let answer = try await endpoint.register(WorkerRegistration(worker: "w1", capacity: 2))
+        #expect(answer.leaseDurationMillis == 800)
+        // A long-poll's call deadline must outlast its wait.
+        let first = try await NakshaActorSystem.$callTimeout.withValue(.seconds(30)) {
+            try await endpoint.lease(LeaseRequest(worker: "w1", max: 2, waitMillis: 5000))
+        }
+        let abandoned = try #require(first.first)
+        #expect(first.count == 1)
+        #expect(abandoned.node == "summarize")
+        #expect(abandoned.state["text"] == .string("hello"))
+        let graph = try await endpoint.graph(contentHash: abandoned.contentHash)
+        #expect(graph.reference.name == "summarize")
+
+        // The worker "dies": no heartbeat. The lease expires and the task is granted again.
+        let second = try await NakshaActorSystem.$callTimeout.withValue(.seconds(30)) {
+            try await endpoint.lease(LeaseRequest(worker: "w1", max: 1, waitMillis: 10_000))
+        }
+        let retried = try #require(second.first)
+        #expect(retried.task == abandoned.task)
+        #expect(retried.token != abandoned.token)
+        #expect(retried.attempt == abandoned.attempt + 1)
+
+        // The first holder's late completion is rejected: the output is recorded once.
+        do {
+            try await endpoint.complete(TaskCompletion(lease: abandoned.lease, output: ["summary": .string("late")]))
+            Issue.record("a stale completion was accepted")
+        } catch let error as ClusterAPIError {
+            #expect(error.code == ClusterAPIError.staleLease)
+        }
+        // A heartbeat for the stale lease tells the worker to stop it.
+        let beat = try await endpoint.heartbeat(WorkerHeartbeat(worker: "w1", leases: [abandoned.lease, retried.lease]))
+        #expect(beat.stop == [abandoned.lease])
+
+        try await endpoint.complete(TaskCompletion(lease: retried.lease, output: ["summary": .string("two sentences")]))
+        let job = try #require(await Self.send("GET", cluster.http(3), "/v1/jobs/\(id)"))
+        #expect(job.json["status"] as? String == "succeeded")
+        let tasks = try #require(job.json["tasks"] as? [[String: Any]])
+        #expect(tasks.count == 1)
+        #expect((tasks.first?["output"] as? [String: Any])?["summary"] as? String == "two sentences")
+        #expect(tasks.first?["attempt"] as? Int == 2)
+    }
+
+    @Test("the event stream resumes from Last-Event-ID with no gap and no duplicate, on another node")
+    func eventStreamResumesOnAnotherNode() async throws {
+        let cluster = try await Self.startCluster()
+        defer { cluster.stopAll() }
+        let submitted = try #require(await Self.send("POST", cluster.http(1), "/v1/jobs", body: #"{"graph":"summarize","input":{"text":"x"}}"#))
+        let id = try #require(submitted.json["id"] as? String)
+        _ = await Self.send("DELETE", cluster.http(2), "/v1/jobs/\(id)")
+        func events(_ node: UInt64, after: String?) async throws -> [String] {
+            var request = URLRequest(url: URL(string: "http://\(cluster.http(node))/v1/jobs/\(id)/events")!)
+            request.timeoutInterval = 5
+            if let after { request.setValue(after, forHTTPHeaderField: "Last-Event-ID") }
+            let (data, _) = try await URLSession.shared.data(for: request)
+            return String(decoding: data, as: UTF8.self).split(separator: "\n").filter { $0.hasPrefix("id: ") }.map { String($0.dropFirst(4)) }
+        }
+        let all = try await events(1, after: nil)
+        #expect(all.count == 2, "submitted, then cancelled: \(all)")
+        let rest = try await events(3, after: all.first)
+        #expect(rest == Array(all.dropFirst()))
+    }
+}
