@@ -23,7 +23,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
                 --data-dir data/1 --http-port 8081
             Environment: NAKSHA_NODE_ID, NAKSHA_PEERS, NAKSHA_DATA_DIR, NAKSHA_CLIENT_PORT,
             NAKSHA_HTTP_HOST, NAKSHA_HTTP_PORT, NAKSHA_SNAPSHOT_EVERY, NAKSHA_HEARTBEAT_INTERVAL,
-            NAKSHA_ELECTION_TIMEOUT, NAKSHA_LOG_LEVEL, NAKSHA_GRAPHS_DIR, NAKSHA_LEASE_DURATION, DATABASE_URL, NAKSHA_TLS_CERT, NAKSHA_TLS_KEY,
+            NAKSHA_ELECTION_TIMEOUT, NAKSHA_LOG_LEVEL, NAKSHA_GRAPHS_DIR, NAKSHA_LEASE_DURATION, NAKSHA_API_TOKENS_FILE, DATABASE_URL, NAKSHA_TLS_CERT, NAKSHA_TLS_KEY,
             NAKSHA_TLS_CA, NAKSHA_CLUSTER_TOKEN, NAKSHA_CLUSTER_TOKEN_FILE, NAKSHA_INSECURE.
             Peer security: a peer address that is not loopback needs mutual TLS (--tls-*), a cluster
             token (NAKSHA_CLUSTER_TOKEN or --cluster-token-file) or --insecure.
@@ -50,6 +50,8 @@ struct CoordinatorCommand: AsyncParsableCommand {
     @Option(help: "Postgres cold store; migrations run at start when set. Env: DATABASE_URL.") var databaseURL: String?
     @Option(help: "Graph definitions registered at start (every *.yaml; idempotent). Env: NAKSHA_GRAPHS_DIR. Default graphs; \"\" registers none.")
     var graphsDir: String?
+    @Option(help: "A file of HTTP API bearer tokens, one per line, `TOKEN` or `TOKEN admin`. Env: NAKSHA_API_TOKENS_FILE. Default: no tokens required.")
+    var apiTokensFile: String?
     @Option(help: "Milliseconds a task lease lasts without a heartbeat. Env: NAKSHA_LEASE_DURATION. Default 10000.")
     var leaseDuration: UInt64?
     @Option(help: "trace, debug, info, notice, warning, error. Env: NAKSHA_LOG_LEVEL. Default info.") var logLevel: String?
@@ -139,6 +141,9 @@ struct CoordinatorCommand: AsyncParsableCommand {
         let lease = try leaseDuration ?? settings.number("NAKSHA_LEASE_DURATION", "leaseDuration") ?? 10_000
         guard (100...3_600_000).contains(lease) else { throw CLIError("--lease-duration must be between 100 ms and one hour") }
         configuration.leaseDurationMillis = lease
+        if let tokens = apiTokensFile ?? settings.string("NAKSHA_API_TOKENS_FILE", "apiTokensFile") {
+            configuration.apiTokens = try APITokens.load(path: tokens)
+        }
         // Configuration errors (peer security included) exit 2 before anything starts.
         try configuration.validate()
         return configuration

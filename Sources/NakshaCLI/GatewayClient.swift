@@ -24,6 +24,10 @@ struct GatewayClient {
     func request(_ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, timeout: Duration = .seconds(30)) async throws -> Answer {
         var request = HTTPClientRequest(url: "http://\(server)\(path)")
         request.method = method
+        // A gateway started with NAKSHA_API_TOKENS_FILE wants a bearer token (never printed).
+        if let token = ProcessInfo.processInfo.environment["NAKSHA_API_TOKEN"], !token.isEmpty {
+            request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        }
         if let body {
             request.body = .bytes(body)
             request.headers.add(name: "Content-Type", value: "application/json")

@@ -1,5 +1,6 @@
 import NakshaRaft
 import NakshaState
+import Synchronization
 
 /// `ClusterState` as a sub-machine of the coordinator's Raft node (tag 1): commands and
 /// snapshots in `ClusterState`'s own versioned encoding; the entry's `ApplyContext` becomes
@@ -10,7 +11,11 @@ struct ClusterStateMachine: ReplicatedStateMachine {
     var state = ClusterState()
 
     mutating func apply(_ command: [UInt8], context: ApplyContext) -> [UInt8] {
-        state.apply(commandBytes: command, context: CommandContext(index: context.index, term: context.term, timestampMillis: context.timestampMillis))
+        let result = state.apply(commandBytes: command, context: CommandContext(index: context.index, term: context.term, timestampMillis: context.timestampMillis))
+        if JobMetrics.shared.leading.load(ordering: .relaxed), case .success(let outcome)? = try? ClusterState.decodeResult(result) {
+            JobMetrics.shared.applied(outcome, state: state)
+        }
+        return result
     }
 
     func snapshot() throws -> [UInt8] { state.encoded() }

@@ -8,6 +8,8 @@ import NakshaRaft
 import NakshaStore
 import RaftCore
 import ServiceLifecycle
+import NakshaState
+import Synchronization
 import UnixSignals
 
 /// A running coordinator: the actor system on the peer port and the `RaftNode`. Its
@@ -102,6 +104,7 @@ public final class Coordinator: Sendable {
         let workers = WorkerGateway(coordinator: self, leaseDurationMillis: configuration.leaseDurationMillis)
         let endpoint = ClusterEndpoint.start(backend: workers, system: system)
         configurations.append(.init(service: LeaderLoop(name: "lease-reaper", node: node) { term in try await workers.reapLeases(term: term) }))
+        configurations.append(.init(service: LeaderLoop(name: "job-metrics", node: node) { _ in try await self.reportJobMetrics() }))
         if let directory = configuration.graphsDirectory {
             // Runs once at start; its end does not end the group.
             configurations.append(.init(service: GraphRegistrar(coordinator: self, directory: directory), successTerminationBehavior: .ignore))
@@ -228,6 +231,22 @@ struct RaftClock: Service {
             throw CoordinatorError(
                 .nodeStopped,
                 "the Raft node stopped after a storage failure (\(reason)); restart the coordinator once the disk is fixed — recovery of \(dataDirectory) runs at start")
+        }
+    }
+}
+
+extension Coordinator {
+    /// Leader only: marks this node as the one that reports job metrics, and samples the
+    /// gauges every second (the encoded state size every ten).
+    func reportJobMetrics() async throws {
+        JobMetrics.shared.leading.store(true, ordering: .relaxed)
+        defer { JobMetrics.shared.leading.store(false, ordering: .relaxed) }
+        var round = 0
+        while !Task.isCancelled {
+            let measureSize = round % 10 == 0
+            _ = await localState { state in JobMetrics.shared.sample(state, encodedBytes: measureSize ? state.encoded().count : nil) }
+            round += 1
+            try await Task.sleep(for: .seconds(1))
         }
     }
 }

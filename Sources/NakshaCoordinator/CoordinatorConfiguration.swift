@@ -25,6 +25,8 @@ public struct CoordinatorConfiguration: Sendable {
     public var databaseURL: String?
     /// Graph definitions registered at start (every `*.yaml`/`*.yml`); nil registers none.
     public var graphsDirectory: String? = "graphs"
+    /// Bearer tokens the HTTP gateway requires (`NAKSHA_API_TOKENS_FILE`); nil: none.
+    public var apiTokens: APITokens? = nil
     /// How long a task lease lasts without a heartbeat (workers heartbeat at a third of it).
     public var leaseDurationMillis: UInt64 = 10_000
     /// Mutual TLS on the peer port: this node's certificate chain, its private key and the

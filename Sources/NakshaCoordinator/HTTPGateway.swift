@@ -41,6 +41,9 @@ public enum HTTPGateway {
 
     public static func application(for coordinator: Coordinator) -> some ApplicationProtocol {
         let router = Router()
+        if let tokens = coordinator.configuration.apiTokens {
+            router.add(middleware: BearerTokenMiddleware(tokens: tokens))
+        }
         router.get("healthz") { _, _ in text("ok\n") }
         router.get("readyz") { _, _ in try await readiness(coordinator) }
         router.get("metrics") { _, _ in

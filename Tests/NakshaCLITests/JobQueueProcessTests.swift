@@ -39,25 +39,28 @@ import FoundationNetworking
             to: END
         """
 
-    static func send(_ method: String, _ server: String, _ path: String, body: String? = nil) async -> (status: Int, json: [String: Any])? {
+    static func send(_ method: String, _ server: String, _ path: String, body: String? = nil, token: String? = nil) async -> (status: Int, json: [String: Any])? {
         guard let url = URL(string: "http://\(server)\(path)") else { return nil }
         var request = URLRequest(url: url)
         request.httpMethod = method
+        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
         request.httpBody = body.map { Data($0.utf8) }
         request.timeoutInterval = 5
         guard let (data, response) = try? await URLSession.shared.data(for: request), let http = response as? HTTPURLResponse else { return nil }
         return (http.statusCode, (try? JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:])
     }
 
-    static func startCluster(leaseMillis: Int = 1000) async throws -> Cluster {
+    static func startCluster(leaseMillis: Int = 1000, tokensFile: String? = nil) async throws -> Cluster {
         let cluster = try Cluster()
         let graphs = "\(cluster.directory)/graphs"
         try FileManager.default.createDirectory(atPath: graphs, withIntermediateDirectories: true)
         try summarizeGraph.write(toFile: "\(graphs)/summarize.yaml", atomically: true, encoding: .utf8)
         for id in cluster.peerPorts.keys.sorted() {
-            try cluster.start(id, extraArguments: ["--graphs-dir", graphs, "--lease-duration", "\(leaseMillis)"])
+            try cluster.start(
+                id, extraArguments: ["--graphs-dir", graphs, "--lease-duration", "\(leaseMillis)"] + (tokensFile.map { ["--api-tokens-file", $0] } ?? []))
         }
         #expect(await CoordinatorProcessTests.waitForReady(cluster, [1, 2, 3]))
+        guard tokensFile == nil else { return cluster }
         // Every coordinator registered the same graphs; the registry holds one version.
         let registered = await CoordinatorProcessTests.waitUntil {
             guard let answer = await send("GET", cluster.http(1), "/v1/graphs/summarize/versions") else { return false }
@@ -202,5 +205,43 @@ import FoundationNetworking
         #expect(all.count == 2, "submitted, then cancelled: \(all)")
         let rest = try await events(3, after: all.first)
         #expect(rest == Array(all.dropFirst()))
+    }
+
+    @Test("with API tokens configured, requests need a bearer token (401), admin routes an admin token (403), failures are counted; job metrics are reported by the leader")
+    func bearerTokensAndMetrics() async throws {
+        let directory = try CoordinatorProcessTests.ProcessCluster.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let user = "user-token-0123456789abcdef"
+        let admin = "admin-token-0123456789abcdef"
+        let file = "\(directory)/tokens"
+        try "# tokens\n\(user)\n\(admin) admin\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let cluster = try await Self.startCluster(tokensFile: file)
+        defer { cluster.stopAll() }
+        #expect(await Self.send("GET", cluster.http(1), "/healthz")?.status == 200, "health stays open")
+        let registered = await CoordinatorProcessTests.waitUntil {
+            await Self.send("GET", cluster.http(1), "/v1/graphs/summarize/versions", token: user)?.status == 200
+        }
+        #expect(registered)
+        #expect(await Self.send("GET", cluster.http(1), "/v1/jobs")?.status == 401)
+        #expect(await Self.send("GET", cluster.http(1), "/v1/jobs", token: "wrong-token-0123456789abcdef")?.status == 401)
+        let submitted = await Self.send("POST", cluster.http(1), "/v1/jobs", body: #"{"graph":"summarize","input":{"text":"t"}}"#, token: user)
+        #expect(submitted?.status == 202)
+        #expect(await Self.send("POST", cluster.http(1), "/v1/cluster/transfer-leader?to=2", token: user)?.status == 403)
+        let asAdmin = await Self.send("POST", cluster.http(1), "/v1/cluster/transfer-leader?to=2", token: admin)?.status
+        #expect(asAdmin != 401 && asAdmin != 403)
+        guard let metrics = await CoordinatorProcessTests.get(cluster.http(1), "/metrics") else {
+            Issue.record("no metrics")
+            return
+        }
+        let text = String(decoding: metrics.body, as: UTF8.self)
+        #expect(text.contains("naksha_http_auth_failures_total{reason=\"missing\"} 1"))
+        #expect(text.contains("naksha_http_auth_failures_total{reason=\"forbidden\"} 1"))
+        // The leader reports submitted jobs (once for the cluster).
+        var submittedReported = false
+        for id in cluster.peerPorts.keys.sorted() {
+            let body = await CoordinatorProcessTests.get(cluster.http(id), "/metrics").map { String(decoding: $0.body, as: UTF8.self) } ?? ""
+            if body.contains("naksha_jobs_submitted_total{graph=\"summarize\"} 1") { submittedReported = true }
+        }
+        #expect(submittedReported)
     }
 }
