@@ -184,7 +184,9 @@ let package = Package(
             dependencies: ["NakshaRaft", "NakshaRaftStorage", "NakshaCore", .product(name: "MetricsTestKit", package: "swift-metrics")],
             swiftSettings: strictSettings
         ),
-        .testTarget(name: "NakshaStateTests", dependencies: ["NakshaState", "NakshaCore", "NakshaGraph"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "NakshaStateTests", dependencies: ["NakshaState", "NakshaCore", "NakshaGraph"], exclude: ["Golden"],
+            swiftSettings: strictSettings),
         .testTarget(name: "NakshaVectorTests", dependencies: ["NakshaVector", "NakshaCore"], swiftSettings: strictSettings),
         .testTarget(
             name: "NakshaActorsTests",
