@@ -108,12 +108,12 @@ extension HTTPGateway {
             guard let graph = fields["graph"] as? String, !graph.isEmpty else {
                 throw JobRequestError(.unprocessableContent, "invalidInput", "the job needs \"graph\": the name of a registered graph (GET /v1/graphs lists them)")
             }
-            var version: Int? = nil
-            if let number = fields["graph_version"] as? Int { version = number }
             submit = SubmitJob(
-                graph: .named(graph, version: version), input: try inputField(fields) ?? [:],
-                idempotencyKey: fields["idempotency_key"] as? String, priority: fields["priority"] as? Int ?? 0,
-                fairnessKey: fields["fairness_key"] as? String)
+                graph: .named(graph, version: try typed(fields, "graph_version", as: Int.self, "an integer")),
+                input: try inputField(fields) ?? [:],
+                idempotencyKey: try typed(fields, "idempotency_key", as: String.self, "a string"),
+                priority: try typed(fields, "priority", as: Int.self, "an integer") ?? 0,
+                fairnessKey: try typed(fields, "fairness_key", as: String.self, "a string"))
         } else {
             let definition = try GraphDefinition.load(yaml: text, fileName: "request body")
             _ = definition
@@ -265,6 +265,20 @@ extension HTTPGateway {
             throw JobRequestError(.badRequest, "badRequest", "\(what) is not a JSON object")
         }
         return object
+    }
+
+    /// Field `key` as a `T`, nil when absent or null; anything else is `invalidInput` (a
+    /// mistyped field is refused, never silently dropped).
+    static func typed<T>(_ fields: [String: Any], _ key: String, as _: T.Type, _ what: String) throws -> T? {
+        guard let value = fields[key], !(value is NSNull) else { return nil }
+        // JSONSerialization gives JSON true/false as NSNumber too: refuse those for integers.
+        if T.self == Int.self, type(of: value) != Bool.self, let number = value as? NSNumber,
+            let exact = Int(exactly: number.doubleValue), Double(exact) == number.doubleValue
+        {
+            return exact as? T
+        }
+        if T.self == String.self, let text = value as? String { return text as? T }
+        throw JobRequestError(.unprocessableContent, "invalidInput", "\"\(key)\" must be \(what)")
     }
 
     /// The `"input"` field as graph values (nil when absent).

@@ -45,7 +45,8 @@ final class JobMetrics: Sendable {
             finishedIfDone(id, state: state)
         case .workersRemoved(_, let tasks):
             for task in tasks { finishedIfDone(task.job, state: state) }
-        case .graphRegistered, .graphConcurrencySet, .tasksLeased, .jobResumed, .workerRegistered, .jobsEvicted:
+        case .graphRegistered, .graphConcurrencySet, .tasksLeased, .jobResumed, .workerRegistered, .jobsEvicted, .keyConcurrencySet,
+            .providerRateSet, .providerThrottled:
             break
         }
     }

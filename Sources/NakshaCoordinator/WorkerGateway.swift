@@ -9,8 +9,9 @@ import RaftCore
 import Synchronization
 
 /// The coordinator's side of `ClusterEndpoint`: what workers' calls do. Only the leader
-/// serves them (a follower answers `notLeader` with the leader's address), because the
-/// leader alone tracks heartbeats.
+/// serves the calls that change or track leases (a follower answers `notLeader` with the
+/// leader's address), because the leader alone tracks heartbeats; `graph` is a linearizable
+/// read that any coordinator serves.
 ///
 /// Heartbeats are not Raft entries: the leader remembers when it last heard of each lease, in
 /// memory, and the lease reaper (`reapLeases`, a `LeaderLoop`) proposes one `expireLeases`
@@ -71,20 +72,22 @@ final class WorkerGateway: ClusterBackend, Sendable {
         try await requireLeader()
         let deadline = ContinuousClock.now + .milliseconds(Int64(min(request.waitMillis, 30_000)))
         let max = Swift.max(1, Swift.min(request.max, 256))
-        var lastRetryCheck = ContinuousClock.now - .seconds(1)
+        // Ask the log only when asking may grant something: ready tasks appeared since the
+        // last empty grant, or (for tasks backing off, whose time the lease entry's timestamp
+        // decides) half a second passed. A worker at capacity or a graph at its limit does not
+        // write an entry per poll.
+        var lastEmpty: (ready: Int, at: ContinuousClock.Instant)? = nil
         while true {
             let counts = await coordinator.localState { ($0.taskCounts.ready, $0.taskCounts.retrying) } ?? (0, 0)
-            // Retrying tasks become leasable when their backoff ends (the lease entry's
-            // timestamp decides): ask for them now and then, not on every poll.
-            let retryDue = counts.1 > 0 && ContinuousClock.now - lastRetryCheck >= .milliseconds(200)
-            if retryDue { lastRetryCheck = .now }
-            if counts.0 > 0 || retryDue {
+            let quiet = lastEmpty.map { $0.ready >= counts.0 && ContinuousClock.now - $0.at < .milliseconds(500) } ?? false
+            if counts.0 + counts.1 > 0 && !quiet {
                 let outcome = try await propose(.leaseTasks(LeaseTasks(worker: request.worker, max: max, leaseDurationMillis: leaseDurationMillis)))
                 if case .tasksLeased(let granted) = outcome, !granted.isEmpty {
                     let now = Self.nowMillis()
                     seen.withLock { seen in for task in granted { seen[task.lease] = now } }
                     return granted
                 }
+                lastEmpty = (counts.0, .now)
             }
             if ContinuousClock.now >= deadline { return [] }
             try await Task.sleep(for: .milliseconds(20))

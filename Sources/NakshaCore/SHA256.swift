@@ -1,10 +1,11 @@
-/// SHA-256 (FIPS 180-4), small and self-contained: the handshake's HMAC needs it and the
-/// package has no crypto library besides BoringSSL behind NIOSSL, which is not exposed.
+/// SHA-256 (FIPS 180-4), small and self-contained: the actor handshake's HMAC and the graph
+/// registry's content hashes need it, and the package has no crypto library besides
+/// BoringSSL behind NIOSSL, which is not exposed.
 ///
 /// Not a hot path (a few blocks per connection), so it favours plainness over speed.
-struct SHA256: Sendable {
-    static let digestByteCount = 32
-    static let blockByteCount = 64
+public struct SHA256: Sendable {
+    public static let digestByteCount = 32
+    public static let blockByteCount = 64
 
     private var state: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) = (
         0x6a09_e667, 0xbb67_ae85, 0x3c6e_f372, 0xa54f_f53a, 0x510e_527f, 0x9b05_688c, 0x1f83_d9ab, 0x5be0_cd19
@@ -13,16 +14,16 @@ struct SHA256: Sendable {
     private var pending: [UInt8] = []
     private var totalByteCount: UInt64 = 0
 
-    init() { pending.reserveCapacity(Self.blockByteCount) }
+    public init() { pending.reserveCapacity(Self.blockByteCount) }
 
     /// The digest of `bytes`.
-    static func hash(_ bytes: [UInt8]) -> [UInt8] {
+    public static func hash(_ bytes: [UInt8]) -> [UInt8] {
         var hasher = SHA256()
         hasher.update(bytes)
         return hasher.finalize()
     }
 
-    mutating func update(_ bytes: [UInt8]) {
+    public mutating func update(_ bytes: [UInt8]) {
         totalByteCount &+= UInt64(bytes.count)
         var index = 0
         if !pending.isEmpty {
@@ -41,7 +42,7 @@ struct SHA256: Sendable {
     }
 
     /// The digest; the hasher must not be used afterwards.
-    mutating func finalize() -> [UInt8] {
+    public mutating func finalize() -> [UInt8] {
         let bitCount = totalByteCount &* 8
         var tail = pending
         tail.append(0x80)
@@ -116,4 +117,18 @@ struct SHA256: Sendable {
         0x19a4_c116, 0x1e37_6c08, 0x2748_774c, 0x34b0_bcb5, 0x391c_0cb3, 0x4ed8_aa4a, 0x5b9c_ca4f, 0x682e_6ff3,
         0x748f_82ee, 0x78a5_636f, 0x84c8_7814, 0x8cc7_0208, 0x90be_fffa, 0xa450_6ceb, 0xbef9_a3f7, 0xc671_78f2,
     ]
+}
+
+extension SHA256 {
+    /// The digest of `bytes` as lowercase hex.
+    public static func hexDigest(_ bytes: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var text: [UInt8] = []
+        text.reserveCapacity(64)
+        for byte in hash(bytes) {
+            text.append(digits[Int(byte >> 4)])
+            text.append(digits[Int(byte & 0x0f)])
+        }
+        return String(decoding: text, as: UTF8.self)
+    }
 }

@@ -350,6 +350,12 @@ public distributed actor RaftNode: RemoteCallable {
         return body(machine)
     }
 
+    /// Runs `body` on sub-machine `machine` as it is now (not linearizable), or nil if this
+    /// node hosts no such machine.
+    public func readLocal<T: Sendable>(machine: UInt8, _ body: @Sendable (any ReplicatedStateMachine) -> T) -> T? {
+        replica.host[machine].map(body)
+    }
+
     /// What recovery of the write-ahead log repaired at start (a torn tail truncated), if
     /// anything: worth a log line.
     public func walRecoveryReport() -> String? {

@@ -39,13 +39,15 @@ import FoundationNetworking
             to: END
         """
 
-    static func send(_ method: String, _ server: String, _ path: String, body: String? = nil, token: String? = nil) async -> (status: Int, json: [String: Any])? {
+    static func send(
+        _ method: String, _ server: String, _ path: String, body: String? = nil, token: String? = nil, timeout: TimeInterval = 5
+    ) async -> (status: Int, json: [String: Any])? {
         guard let url = URL(string: "http://\(server)\(path)") else { return nil }
         var request = URLRequest(url: url)
         request.httpMethod = method
         if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
         request.httpBody = body.map { Data($0.utf8) }
-        request.timeoutInterval = 5
+        request.timeoutInterval = timeout
         guard let (data, response) = try? await URLSession.shared.data(for: request), let http = response as? HTTPURLResponse else { return nil }
         return (http.statusCode, (try? JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:])
     }
@@ -243,5 +245,83 @@ import FoundationNetworking
             if body.contains("naksha_jobs_submitted_total{graph=\"summarize\"} 1") { submittedReported = true }
         }
         #expect(submittedReported)
+    }
+
+    @Test("the event stream resumes across a leader change with no gap and no duplicate")
+    func eventStreamResumesAcrossALeaderChange() async throws {
+        let cluster = try await Self.startCluster(leaseMillis: 600)
+        defer { cluster.stopAll() }
+        let leaderID = try #require(await Self.leader(cluster))
+        let submitted = try #require(await Self.send("POST", cluster.http(leaderID), "/v1/jobs", body: #"{"graph":"summarize","input":{"text":"x"}}"#))
+        let id = try #require(submitted.json["id"] as? String)
+        func eventIDs(_ node: UInt64, after: String?) async throws -> [String] {
+            var request = URLRequest(url: URL(string: "http://\(cluster.http(node))/v1/jobs/\(id)/events")!)
+            request.timeoutInterval = 10
+            if let after { request.setValue(after, forHTTPHeaderField: "Last-Event-ID") }
+            let (data, _) = try await URLSession.shared.data(for: request)
+            return String(decoding: data, as: UTF8.self).split(separator: "\n").filter { $0.hasPrefix("id: ") }.map { String($0.dropFirst(4)) }
+        }
+        // The first event (submitted) is seen; then the leader dies.
+        let survivors = cluster.peerPorts.keys.sorted().filter { $0 != leaderID }
+        cluster.kill9(leaderID)
+        // The new leader cancels the job: a later event.
+        let cancelled = await CoordinatorProcessTests.waitUntil {
+            await Self.send("DELETE", cluster.http(survivors[0]), "/v1/jobs/\(id)")?.status == 200
+        }
+        #expect(cancelled)
+        let resumed = try await eventIDs(survivors[1], after: id)
+        let all = try await eventIDs(survivors[0], after: nil)
+        #expect(all.first == id, "the first event's id is the submit entry's index")
+        #expect(resumed == Array(all.dropFirst()), "resumed \(resumed), all \(all)")
+        #expect(Set(all).count == all.count, "no duplicates")
+    }
+
+    @Test("ten thousand jobs survive a snapshot and a restart from it")
+    func tenThousandJobsSnapshotAndRestore() async throws {
+        let cluster = try Cluster(snapshotEvery: 2_000)
+        let graphs = "\(cluster.directory)/graphs"
+        try FileManager.default.createDirectory(atPath: graphs, withIntermediateDirectories: true)
+        try Self.summarizeGraph.write(toFile: "\(graphs)/summarize.yaml", atomically: true, encoding: .utf8)
+        for id in cluster.peerPorts.keys.sorted() { try cluster.start(id, extraArguments: ["--graphs-dir", graphs]) }
+        defer { cluster.stopAll() }
+        #expect(await CoordinatorProcessTests.waitForReady(cluster, [1, 2, 3]))
+        #expect(await CoordinatorProcessTests.waitUntil { await Self.send("GET", cluster.http(1), "/v1/graphs/summarize/versions")?.status == 200 })
+        let total = 10_000
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for lane in 0..<32 {
+                group.addTask {
+                    var index = lane
+                    while index < total {
+                        let body = #"{"graph":"summarize","input":{"text":"t"},"idempotency_key":"job-\#(index)"}"#
+                        var attempts = 0
+                        while await Self.send("POST", cluster.http(UInt64(1 + index % 3)), "/v1/jobs", body: body)?.status != 202 {
+                            attempts += 1
+                            if attempts > 50 { throw CoordinatorProcessTests.CLIProcessError("job \(index) was not accepted") }
+                        }
+                        index += 32
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let status = try #require(await CoordinatorProcessTests.cluster(cluster.http(1)))
+        #expect(status.commitIndex > UInt64(total))
+        // Node 3 restarts: it comes back from its snapshot (and the log after it).
+        cluster.kill9(3)
+        try cluster.start(3, extraArguments: ["--graphs-dir", graphs])
+        #expect(await CoordinatorProcessTests.waitForReady(cluster, [3]))
+        let page = try #require(await Self.send("GET", cluster.http(3), "/v1/jobs?limit=1000", timeout: 60))
+        #expect((page.json["jobs"] as? [[String: Any]])?.count == 1000)
+        var count = 0
+        var cursor: String? = nil
+        repeat {
+            let path = "/v1/jobs?limit=1000" + (cursor.map { "&cursor=\($0)" } ?? "")
+            let answer = try #require(await Self.send("GET", cluster.http(3), path, timeout: 60))
+            count += (answer.json["jobs"] as? [[String: Any]])?.count ?? 0
+            cursor = answer.json["next_cursor"] as? String
+        } while cursor != nil
+        #expect(count == total)
+        let snapshots = try FileManager.default.contentsOfDirectory(atPath: cluster.dataDirectory(3) + "/snapshots").filter { $0.hasSuffix(".snap") }
+        #expect(!snapshots.isEmpty, "node 3 took a snapshot")
     }
 }
