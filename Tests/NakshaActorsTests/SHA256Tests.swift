@@ -1,6 +1,7 @@
 import Testing
 
 @testable import NakshaActors
+import NakshaCore
 
 /// The handshake's SHA-256 and HMAC-SHA256 against the published vectors: FIPS 180-4's
 /// examples (and the NIST long-message one), RFC 4231's HMAC test cases.
