@@ -28,6 +28,18 @@ public enum ClusterCommand: Sendable, Hashable, Codable {
     case expireWorkers([WorkerID])
     /// Removes finished jobs (after the archiver stored them); others are left alone.
     case evictJobs([JobID])
+    /// Sets (or with nil clears) the most tasks of one fairness key (`JobRecord.resolvedFairnessKey`:
+    /// the job's `fairnessKey`, or its graph name when it has none) leased at once.
+    case setKeyConcurrency(key: String, maxLeasedTasks: Int?)
+    /// Sets the provider governor's token bucket for one provider key (see
+    /// `ClusterState.providerKey(of:)`): it refills at `tokensPerSecond` (0.001 … 1,000,000)
+    /// up to `burst` tokens (1 … 1,000,000), and every task of that provider costs one token
+    /// when leased. `tokensPerSecond == .infinity` removes the rate limit (a throttle stays).
+    case setProviderRate(provider: String, tokensPerSecond: Double, burst: Int)
+    /// Closes a provider's bucket until `untilMillis` (leader time), as a worker's `429` with
+    /// `Retry-After` asks: no task of that provider is leased before then. A later close
+    /// wins over an earlier one (reports arriving out of order never reopen a bucket early).
+    case throttleProvider(provider: String, untilMillis: UInt64)
 
     /// The command's name, for logs and metrics labels.
     public var name: String {
@@ -45,6 +57,9 @@ public enum ClusterCommand: Sendable, Hashable, Codable {
         case .deregisterWorker: return "deregister_worker"
         case .expireWorkers: return "expire_workers"
         case .evictJobs: return "evict_jobs"
+        case .setKeyConcurrency: return "set_key_concurrency"
+        case .setProviderRate: return "set_provider_rate"
+        case .throttleProvider: return "throttle_provider"
         }
     }
 }
@@ -78,6 +93,8 @@ public struct SubmitJob: Sendable, Hashable, Codable {
     public var idempotencyKey: String?
     /// Higher runs first; FIFO within a priority.
     public var priority: Int
+    /// Within a priority, tasks are leased round-robin across fairness keys (FIFO within a
+    /// key); a job without one is keyed by its graph name.
     public var fairnessKey: String?
 
     public init(graph: GraphSource, input: [String: GraphValue] = [:], idempotencyKey: String? = nil, priority: Int = 0, fairnessKey: String? = nil) {

@@ -24,6 +24,10 @@ public enum ClusterOutcome: Sendable, Hashable, Codable {
     /// The tasks whose leases the worker held and that were released.
     case workersRemoved([WorkerID], releasedTasks: [TaskID])
     case jobsEvicted([JobID])
+    case keyConcurrencySet(key: String, maxLeasedTasks: Int?)
+    /// `tokensPerSecond` is nil when the rate limit was removed.
+    case providerRateSet(provider: String, tokensPerSecond: Double?, burst: Int?)
+    case providerThrottled(provider: String, untilMillis: UInt64)
 }
 
 /// One registered graph version.
@@ -48,6 +52,10 @@ public struct TaskAssignment: Sendable, Hashable, Codable {
     public var attempt: Int
     /// The job's state values when the lease was granted.
     public var state: [String: GraphValue]
+    /// The provider key the node is governed by (`ClusterState.providerKey(of:)`): the key a
+    /// worker names in `throttleProvider` when the provider answers `429`. Nil for nodes
+    /// that call no provider.
+    public var provider: String? = nil
 
     public var node: String { graphTask.node }
     public var lease: LeaseReference { LeaseReference(task: task, token: token) }

@@ -2,6 +2,10 @@ import NakshaCore
 import NakshaGraph
 
 /// The snapshot layout: every collection as an array in a fixed order.
+///
+/// Fields added after the first release of format 1 are optional and left out when empty,
+/// so a state that does not use them encodes exactly as format 1 did (see the golden
+/// snapshot) and older snapshots decode with them empty.
 private struct StateSnapshot: Codable {
     var limits: ClusterLimits
     var lastAppliedIndex: UInt64
@@ -13,6 +17,16 @@ private struct StateSnapshot: Codable {
     var leasedTasks: [TaskID]
     var workers: [WorkerRecord]
     var idempotency: [IdempotencyRecord]
+    /// By priority, ascending.
+    var fairnessCursors: [FairnessCursor]?
+    var keyConcurrency: [String: Int]?
+    /// By provider key, ascending.
+    var providers: [ProviderBucket]?
+}
+
+private struct FairnessCursor: Codable {
+    var priority: Int
+    var key: String
 }
 
 extension ClusterState {
@@ -24,7 +38,12 @@ extension ClusterState {
             graphs: graphs.keys.sorted().compactMap { graphs[$0] }, graphConcurrency: graphConcurrency,
             jobs: jobOrder.compactMap { jobs[$0] }, readyQueue: readyQueue, nextReadySequence: nextReadySequence,
             leasedTasks: leasedTasks, workers: workers.keys.sorted().compactMap { workers[$0] },
-            idempotency: idempotencyOrder.compactMap { idempotency[$0] })
+            idempotency: idempotencyOrder.compactMap { idempotency[$0] },
+            fairnessCursors: fairnessCursor.isEmpty ? nil : fairnessCursor.keys.sorted().compactMap { priority in
+                fairnessCursor[priority].map { FairnessCursor(priority: priority, key: $0) }
+            },
+            keyConcurrency: keyConcurrency.isEmpty ? nil : keyConcurrency,
+            providers: providers.isEmpty ? nil : providers.keys.sorted().compactMap { providers[$0] })
         do {
             return Self.snapshotMagic + [Self.formatVersion] + (try CanonicalEncoder.encode(snapshot))
         } catch {
@@ -65,6 +84,9 @@ extension ClusterState {
             state.idempotency[record.key] = record
             state.idempotencyOrder.append(record.key)
         }
+        for cursor in snapshot.fairnessCursors ?? [] { state.fairnessCursor[cursor.priority] = cursor.key }
+        state.keyConcurrency = snapshot.keyConcurrency ?? [:]
+        for bucket in snapshot.providers ?? [] { state.providers[bucket.provider] = bucket }
         return state
     }
 

@@ -2,6 +2,16 @@ import NakshaCore
 import NakshaGraph
 
 extension ClusterState {
+    /// Grants up to `lease.max` ready tasks (bounded by the worker's free capacity and
+    /// `maxLeaseBatch`):
+    /// - higher priority first; a lower priority is only reached when no task of a higher
+    ///   one can be leased;
+    /// - within a priority, round-robin across fairness keys (`JobRecord.resolvedFairnessKey`),
+    ///   in key order starting after the key served last at that priority, and FIFO within a
+    ///   key: one tenant's burst never starves another tenant's single job;
+    /// - a task is passed over while its backoff runs, while its graph or fairness key is at
+    ///   its concurrency limit, or while its provider's bucket is closed or empty (each leased
+    ///   task of a governed provider takes one token at the entry's timestamp).
     mutating func leaseTasks(_ lease: LeaseTasks, context: CommandContext) -> ClusterResult {
         guard let worker = workers[lease.worker] else {
             return .failure(ClusterError(.unknownWorker, "worker \(lease.worker) is not registered; register it before leasing"))
@@ -13,21 +23,23 @@ extension ClusterState {
         let held = leasedTasks.reduce(0) { count, id in task(id)?.lease?.worker == lease.worker ? count + 1 : count }
         let budget = min(lease.max, worker.capacity - held, limits.maxLeaseBatch)
         guard budget > 0 else { return .success(.tasksLeased([])) }
-        var leasedPerGraph = graphConcurrency.isEmpty ? [:] : leasedCountsByGraph()
-        var taken: [Int] = []
-        for (position, entry) in readyQueue.enumerated() where taken.count < budget {
-            guard entry.readyAtMillis <= now, let job = jobs[entry.task.job] else { continue }
-            if let limit = graphConcurrency[job.graph.name] {
-                let current = leasedPerGraph[job.graph.name] ?? 0
-                guard current < limit else { continue }
-                leasedPerGraph[job.graph.name] = current + 1
-            }
-            taken.append(position)
+        pruneProviders(now: now)
+        var selection = LeaseSelection(
+            budget: budget, now: now, leasedPerGraph: graphConcurrency.isEmpty ? [:] : leasedCountsByGraph(),
+            leasedPerKey: keyConcurrency.isEmpty ? [:] : leasedCountsByKey(), buckets: providers)
+        var levelStart = 0
+        while levelStart < readyQueue.count, selection.taken.count < budget {
+            let priority = readyQueue[levelStart].priority
+            var levelEnd = levelStart
+            while levelEnd < readyQueue.count, readyQueue[levelEnd].priority == priority { levelEnd += 1 }
+            selectRoundRobin(positions: levelStart..<levelEnd, priority: priority, into: &selection)
+            levelStart = levelEnd
         }
+        providers = selection.buckets
         let token = LeaseToken(rawValue: context.index)
         let expires = now + lease.leaseDurationMillis
         var assignments: [TaskAssignment] = []
-        for position in taken {
+        for position in selection.taken {
             let id = readyQueue[position].task
             guard var job = jobs[id.job] else { continue }
             let index = Int(id.number) - 1
@@ -43,13 +55,84 @@ extension ClusterState {
             assignments.append(
                 TaskAssignment(
                     task: id, token: token, expiresMillis: expires, graph: job.graph, contentHash: job.contentHash,
-                    graphTask: task.graphTask, item: task.item, attempt: task.attempt, state: job.values))
+                    graphTask: task.graphTask, item: task.item, attempt: task.attempt, state: job.values,
+                    provider: providerKey(of: task, in: job)))
             jobs[id.job] = job
             addLeased(id)
         }
-        let takenSet = Set(taken)
+        let takenSet = Set(selection.taken)
         readyQueue = readyQueue.enumerated().filter { !takenSet.contains($0.offset) }.map(\.element)
+        pruneFairnessCursors()
         return .success(.tasksLeased(assignments))
+    }
+
+    /// Picks tasks of one priority (`positions` of the ready queue) round-robin across
+    /// fairness keys, FIFO within a key. A candidate passed over stays passed over for the
+    /// rest of the batch (counts only grow and tokens only shrink within one entry), so
+    /// each is looked at once.
+    private mutating func selectRoundRobin(positions: Range<Int>, priority: Int, into selection: inout LeaseSelection) {
+        var byKey: [String: [Int]] = [:]
+        for position in positions {
+            let entry = readyQueue[position]
+            guard entry.readyAtMillis <= selection.now, let job = jobs[entry.task.job] else { continue }
+            byKey[job.resolvedFairnessKey, default: []].append(position)
+        }
+        guard !byKey.isEmpty else { return }
+        let sorted = byKey.keys.sorted()
+        var keys = sorted
+        if let cursor = fairnessCursor[priority], let next = sorted.firstIndex(where: { $0 > cursor }) {
+            keys = Array(sorted[next...] + sorted[..<next])
+        }
+        var heads = [Int](repeating: 0, count: keys.count)
+        var active = Array(keys.indices)
+        var lastServed: String?
+        while !active.isEmpty, selection.taken.count < selection.budget {
+            var stillActive: [Int] = []
+            for slot in active {
+                guard selection.taken.count < selection.budget else { break }
+                let key = keys[slot]
+                let candidates = byKey[key] ?? []
+                if let limit = keyConcurrency[key], selection.leasedPerKey[key, default: 0] >= limit { continue }
+                var took = false
+                while heads[slot] < candidates.count, !took {
+                    let position = candidates[heads[slot]]
+                    heads[slot] += 1
+                    took = admit(position, key: key, into: &selection)
+                }
+                if took {
+                    lastServed = key
+                    if heads[slot] < candidates.count { stillActive.append(slot) }
+                }
+            }
+            active = stillActive
+        }
+        // A priority with one key has nothing to rotate: its cursor is left as it was.
+        if keys.count > 1, let lastServed { fairnessCursor[priority] = lastServed }
+    }
+
+    /// Takes the task at `position` if its graph, fairness key and provider allow it now.
+    private func admit(_ position: Int, key: String, into selection: inout LeaseSelection) -> Bool {
+        let id = readyQueue[position].task
+        guard let job = jobs[id.job] else { return false }
+        if let limit = graphConcurrency[job.graph.name], selection.leasedPerGraph[job.graph.name, default: 0] >= limit { return false }
+        if !selection.buckets.isEmpty, let task = task(id), let provider = providerKey(of: task, in: job),
+            var bucket = selection.buckets[provider]
+        {
+            guard bucket.take(at: selection.now) else { return false }
+            selection.buckets[provider] = bucket
+        }
+        if graphConcurrency[job.graph.name] != nil { selection.leasedPerGraph[job.graph.name, default: 0] += 1 }
+        if keyConcurrency[key] != nil { selection.leasedPerKey[key, default: 0] += 1 }
+        selection.taken.append(position)
+        return true
+    }
+
+    /// Drops the cursors of priorities with no ready task left (the state stays bounded).
+    private mutating func pruneFairnessCursors() {
+        guard !fairnessCursor.isEmpty else { return }
+        var present: Set<Int> = []
+        for entry in readyQueue { present.insert(entry.priority) }
+        for priority in fairnessCursor.keys.sorted() where !present.contains(priority) { fairnessCursor[priority] = nil }
     }
 
     func leasedCountsByGraph() -> [String: Int] {
@@ -135,4 +218,15 @@ extension ClusterState {
         }
         return record.definition
     }
+}
+
+/// What one `leaseTasks` entry has picked so far, with the counts and buckets it changed.
+private struct LeaseSelection {
+    let budget: Int
+    let now: UInt64
+    var leasedPerGraph: [String: Int]
+    var leasedPerKey: [String: Int]
+    var buckets: [String: ProviderBucket]
+    /// Positions in the ready queue, in the order granted.
+    var taken: [Int] = []
 }

@@ -129,6 +129,24 @@ extension ClusterState {
 
     public func graphConcurrencyLimit(of graph: String) -> Int? { graphConcurrency[graph] }
 
+    /// The concurrency limit of a fairness key (`setKeyConcurrency`).
+    public func keyConcurrencyLimit(of key: String) -> Int? { keyConcurrency[key] }
+
+    /// Provider keys the governor holds a bucket or a throttle for, sorted.
+    public var providerNames: [String] { providers.keys.sorted() }
+
+    /// The governor's bucket of a provider key as of leader time `nowMillis` (refilled to
+    /// then, without taking anything); nil when the provider is not governed.
+    public func providerStatus(_ provider: String, atMillis nowMillis: UInt64) -> ProviderStatus? {
+        guard let bucket = providers[provider]?.refilled(at: nowMillis) else { return nil }
+        let limited = bucket.milliTokensPerSecond != nil
+        return ProviderStatus(
+            provider: provider, tokensPerSecond: bucket.milliTokensPerSecond.map { Double($0) / 1000 },
+            burst: limited ? bucket.burst : nil,
+            availableTokens: limited ? Int(bucket.levelMicrotokens / ProviderBucket.microtokensPerToken) : nil,
+            closedUntilMillis: bucket.closedUntilMillis > nowMillis ? bucket.closedUntilMillis : nil)
+    }
+
     public func worker(_ id: WorkerID) -> WorkerRecord? { workers[id] }
 
     /// Registered workers, by id.

@@ -33,6 +33,12 @@ public struct ClusterState: Sendable, Equatable {
     /// Keys of `idempotency` in submit order, which (timestamps never decreasing, one TTL)
     /// is also expiry order.
     var idempotencyOrder: [String] = []
+    /// Per priority, the fairness key served last where several keys competed: round-robin
+    /// resumes after it. Dropped when the priority has no ready task left.
+    var fairnessCursor: [Int: String] = [:]
+    var keyConcurrency: [String: Int] = [:]
+    /// The provider governor's buckets, by provider key.
+    var providers: [String: ProviderBucket] = [:]
 
     public init(limits: ClusterLimits = ClusterLimits()) {
         self.limits = limits
@@ -58,6 +64,9 @@ public struct ClusterState: Sendable, Equatable {
             return removeWorkers([worker], reason: "worker \(worker) deregistered", context: context)
         case .expireWorkers(let ids): return removeWorkers(ids, reason: "worker heartbeats stopped", context: context)
         case .evictJobs(let ids): return evictJobs(ids)
+        case .setKeyConcurrency(let key, let maxLeased): return setKeyConcurrency(key, maxLeased)
+        case .setProviderRate(let provider, let rate, let burst): return setProviderRate(provider, tokensPerSecond: rate, burst: burst, context: context)
+        case .throttleProvider(let provider, let until): return throttleProvider(provider, untilMillis: until, context: context)
         }
     }
 

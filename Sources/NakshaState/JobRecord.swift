@@ -120,6 +120,11 @@ public struct JobRecord: Sendable, Hashable, Codable {
     /// The job's state values.
     public var values: [String: GraphValue] { planner.values }
 
+    /// The key its tasks are scheduled fairly by (and limited by `setKeyConcurrency`): the
+    /// job's `fairnessKey`, or its graph name when it has none (so a job keyed by a graph's
+    /// name shares that graph's turn).
+    public var resolvedFairnessKey: String { fairnessKey ?? graph.name }
+
     /// The record of the task with `graphTask`, searching the newest first (the current
     /// step's tasks are at the end).
     func taskIndex(of graphTask: GraphTaskID) -> Int? {
@@ -152,7 +157,8 @@ public struct WorkerRecord: Sendable, Hashable, Codable {
 }
 
 /// A job's place in the ready queue. The queue is sorted by priority (higher first), then
-/// by `sequence` (the order tasks became ready), which makes it FIFO within a priority.
+/// by `sequence` (the order tasks became ready), which makes it FIFO within a priority (and
+/// within a fairness key: leases take the keys of a priority round-robin).
 struct ReadyEntry: Sendable, Hashable, Codable {
     var priority: Int
     var sequence: UInt64

@@ -51,6 +51,7 @@ import Testing
         let minimums = [
             "submit_job": 200, "lease_tasks": 200, "complete_task": 200, "fail_task": 40, "expire_leases": 40,
             "cancel_job": 20, "resume_job": 10, "register_worker": 30, "deregister_worker": 5, "evict_jobs": 10,
+            "set_key_concurrency": 10, "set_provider_rate": 5, "throttle_provider": 5,
         ]
         for (kind, minimum) in minimums.sorted(by: { $0.key < $1.key }) {
             #expect((total.accepted[kind] ?? 0) >= minimum, "only \(total.accepted[kind] ?? 0) accepted \(kind) commands")
@@ -88,7 +89,7 @@ import Testing
         }
 
         for _ in 0..<2 {
-            for yaml in [Graphs.pipeline, Graphs.approval] {
+            for yaml in [Graphs.pipeline, Graphs.approval, Graphs.chat] {
                 let name = try GraphDefinition.load(yaml: yaml, fileName: "t").name
                 try step(.registerGraph(RegisterGraph(name: name, yaml: yaml, contentHash: Graphs.hash(yaml))), advance: 1)
             }
@@ -106,7 +107,10 @@ import Testing
                 tally.restores += 1
             }
         }
-        // Drain: every lease expires or completes, every interrupt resumes, every job ends.
+        // Drain: every lease expires or completes, every interrupt resumes, every job ends
+        // (with the fairness-key limits and the provider's rate lifted, so it ends quickly).
+        for key in Self.fairnessKeys { try step(.setKeyConcurrency(key: key, maxLeasedTasks: nil), advance: 1) }
+        try step(.setProviderRate(provider: Self.provider, tokensPerSecond: .infinity, burst: 0), advance: 1)
         try step(.registerWorker(RegisterWorker(worker: "drain", capacity: 1_000)), advance: 1)
         for _ in 0..<100 where !replicaA.jobOrder.allSatisfy({ replicaA.jobs[$0]?.status.isFinished == true }) {
             try step(.expireLeases(nil), advance: 86_400_000)
@@ -158,7 +162,9 @@ import Testing
                 if state == .deadLettered { tally.deadLetters += 1 }
             case .leasesExpired(let ids): tally.leasesExpired += ids.count
             case .jobsEvicted(let ids): model.evicted.formUnion(ids)
-            case .graphRegistered, .graphConcurrencySet, .jobCancelled, .jobResumed, .workerRegistered, .workersRemoved: break
+            case .graphRegistered, .graphConcurrencySet, .jobCancelled, .jobResumed, .workerRegistered, .workersRemoved, .keyConcurrencySet,
+                .providerRateSet, .providerThrottled:
+                break
             }
         }
     }
@@ -191,6 +197,9 @@ import Testing
         }
     }
 
+    static let fairnessKeys = ["t0", "t1", "t2", "pipeline"]
+    static let provider = "llm.chat:gpt-4o-mini"
+
     private func randomCommand(_ state: ClusterState, _ model: inout Model, _ generator: inout SeededGenerator) -> ClusterCommand {
         func pick<T>(_ items: [T]) -> T? { items.isEmpty ? nil : items[Int(generator.next(below: UInt64(items.count)))] }
         let workers: [WorkerID] = ["w0", "w1", "w2"]
@@ -198,10 +207,14 @@ import Testing
         let roll = generator.next(below: 100)
         switch roll {
         case 0..<18:
-            let graph = generator.next(below: 3) == 0 ? "approval" : "pipeline"
-            let input: [String: GraphValue] = graph == "pipeline" ? ["question": .string("q\(generator.next(below: 2))")] : [:]
+            let graph = ["approval", "approval", "chat", "pipeline", "pipeline", "pipeline"][Int(generator.next(below: 6))]
+            let input: [String: GraphValue] = graph == "approval" ? [:] : ["question": .string("q\(generator.next(below: 2))")]
             let key: String? = generator.next(below: 2) == 0 ? nil : "k\(generator.next(below: 6))"
-            let command = ClusterCommand.submitJob(SubmitJob(graph: .named(graph, version: nil), input: input, idempotencyKey: key, priority: Int(generator.next(below: 3))))
+            let fairness = pick(["t0", "t1", "t2"] as [String?] + [nil])
+            let command = ClusterCommand.submitJob(
+                SubmitJob(
+                    graph: .named(graph, version: nil), input: input, idempotencyKey: key, priority: Int(generator.next(below: 3)),
+                    fairnessKey: fairness ?? nil))
             model.lastSubmit = command
             return command
         case 18..<22:
@@ -243,8 +256,18 @@ import Testing
         case 94..<97:
             let finished = state.jobOrder.filter { state.jobs[$0]?.status.isFinished == true }
             return .evictJobs(finished.filter { _ in generator.next(below: 2) == 0 })
-        default:
+        case 97:
             return .registerGraph(RegisterGraph(name: "pipeline", yaml: Graphs.pipeline, contentHash: Graphs.hash(Graphs.pipeline)))
+        case 98:
+            let limit = generator.next(below: 4)
+            return .setKeyConcurrency(key: pick(Self.fairnessKeys) ?? "t0", maxLeasedTasks: limit == 0 ? nil : Int(limit))
+        default:
+            if generator.next(below: 2) == 0 {
+                return .setProviderRate(provider: Self.provider, tokensPerSecond: 0.5 + Double(generator.next(below: 4)), burst: Int(1 + generator.next(below: 3)))
+            }
+            // The run's clock starts at 1_700_000_000_000 and advances about 2,000 s: closes
+            // that already passed, that pass during the run and that outlast it.
+            return .throttleProvider(provider: Self.provider, untilMillis: 1_700_000_000_000 + generator.next(below: 2_500_000))
         }
     }
 }

@@ -50,6 +50,9 @@ import Testing
         .deregisterWorker("naksha-worker-3"),
         .expireWorkers(["naksha-worker-1", "naksha-worker-2"]),
         .evictJobs([JobID(rawValue: 1), JobID(rawValue: 2)]),
+        .setKeyConcurrency(key: "tenant-a", maxLeasedTasks: 16),
+        .setProviderRate(provider: "openai:text-embedding-3-small", tokensPerSecond: 12.5, burst: 40),
+        .throttleProvider(provider: "llm.chat:gpt-4o-mini", untilMillis: 1_700_000_060_000),
     ]
 
     /// A number per case: adding a case to `ClusterCommand` fails to compile here until it
@@ -69,12 +72,15 @@ import Testing
         case .deregisterWorker: return 10
         case .expireWorkers: return 11
         case .evictJobs: return 12
+        case .setKeyConcurrency: return 13
+        case .setProviderRate: return 14
+        case .throttleProvider: return 15
         }
     }
 
     @Test func everyCommandCaseHasAGoldenFile() {
         #expect(Self.commands.map(Self.commandCase) == Array(0..<Self.commands.count))
-        #expect(Self.commands.count == 13)
+        #expect(Self.commands.count == 16)
     }
 
     @Test(arguments: commands)
@@ -112,12 +118,24 @@ import Testing
         ("worker_registered", .success(.workerRegistered("naksha-worker-3"))),
         ("workers_removed", .success(.workersRemoved(["naksha-worker-1"], releasedTasks: [task]))),
         ("jobs_evicted", .success(.jobsEvicted([JobID(rawValue: 1)]))),
+        ("key_concurrency_set", .success(.keyConcurrencySet(key: "tenant-a", maxLeasedTasks: 16))),
+        ("provider_rate_set", .success(.providerRateSet(provider: "openai:text-embedding-3-small", tokensPerSecond: 12.5, burst: 40))),
+        ("provider_throttled", .success(.providerThrottled(provider: "llm.chat:gpt-4o-mini", untilMillis: 1_700_000_060_000))),
+        (
+            "tasks_leased_with_provider",
+            .success(
+                .tasksLeased([
+                    TaskAssignment(
+                        task: task, token: token, expiresMillis: 1_700_000_030_000, graph: graphInfo.reference, contentHash: "5f1c0e",
+                        graphTask: GraphTaskID(step: 0, node: "answer"), item: nil, attempt: 1, state: [:], provider: "llm.chat:gpt-4o-mini")
+                ]))
+        ),
         ("failure", .failure(ClusterError(.staleLease, "lease 12 of task 9.2 is no longer valid (it is succeeded); drop the result"))),
     ]
 
     /// A number per outcome case (a new case fails to compile here until it has a golden file).
     static func resultCase(_ result: ClusterResult) -> Int {
-        guard case .success(let outcome) = result else { return 12 }
+        guard case .success(let outcome) = result else { return 15 }
         switch outcome {
         case .graphRegistered: return 0
         case .graphConcurrencySet: return 1
@@ -131,11 +149,15 @@ import Testing
         case .workerRegistered: return 9
         case .workersRemoved: return 10
         case .jobsEvicted: return 11
+        case .keyConcurrencySet: return 12
+        case .providerRateSet: return 13
+        case .providerThrottled: return 14
         }
     }
 
     @Test func everyResultCaseHasAGoldenFile() {
-        #expect(Self.results.map { Self.resultCase($0.result) } == Array(0..<Self.results.count))
+        // Every case once (tasks_leased twice: with and without a provider), the failure last.
+        #expect(Self.results.map { Self.resultCase($0.result) } == Array(0..<12) + [12, 13, 14, 3, 15])
     }
 
     @Test func resultBytesMatchTheirGoldenFiles() throws {
@@ -192,5 +214,45 @@ import Testing
         #expect(decoded.taskCounts == TaskCounts(ready: 0, retrying: 1, leased: 1))
         #expect(decoded.idempotencyKeyCount == 1)
         #expect(decoded.lastAppliedIndex == 6)
+    }
+
+    /// The scheduling state added within format 1 (optional snapshot fields, left out when
+    /// empty): a fairness key's concurrency limit, a round-robin cursor, a provider bucket
+    /// with a rate and one that only holds a throttle.
+    static func governorScenario() throws -> (state: ClusterState, now: UInt64) {
+        var harness = Harness()
+        try harness.register(Graphs.pipeline)
+        try harness.register(Graphs.chat)
+        harness.addWorker("naksha-worker-1", capacity: 8)
+        harness.apply(.setKeyConcurrency(key: "tenant-a", maxLeasedTasks: 2))
+        harness.apply(.setProviderRate(provider: "llm.chat:gpt-4o-mini", tokensPerSecond: 2.5, burst: 3))
+        harness.apply(.throttleProvider(provider: "openai:text-embedding-3-small", untilMillis: harness.now + 60_000))
+        for number in 1...3 { _ = try harness.submit("pipeline", input: ["question": .string("a\(number)")], fairnessKey: "tenant-a") }
+        _ = try harness.submit("pipeline", input: ["question": "b1"], fairnessKey: "tenant-b")
+        _ = try harness.submit("chat", input: ["question": "b2"], fairnessKey: "tenant-b")
+        let first = try harness.lease("naksha-worker-1", max: 3)
+        let second = try harness.lease("naksha-worker-1", max: 2)
+        guard first.count == 3, second.map(\.provider) == ["llm.chat:gpt-4o-mini"] else { throw HarnessError.unexpected("leases \(first) \(second)") }
+        return (harness.state, harness.now)
+    }
+
+    @Test func governorSnapshotBytesMatchTheGoldenFile() throws {
+        let (state, now) = try Self.governorScenario()
+        let bytes = try Self.golden("state-governor.v1", state.encoded())
+        let decoded = try ClusterState.decode(bytes)
+        #expect(decoded == state, "golden state-governor.v1.bin decodes to another state")
+        #expect(decoded.encoded() == bytes, "the decoded golden snapshot re-encodes to other bytes")
+        #expect(state.encoded() == bytes, "the scenario's state no longer encodes to its golden bytes: the snapshot format changed")
+
+        #expect(decoded.keyConcurrencyLimit(of: "tenant-a") == 2)
+        #expect(decoded.fairnessCursor == [0: "tenant-b"])
+        #expect(decoded.providerNames == ["llm.chat:gpt-4o-mini", "openai:text-embedding-3-small"])
+        #expect(
+            decoded.providerStatus("llm.chat:gpt-4o-mini", atMillis: now)
+                == ProviderStatus(provider: "llm.chat:gpt-4o-mini", tokensPerSecond: 2.5, burst: 3, availableTokens: 2, closedUntilMillis: nil))
+        let throttle = try #require(decoded.providerStatus("openai:text-embedding-3-small", atMillis: now))
+        #expect(throttle.tokensPerSecond == nil)
+        #expect(throttle.closedUntilMillis != nil)
+        #expect(decoded.taskCounts == TaskCounts(ready: 1, retrying: 0, leased: 4))
     }
 }

@@ -44,11 +44,28 @@ enum Graphs {
           - { from: send, to: END }
         """
 
+    /// One `llm.chat` node (provider key `llm.chat:gpt-4o-mini`) → END.
+    static let chat = """
+        name: chat
+        version: 1
+        state:
+          question: string
+          answer: string
+        nodes:
+          answer:
+            type: llm.chat
+            params: { model: gpt-4o-mini, prompt: "{{ state.question }}" }
+            writes: [answer]
+        edges:
+          - { from: START, to: answer }
+          - { from: answer, to: END }
+        """
+
     /// A valid output for each node of the graphs above.
     static func output(for node: String) -> [String: GraphValue] {
         switch node {
         case "retrieve": return ["docs": "d"]
-        case "generate": return ["answer": "a"]
+        case "generate", "answer": return ["answer": "a"]
         case "write": return ["draft": "hello"]
         case "send": return ["sent": true]
         default: return [:]
@@ -86,8 +103,9 @@ struct Harness {
         return info
     }
 
-    mutating func submit(_ graph: String, input: [String: GraphValue] = [:], key: String? = nil, priority: Int = 0) throws -> JobID {
-        let result = apply(.submitJob(SubmitJob(graph: .named(graph, version: nil), input: input, idempotencyKey: key, priority: priority)))
+    mutating func submit(_ graph: String, input: [String: GraphValue] = [:], key: String? = nil, priority: Int = 0, fairnessKey: String? = nil) throws -> JobID {
+        let result = apply(
+            .submitJob(SubmitJob(graph: .named(graph, version: nil), input: input, idempotencyKey: key, priority: priority, fairnessKey: fairnessKey)))
         guard case .success(.jobSubmitted(let id, _, _)) = result else { throw HarnessError.unexpected("submit: \(result)") }
         return id
     }
