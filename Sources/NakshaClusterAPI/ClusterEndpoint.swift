@@ -58,11 +58,11 @@ public distributed actor ClusterEndpoint: RemoteCallable {
     }
 
     public static let remoteCalls: [String: RemoteCall<ClusterEndpoint>] = [
-        "$s16NakshaClusterAPI0B8EndpointC8registeryAA15HeartbeatAnswerVAA18WorkerRegistrationVYaKFTE": .returning { endpoint, arguments in try await endpoint.register(arguments.decodeNextArgument()) },
+        "$s16NakshaClusterAPI0B8EndpointC8registeryAA15HeartbeatAnswerV0A5State14RegisterWorkerVYaKFTE": .returning { endpoint, arguments in try await endpoint.register(arguments.decodeNextArgument()) },
         "$s16NakshaClusterAPI0B8EndpointC9heartbeatyAA15HeartbeatAnswerVAA06WorkerF0VYaKFTE": .returning { endpoint, arguments in try await endpoint.heartbeat(arguments.decodeNextArgument()) },
         "$s16NakshaClusterAPI0B8EndpointC5leaseySay0A5State14TaskAssignmentVGAA12LeaseRequestVYaKFTE": .returning { endpoint, arguments in try await endpoint.lease(arguments.decodeNextArgument()) },
-        "$s16NakshaClusterAPI0B8EndpointC8completeyyAA14TaskCompletionVYaKFTE": .void { endpoint, arguments in try await endpoint.complete(arguments.decodeNextArgument()) },
-        "$s16NakshaClusterAPI0B8EndpointC4failyyAA17TaskFailureReportVYaKFTE": .void { endpoint, arguments in try await endpoint.fail(arguments.decodeNextArgument()) },
+        "$s16NakshaClusterAPI0B8EndpointC8completeyy0A5State12CompleteTaskVYaKFTE": .void { endpoint, arguments in try await endpoint.complete(arguments.decodeNextArgument()) },
+        "$s16NakshaClusterAPI0B8EndpointC4failyy0A5State8FailTaskVYaKFTE": .void { endpoint, arguments in try await endpoint.fail(arguments.decodeNextArgument()) },
         "$s16NakshaClusterAPI0B8EndpointC5graph11contentHashAA15GraphSourceTextVSS_tYaKFTE": .returning { endpoint, arguments in try await endpoint.graph(contentHash: arguments.decodeNextArgument()) },
     ]
 }

@@ -2,21 +2,9 @@ import NakshaCore
 import NakshaGraph
 import NakshaState
 
-/// A worker introducing itself (and again after a coordinator restart or leader change).
-public struct WorkerRegistration: Sendable, Codable, Equatable {
-    public var worker: WorkerID
-    /// How many tasks it runs at once.
-    public var capacity: Int
-    public var labels: [String: String]
-    public var memoryBudgetBytes: UInt64
-
-    public init(worker: WorkerID, capacity: Int, labels: [String: String] = [:], memoryBudgetBytes: UInt64 = 0) {
-        self.worker = worker
-        self.capacity = capacity
-        self.labels = labels
-        self.memoryBudgetBytes = memoryBudgetBytes
-    }
-}
+/// A worker introducing itself (and again after a coordinator restart or leader change):
+/// its id, capacity (tasks at once), labels and memory budget — the state's own command.
+public typealias WorkerRegistration = RegisterWorker
 
 /// A long-poll for work: up to `max` tasks, waiting up to `waitMillis` for some to be ready.
 public struct LeaseRequest: Sendable, Codable, Equatable {
@@ -55,29 +43,11 @@ public struct HeartbeatAnswer: Sendable, Codable, Equatable {
     }
 }
 
-/// A task's output, under the lease it ran with.
-public struct TaskCompletion: Sendable, Codable, Equatable {
-    public var lease: LeaseReference
-    public var output: [String: GraphValue]
+/// A task's output, under the lease (task and token) it ran with — the state's own command.
+public typealias TaskCompletion = CompleteTask
 
-    public init(lease: LeaseReference, output: [String: GraphValue]) {
-        self.lease = lease
-        self.output = output
-    }
-}
-
-/// A task that failed, classified retryable or not.
-public struct TaskFailureReport: Sendable, Codable, Equatable {
-    public var lease: LeaseReference
-    public var reason: String
-    public var retryable: Bool
-
-    public init(lease: LeaseReference, reason: String, retryable: Bool) {
-        self.lease = lease
-        self.reason = reason
-        self.retryable = retryable
-    }
-}
+/// A task that failed under its lease, classified retryable or not — the state's own command.
+public typealias TaskFailureReport = FailTask
 
 /// A graph version's definition, as workers fetch it by content hash.
 public struct GraphSourceText: Sendable, Codable, Equatable {

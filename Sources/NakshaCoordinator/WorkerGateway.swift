@@ -48,11 +48,7 @@ final class WorkerGateway: ClusterBackend, Sendable {
 
     func register(_ registration: WorkerRegistration) async throws -> HeartbeatAnswer {
         try await requireLeader()
-        _ = try await propose(
-            .registerWorker(
-                RegisterWorker(
-                    worker: registration.worker, capacity: registration.capacity, labels: registration.labels,
-                    memoryBudgetBytes: registration.memoryBudgetBytes)))
+        _ = try await propose(.registerWorker(registration))
         return answer
     }
 
@@ -96,15 +92,14 @@ final class WorkerGateway: ClusterBackend, Sendable {
 
     func complete(_ completion: TaskCompletion) async throws {
         try await requireLeader()
-        _ = try await propose(.completeTask(CompleteTask(task: completion.lease.task, token: completion.lease.token, output: completion.output)))
-        _ = seen.withLock { $0.removeValue(forKey: completion.lease) }
+        _ = try await propose(.completeTask(completion))
+        _ = seen.withLock { $0.removeValue(forKey: LeaseReference(task: completion.task, token: completion.token)) }
     }
 
     func fail(_ failure: TaskFailureReport) async throws {
         try await requireLeader()
-        _ = try await propose(
-            .failTask(FailTask(task: failure.lease.task, token: failure.lease.token, reason: failure.reason, retryable: failure.retryable)))
-        _ = seen.withLock { $0.removeValue(forKey: failure.lease) }
+        _ = try await propose(.failTask(failure))
+        _ = seen.withLock { $0.removeValue(forKey: LeaseReference(task: failure.task, token: failure.token)) }
     }
 
     func graph(contentHash: String) async throws -> GraphSourceText {

@@ -171,8 +171,15 @@ import FoundationNetworking
 
         // The first holder's late completion is rejected: the output is recorded once.
         do {
-            try await endpoint.complete(TaskCompletion(lease: abandoned.lease, output: ["summary": .string("late")]))
+            try await endpoint.complete(TaskCompletion(task: abandoned.task, token: abandoned.token, output: ["summary": .string("late")]))
             Issue.record("a stale completion was accepted")
+        } catch let error as ClusterAPIError {
+            #expect(error.code == ClusterAPIError.staleLease)
+        }
+        // Nor is a late failure report under it.
+        do {
+            try await endpoint.fail(TaskFailureReport(task: abandoned.task, token: abandoned.token, reason: "late", retryable: true))
+            Issue.record("a stale failure report was accepted")
         } catch let error as ClusterAPIError {
             #expect(error.code == ClusterAPIError.staleLease)
         }
@@ -180,7 +187,7 @@ import FoundationNetworking
         let beat = try await endpoint.heartbeat(WorkerHeartbeat(worker: "w1", leases: [abandoned.lease, retried.lease]))
         #expect(beat.stop == [abandoned.lease])
 
-        try await endpoint.complete(TaskCompletion(lease: retried.lease, output: ["summary": .string("two sentences")]))
+        try await endpoint.complete(TaskCompletion(task: retried.task, token: retried.token, output: ["summary": .string("two sentences")]))
         let job = try #require(await Self.send("GET", cluster.http(3), "/v1/jobs/\(id)"))
         #expect(job.json["status"] as? String == "succeeded")
         let tasks = try #require(job.json["tasks"] as? [[String: Any]])

@@ -16,13 +16,19 @@ import Testing
         return options
     }
 
-    @Test("a proposal that cannot commit ends with outcomeUnknown at its deadline, not never")
-    func proposalWithoutQuorumEndsAtItsDeadline() async throws {
-        let cluster = Cluster(options: Self.options(requestTimeout: .milliseconds(600)))
+    /// Three nodes, then both followers stopped: a leader that can no longer reach a quorum.
+    static func leaderWithoutFollowers(requestTimeout: Duration) async throws -> (Cluster, RaftNode) {
+        let cluster = Cluster(options: options(requestTimeout: requestTimeout))
         try await cluster.start()
         let leader = try await cluster.waitForLeader()
         let leaderID = try await leader.status().id
         for id in cluster.nodes.keys.sorted() where id != leaderID { await cluster.stopNode(id) }
+        return (cluster, leader)
+    }
+
+    @Test("a proposal that cannot commit ends with outcomeUnknown at its deadline, not never")
+    func proposalWithoutQuorumEndsAtItsDeadline() async throws {
+        let (cluster, leader) = try await Self.leaderWithoutFollowers(requestTimeout: .milliseconds(600))
         let started = ContinuousClock.now
         do {
             _ = try await leader.propose(try RaftNodeTests.put("alone", "v"))
@@ -37,11 +43,7 @@ import Testing
 
     @Test("a read pending at a leader that loses its quorum fails instead of waiting forever")
     func readPendingAtALeaderThatLosesItsQuorumFails() async throws {
-        let cluster = Cluster(options: Self.options(requestTimeout: .seconds(3)))
-        try await cluster.start()
-        let leader = try await cluster.waitForLeader()
-        let leaderID = try await leader.status().id
-        for id in cluster.nodes.keys.sorted() where id != leaderID { await cluster.stopNode(id) }
+        let (cluster, leader) = try await Self.leaderWithoutFollowers(requestTimeout: .seconds(3))
         let started = ContinuousClock.now
         do {
             _ = try await leader.readIndex()
