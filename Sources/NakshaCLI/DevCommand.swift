@@ -117,8 +117,9 @@ struct DevCommand: AsyncParsableCommand {
         for (part, state) in Self.status { print("  \(part.padding(toLength: 44, withPad: " ", startingAt: 0)) \(state)") }
         print("""
 
-            Not built yet: workers, the job queue (ClusterState), the client protocol and so the
-            sample RAG workflow; this command will start them as they land.
+            Not built yet: workers that run nodes, the client protocol and so the sample RAG
+            workflow; this command will start them as they land. Jobs can be submitted and read
+            already: see docs/api.md (they wait in the queue until workers exist).
             """)
     }
 
@@ -131,6 +132,7 @@ struct DevCommand: AsyncParsableCommand {
         ("Raft core (RaftCore)", "built — try `naksha-sim --seeds 200`"),
         ("vector search (NakshaVector)", "built — SIMD kernels, flat, int8, HNSW, filters"),
         ("cold store (NakshaStore)", "built — try `naksha migrate` with DATABASE_URL"),
-        ("workers, job queue, sample RAG workflow", "not built yet"),
+        ("job queue and job API (NakshaState)", "built — POST /v1/jobs, GET /v1/jobs/ID, docs/api.md"),
+        ("workers, client protocol, sample RAG workflow", "not built yet"),
     ]
 }
