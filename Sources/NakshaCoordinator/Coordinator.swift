@@ -25,8 +25,14 @@ public final class Coordinator: Sendable {
     public let node: RaftNode
     let metrics: MetricsExport
     let logger: Logger
+    /// The Postgres cold store (`DATABASE_URL`): the archive of finished jobs. Nil without one.
+    let coldStore: PostgresColdStore?
 
-    private init(configuration: CoordinatorConfiguration, system: NakshaActorSystem, node: RaftNode, metrics: MetricsExport, logger: Logger) {
+    private init(
+        configuration: CoordinatorConfiguration, system: NakshaActorSystem, node: RaftNode, metrics: MetricsExport, logger: Logger,
+        coldStore: PostgresColdStore?
+    ) {
+        self.coldStore = coldStore
         self.configuration = configuration
         self.system = system
         self.node = node
@@ -83,7 +89,10 @@ public final class Coordinator: Sendable {
                     "http": "\(configuration.httpHost):\(configuration.httpPort)", "term": "\(status.term)",
                     "applied_index": "\(status.appliedIndex)", "members": "\(status.members.map(\.id))",
                 ])
-            return Coordinator(configuration: configuration, system: system, node: node, metrics: metrics, logger: logger)
+            return Coordinator(configuration: configuration, system: system, node: node, metrics: metrics, logger: logger,
+                coldStore: try configuration.databaseURL.map { url in
+                    PostgresColdStore(configuration: try PostgresConfiguration.fromEnvironment(["DATABASE_URL": url]))
+                })
         } catch {
             await system.shutdown()
             throw error
@@ -105,6 +114,10 @@ public final class Coordinator: Sendable {
         let endpoint = ClusterEndpoint.start(backend: workers, system: system)
         configurations.append(.init(service: LeaderLoop(name: "lease-reaper", node: node) { term in try await workers.reapLeases(term: term) }))
         configurations.append(.init(service: LeaderLoop(name: "job-metrics", node: node) { _ in try await self.reportJobMetrics() }))
+        if let coldStore {
+            let archiver = JobArchiver(coordinator: self, store: coldStore)
+            configurations.append(.init(service: LeaderLoop(name: "archiver", node: node) { term in try await archiver.run(term: term) }))
+        }
         if let directory = configuration.graphsDirectory {
             // Runs once at start; its end does not end the group.
             configurations.append(.init(service: GraphRegistrar(coordinator: self, directory: directory), successTerminationBehavior: .ignore))
@@ -115,10 +128,12 @@ public final class Coordinator: Sendable {
             try await group.run()
         } catch {
             _ = endpoint
+            await coldStore?.shutdown()
             await system.shutdown()
             throw error
         }
         _ = endpoint  // the worker-facing endpoint lives as long as the services
+        await coldStore?.shutdown()
         await system.shutdown()
     }
 

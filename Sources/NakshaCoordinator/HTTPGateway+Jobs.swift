@@ -4,6 +4,7 @@ import NakshaCore
 import NakshaGraph
 import NakshaRaft
 import NakshaState
+import NakshaStore
 
 /// The job API (docs/api.md), on every coordinator, at `/v1/…` and at `/api/v1/…` (the path
 /// the seed's smoke test uses). Writes go through the log at the leader; reads are
@@ -31,10 +32,9 @@ extension HTTPGateway {
             router.get("\(prefix)/jobs/:id") { _, context in
                 try await handlingJobs {
                     let id = try jobID(context)
-                    guard let rendered = try await coordinator.readState({ $0.job(id).map(JobJSON.job) }) else {
-                        return problem(.notFound, "unknownJob", "no job \(id) (finished jobs are kept until archived)")
-                    }
-                    return rawJSON(rendered)
+                    if let rendered = try await coordinator.readState({ $0.job(id).map(JobJSON.job) }) { return rawJSON(rendered) }
+                    if let archived = try await archivedJob(id, coordinator: coordinator) { return rawJSON(archived) }
+                    return problem(.notFound, "unknownJob", "no job \(id)")
                 }
             }
             router.delete("\(prefix)/jobs/:id") { _, context in
@@ -298,6 +298,15 @@ extension HTTPGateway {
             throw JobRequestError(.badRequest, "badRequest", "a job id is a number, such as /v1/jobs/42")
         }
         return id
+    }
+
+    /// A finished job from the archive (its JSON as archived, marked `"archived": true`), or
+    /// nil without a cold store or when the archive does not have it.
+    static func archivedJob(_ id: JobID, coordinator: Coordinator) async throws -> String? {
+        guard let store = coordinator.coldStore, let job = try await store.archivedJob(id: "\(id)") else { return nil }
+        let text = String(decoding: job.finalState, as: UTF8.self)
+        guard text.hasPrefix("{") else { return nil }
+        return "{\"archived\":true," + text.dropFirst()
     }
 
     static func jobResponse(_ id: JobID, coordinator: Coordinator, status: HTTPResponse.Status) async throws -> Response {

@@ -52,14 +52,16 @@ import FoundationNetworking
         return (http.statusCode, (try? JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:])
     }
 
-    static func startCluster(leaseMillis: Int = 1000, tokensFile: String? = nil) async throws -> Cluster {
+    static func startCluster(leaseMillis: Int = 1000, tokensFile: String? = nil, databaseURL: String? = nil) async throws -> Cluster {
         let cluster = try Cluster()
         let graphs = "\(cluster.directory)/graphs"
         try FileManager.default.createDirectory(atPath: graphs, withIntermediateDirectories: true)
         try summarizeGraph.write(toFile: "\(graphs)/summarize.yaml", atomically: true, encoding: .utf8)
         for id in cluster.peerPorts.keys.sorted() {
             try cluster.start(
-                id, extraArguments: ["--graphs-dir", graphs, "--lease-duration", "\(leaseMillis)"] + (tokensFile.map { ["--api-tokens-file", $0] } ?? []))
+                id,
+                extraArguments: ["--graphs-dir", graphs, "--lease-duration", "\(leaseMillis)"] + (tokensFile.map { ["--api-tokens-file", $0] } ?? [])
+                    + (databaseURL.map { ["--database-url", $0] } ?? []))
         }
         #expect(await CoordinatorProcessTests.waitForReady(cluster, [1, 2, 3]))
         guard tokensFile == nil else { return cluster }
@@ -330,5 +332,37 @@ import FoundationNetworking
         #expect(count == total)
         let snapshots = try FileManager.default.contentsOfDirectory(atPath: cluster.dataDirectory(3) + "/snapshots").filter { $0.hasSuffix(".snap") }
         #expect(!snapshots.isEmpty, "node 3 took a snapshot")
+    }
+
+    @Test("finished jobs are archived to Postgres and evicted from the state, and still read back from the archive")
+    func finishedJobsAreArchivedAndReadBack() async throws {
+        let postgres = try PostgresServer.start()
+        defer { postgres.stop() }
+        let cluster = try await Self.startCluster(databaseURL: postgres.url)
+        defer { cluster.stopAll() }
+        var ids: [String] = []
+        for index in 0..<5 {
+            let answer = try #require(
+                await Self.send("POST", cluster.http(1), "/v1/jobs", body: #"{"graph":"summarize","input":{"text":"job \#(index)"}}"#))
+            ids.append(try #require(answer.json["id"] as? String))
+        }
+        for id in ids { #expect(await Self.send("DELETE", cluster.http(2), "/v1/jobs/\(id)")?.status == 200) }
+        // The leader archives the cancelled jobs, then evicts them: the state no longer lists them...
+        let evicted = await CoordinatorProcessTests.waitUntil {
+            guard let page = await Self.send("GET", cluster.http(3), "/v1/jobs?status=cancelled") else { return false }
+            return (page.json["jobs"] as? [[String: Any]])?.isEmpty == true
+        }
+        #expect(evicted, "cancelled jobs were evicted after archiving")
+        // ...but every node still answers for each of them, from the archive.
+        for id in ids {
+            for node in cluster.peerPorts.keys.sorted() {
+                let job = try #require(await Self.send("GET", cluster.http(node), "/v1/jobs/\(id)"))
+                #expect(job.status == 200)
+                #expect(job.json["archived"] as? Bool == true)
+                #expect(job.json["status"] as? String == "cancelled")
+                #expect((job.json["input"] as? [String: Any])?["text"] as? String != nil)
+            }
+        }
+        #expect(await Self.send("GET", cluster.http(1), "/v1/jobs/424242")?.status == 404)
     }
 }

@@ -130,41 +130,14 @@ final class TestPostgres: @unchecked Sendable {
 
     /// Runs a Postgres tool; as root through `runuser -u postgres` (initdb and postgres refuse
     /// to run as root), otherwise directly as the current user.
+    /// Runs a Postgres tool as the `postgres` user when root (see `PostgresServer`).
     static func runAsPostgres(_ tool: String, _ arguments: [String], captureOutput: Bool = true) throws {
-        let path = tool.hasPrefix("/") ? tool : binDirectory + "/" + tool
-        if getuid() == 0 {
-            try run("/usr/sbin/runuser", ["-u", "postgres", "--", path] + arguments, captureOutput: captureOutput)
-        } else {
-            try run(path, arguments, captureOutput: captureOutput)
-        }
+        try PostgresServer.runAsPostgres(tool, arguments, captureOutput: captureOutput)
     }
 
-    /// Runs a program and waits for it (posix_spawn + waitpid; Foundation's `Process` can miss
-    /// the exit of a child whose grandchild daemonises, as `pg_ctl start` does). Output goes
-    /// to a file (never a pipe the postmaster could inherit) that is quoted on failure.
+    /// Runs a program and waits for it (posix_spawn + waitpid; see `PostgresServer.run`).
     static func run(_ executable: String, _ arguments: [String], captureOutput: Bool = true) throws {
-        let outputPath = "/tmp/naksha-test-cmd-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).out"
-        defer { unlink(outputPath) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        let target = captureOutput ? outputPath : "/dev/null"
-        posix_spawn_file_actions_addopen(&actions, 1, target, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
-        defer { for pointer in argv { free(pointer) } }
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, executable, &actions, nil, argv, environ)
-        guard spawned == 0 else { throw TestSetupError.commandFailed("posix_spawn \(executable) failed: \(spawned)") }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
-        let exitedCleanly = (status & 0x7F) == 0 && ((status >> 8) & 0xFF) == 0
-        guard exitedCleanly else {
-            let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
-            throw TestSetupError.commandFailed(
-                "\(executable) \(arguments.joined(separator: " ")) failed (status \(status)): \(output)")
-        }
+        try PostgresServer.run(executable, arguments, captureOutput: captureOutput)
     }
 
     static func makeTemporaryDirectory() throws -> String {
