@@ -233,6 +233,15 @@ import FoundationNetworking
             await Self.send("GET", cluster.http(1), "/v1/graphs/summarize/versions", token: user)?.status == 200
         }
         #expect(registered)
+        // The leader's metrics loop is running once it samples the queue gauges.
+        func metricsText(_ id: UInt64) async -> String {
+            await CoordinatorProcessTests.get(cluster.http(id), "/metrics").map { String(decoding: $0.body, as: UTF8.self) } ?? ""
+        }
+        let reporting = await CoordinatorProcessTests.waitUntil {
+            for id in cluster.peerPorts.keys.sorted() where await metricsText(id).contains("naksha_tasks_ready") { return true }
+            return false
+        }
+        #expect(reporting, "a leader reports the queue gauges")
         #expect(await Self.send("GET", cluster.http(1), "/v1/jobs")?.status == 401)
         #expect(await Self.send("GET", cluster.http(1), "/v1/jobs", token: "wrong-token-0123456789abcdef")?.status == 401)
         let submitted = await Self.send("POST", cluster.http(1), "/v1/jobs", body: #"{"graph":"summarize","input":{"text":"t"}}"#, token: user)
@@ -248,10 +257,10 @@ import FoundationNetworking
         #expect(text.contains("naksha_http_auth_failures_total{reason=\"missing\"} 1"))
         #expect(text.contains("naksha_http_auth_failures_total{reason=\"forbidden\"} 1"))
         // The leader reports submitted jobs (once for the cluster).
-        var submittedReported = false
-        for id in cluster.peerPorts.keys.sorted() {
-            let body = await CoordinatorProcessTests.get(cluster.http(id), "/metrics").map { String(decoding: $0.body, as: UTF8.self) } ?? ""
-            if body.contains("naksha_jobs_submitted_total{graph=\"summarize\"} 1") { submittedReported = true }
+        let submittedReported = await CoordinatorProcessTests.waitUntil(timeout: .seconds(10)) {
+            for id in cluster.peerPorts.keys.sorted()
+            where await metricsText(id).contains("naksha_jobs_submitted_total{graph=\"summarize\"} 1") { return true }
+            return false
         }
         #expect(submittedReported)
     }
