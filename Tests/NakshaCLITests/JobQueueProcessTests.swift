@@ -328,15 +328,21 @@ import FoundationNetworking
         cluster.kill9(3)
         try cluster.start(3, extraArguments: ["--graphs-dir", graphs])
         #expect(await CoordinatorProcessTests.waitForReady(cluster, [3]))
-        let page = try #require(await Self.send("GET", cluster.http(3), "/v1/jobs?limit=1000", timeout: 60))
-        #expect((page.json["jobs"] as? [[String: Any]])?.count == 1000)
         var count = 0
         var cursor: String? = nil
         repeat {
             let path = "/v1/jobs?limit=1000" + (cursor.map { "&cursor=\($0)" } ?? "")
-            let answer = try #require(await Self.send("GET", cluster.http(3), path, timeout: 60))
-            count += (answer.json["jobs"] as? [[String: Any]])?.count ?? 0
-            cursor = answer.json["next_cursor"] as? String
+            // A page is a linearizable read: right after the restart it may answer 503 while
+            // leadership settles; ask again until it answers 200.
+            var page: [String: Any]? = nil
+            _ = await CoordinatorProcessTests.waitUntil(timeout: .seconds(60)) {
+                guard let answer = await Self.send("GET", cluster.http(3), path, timeout: 60), answer.status == 200 else { return false }
+                page = answer.json
+                return true
+            }
+            let answer = try #require(page, "no answer for \(path)")
+            count += (answer["jobs"] as? [[String: Any]])?.count ?? 0
+            cursor = answer["next_cursor"] as? String
         } while cursor != nil
         #expect(count == total)
         let snapshots = try FileManager.default.contentsOfDirectory(atPath: cluster.dataDirectory(3) + "/snapshots").filter { $0.hasSuffix(".snap") }
