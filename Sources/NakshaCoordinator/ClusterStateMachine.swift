@@ -12,6 +12,8 @@ struct ClusterStateMachine: ReplicatedStateMachine {
 
     mutating func apply(_ command: [UInt8], context: ApplyContext) -> [UInt8] {
         let result = state.apply(commandBytes: command, context: CommandContext(index: context.index, term: context.term, timestampMillis: context.timestampMillis))
+        // Metrics only: a result that does not decode is just not counted; the state and the
+        // result bytes returned to the proposer are untouched.
         if JobMetrics.shared.leading.load(ordering: .relaxed), case .success(let outcome)? = try? ClusterState.decodeResult(result) {
             JobMetrics.shared.applied(outcome, state: state)
         }

@@ -259,7 +259,15 @@ extension RaftNode {
             // pipelined ready can hold many AppendEntries for one peer: they are split into
             // batches well below the transport's 16 MiB frame limit.
             for group in Self.batches(plain, maxBytes: Self.maxBatchBytes) {
-                guard let batch = try? RaftMessageCodec.encode(group) else { continue }
+                let batch: [UInt8]
+                do {
+                    batch = try RaftMessageCodec.encode(group)
+                } catch {
+                    // Not data loss (nothing is acknowledged by a message that was never
+                    // sent; the core resends), but a bug worth seeing.
+                    logger.error("a Raft message batch could not be encoded; dropped", metadata: ["peer": "\(peer.rawValue)", "error": "\(error)"])
+                    continue
+                }
                 let logger = logger
                 // A small snapshot travels whole in a batch: its delivery is reported like a
                 // stream's, so a lost one is retried promptly.

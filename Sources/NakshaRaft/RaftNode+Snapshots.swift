@@ -100,6 +100,7 @@ extension RaftNode {
     /// A snapshot sent whole in a message batch was delivered (or not).
     func snapshotSent(to peer: ReplicaID, delivered: Bool) {
         guard outgoingSnapshotStreams[peer] == nil else { return }  // a stream is reporting instead
+        // withCore throws only nodeStopped: a stopped node has nothing left to report to.
         try? replica.withCore { core throws(RaftError) in core.reportSnapshot(to: peer, finished: delivered) }
         try? processReady()  // a storage error already stopped the node
     }
@@ -107,6 +108,7 @@ extension RaftNode {
     private func snapshotStreamEnded(to peer: ReplicaID, streamID: UInt64, finished: Bool) {
         guard outgoingSnapshotStreams[peer] == streamID else { return }
         outgoingSnapshotStreams[peer] = nil
+        // withCore throws only nodeStopped: a stopped node has nothing left to report to.
         try? replica.withCore { core throws(RaftError) in core.reportSnapshot(to: peer, finished: finished) }
         try? processReady()  // a storage error already stopped the node
     }

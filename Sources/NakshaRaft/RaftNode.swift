@@ -404,6 +404,8 @@ struct AddressBook: ReplicatedStateMachine {
     }
 
     mutating func apply(_ command: [UInt8], context: ApplyContext) -> [UInt8] {
+        // A command that does not decode is answered with the same error on every replica and
+        // changes nothing: dropping the decoding error keeps replicas identical.
         guard let entry = try? Self.decoder.decode(Entry.self, from: command) else { return Array("error: not an address".utf8) }
         addresses[entry.id] = entry.address
         return Array("ok".utf8)

@@ -136,6 +136,8 @@ public final class RaftReplica {
     /// Steps a peer's message (stale or malformed messages are dropped by the core).
     public func step(_ message: RaftMessage) throws(RaftError) {
         try checkRunning()
+        // Safe to drop: the core refuses only stale, misaddressed or malformed messages, and
+        // a refused message changes nothing (Raft tolerates loss; the sender retries).
         try? core.step(message)
     }
 

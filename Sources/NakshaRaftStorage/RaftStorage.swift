@@ -85,11 +85,6 @@ public final class RaftStorage {
         snapshots = try SnapshotStore(directory: "\(directory)/snapshots", fileSystem: fileSystem)
     }
 
-    /// True when nothing was ever persisted here (a brand-new data directory).
-    public var isEmpty: Bool {
-        wal.recovered.isEmpty && ((try? snapshots.latest().snapshot) ?? nil) == nil
-    }
-
     // MARK: Bootstrap
 
     /// Records, once and synced, the membership this node starts a new group with (or that
