@@ -100,7 +100,9 @@ let package = Package(
             dependencies: ["NakshaCore", logging, metrics, prometheus],
             swiftSettings: strictSettings
         ),
-        .target(name: "NakshaProviders", dependencies: ["NakshaCore", asyncHTTPClient], swiftSettings: strictSettings),
+        .target(
+            name: "NakshaProviders", dependencies: ["NakshaCore", asyncHTTPClient, logging, nioCore, .product(name: "NIOHTTP1", package: "swift-nio")],
+            swiftSettings: strictSettings),
         .target(
             name: "NakshaProtocol",
             dependencies: ["NakshaCore", "NakshaWire", swiftProtobuf],
@@ -118,8 +120,9 @@ let package = Package(
         .target(
             name: "NakshaWorker",
             dependencies: [
-                "NakshaCore", "NakshaWire", "NakshaActors", "NakshaGraph", "NakshaVector", "NakshaState",
-                "NakshaStore", "NakshaObservability", "NakshaProviders", "NakshaProtocol", serviceLifecycle,
+                "NakshaCore", "NakshaWire", "NakshaActors", "NakshaGraph", "NakshaVector", "NakshaState", "NakshaClusterAPI",
+                "NakshaStore", "NakshaObservability", "NakshaProviders", "NakshaProtocol", serviceLifecycle, unixSignals,
+                asyncHTTPClient, hummingbird, logging, metrics, nioCore, .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: strictSettings
         ),
@@ -127,7 +130,7 @@ let package = Package(
             name: "NakshaCLI",
             dependencies: [
                 "NakshaCore", "NakshaWire", "NakshaActors", "NakshaGraph", "NakshaVector", "NakshaState",
-                "NakshaStore", "NakshaObservability", "NakshaCoordinator", "NakshaWorker", "NakshaRaft", "NakshaRaftStorage", "RaftCore", argumentParser,
+                "NakshaStore", "NakshaObservability", "NakshaCoordinator", "NakshaWorker", "NakshaProviders", "NakshaRaft", "NakshaRaftStorage", "RaftCore", argumentParser,
                 asyncHTTPClient, hummingbird, logging, nioCore, nioPosix, .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: strictSettings

@@ -26,6 +26,7 @@ declare -A allowed=(
     [NakshaObservability]="NakshaCore Logging Metrics Prometheus CoreMetrics"
     [NakshaProviders]="NakshaCore AsyncHTTPClient NIOCore NIOHTTP1 Logging"
     [NakshaProtocol]="NakshaCore NakshaWire SwiftProtobuf NIOCore NIOPosix"
+    [NakshaWorker]="NakshaCore NakshaWire NakshaActors NakshaGraph NakshaVector NakshaState NakshaClusterAPI NakshaStore NakshaObservability NakshaProviders NakshaProtocol ServiceLifecycle UnixSignals AsyncHTTPClient Hummingbird Logging Metrics CoreMetrics NIOCore NIOHTTP1"
     [NakshaSimulation]="NakshaCore RaftCore NakshaRaftStorage NakshaWire"
 )
 # Pure cores: no Foundation at all.

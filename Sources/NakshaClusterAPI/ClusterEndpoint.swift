@@ -6,7 +6,8 @@ import NakshaState
 /// The worker-facing interface of a coordinator, a distributed actor with the well-known name
 /// `cluster` on the coordinator's peer port. Workers resolve it on the leader (a follower
 /// answers `ClusterAPIError.notLeader` with the leader's address) and call:
-/// `register`, `heartbeat`, `lease` (a long-poll for a batch), `complete`, `fail`, `graph`.
+/// `register`, `heartbeat`, `lease` (a long-poll for a batch), `complete`, `fail`, `graph`,
+/// `deregister` and `throttle`.
 ///
 /// It lives in this shared module so that workers never import the coordinator. Its
 /// dispatch table (`remoteCalls`) maps each function's mangled name; `ClusterEndpointTests`
@@ -57,6 +58,17 @@ public distributed actor ClusterEndpoint: RemoteCallable {
         try await backend.graph(contentHash: contentHash)
     }
 
+    /// A worker leaving cleanly (SIGTERM after its grace period): its leases are released at
+    /// once, so their tasks are leased again without waiting for expiry.
+    public distributed func deregister(_ worker: WorkerID) async throws {
+        try await backend.deregister(worker)
+    }
+
+    /// A provider answered `429` with `Retry-After`: its bucket closes for every worker.
+    public distributed func throttle(_ report: ProviderThrottle) async throws {
+        try await backend.throttle(report)
+    }
+
     public static let remoteCalls: [String: RemoteCall<ClusterEndpoint>] = [
         "$s16NakshaClusterAPI0B8EndpointC8registeryAA15HeartbeatAnswerV0A5State14RegisterWorkerVYaKFTE": .returning { endpoint, arguments in try await endpoint.register(arguments.decodeNextArgument()) },
         "$s16NakshaClusterAPI0B8EndpointC9heartbeatyAA15HeartbeatAnswerVAA06WorkerF0VYaKFTE": .returning { endpoint, arguments in try await endpoint.heartbeat(arguments.decodeNextArgument()) },
@@ -64,5 +76,7 @@ public distributed actor ClusterEndpoint: RemoteCallable {
         "$s16NakshaClusterAPI0B8EndpointC8completeyy0A5State12CompleteTaskVYaKFTE": .void { endpoint, arguments in try await endpoint.complete(arguments.decodeNextArgument()) },
         "$s16NakshaClusterAPI0B8EndpointC4failyy0A5State8FailTaskVYaKFTE": .void { endpoint, arguments in try await endpoint.fail(arguments.decodeNextArgument()) },
         "$s16NakshaClusterAPI0B8EndpointC5graph11contentHashAA15GraphSourceTextVSS_tYaKFTE": .returning { endpoint, arguments in try await endpoint.graph(contentHash: arguments.decodeNextArgument()) },
+        "$s16NakshaClusterAPI0B8EndpointC10deregisteryy0A4Core8WorkerIDVYaKFTE": .void { endpoint, arguments in try await endpoint.deregister(arguments.decodeNextArgument()) },
+        "$s16NakshaClusterAPI0B8EndpointC8throttleyyAA16ProviderThrottleVYaKFTE": .void { endpoint, arguments in try await endpoint.throttle(arguments.decodeNextArgument()) },
     ]
 }

@@ -49,6 +49,21 @@ public typealias TaskCompletion = CompleteTask
 /// A task that failed under its lease, classified retryable or not — the state's own command.
 public typealias TaskFailureReport = FailTask
 
+/// A worker's report that a provider answered `429`: every worker stops leasing that
+/// provider's tasks until `retryAfterMillis` from now (the leader's clock).
+public struct ProviderThrottle: Sendable, Codable, Equatable {
+    public var worker: WorkerID
+    /// The provider key of the task's node (`TaskAssignment.provider`).
+    public var provider: String
+    public var retryAfterMillis: UInt64
+
+    public init(worker: WorkerID, provider: String, retryAfterMillis: UInt64) {
+        self.worker = worker
+        self.provider = provider
+        self.retryAfterMillis = retryAfterMillis
+    }
+}
+
 /// A graph version's definition, as workers fetch it by content hash.
 public struct GraphSourceText: Sendable, Codable, Equatable {
     public var reference: GraphReference
@@ -80,6 +95,9 @@ public struct ClusterAPIError: Error, Sendable, Codable, Equatable, CustomString
     /// The lease is not current (expired, re-granted, or the job was cancelled): the
     /// completion or failure was not recorded.
     public static let staleLease = "staleLease"
+    /// The worker is not registered (for example the leader expired it after missed
+    /// heartbeats): register again, then lease.
+    public static let unknownWorker = "unknownWorker"
 
     public var description: String { "\(code): \(message)" }
 }
@@ -92,4 +110,6 @@ public protocol ClusterBackend: Sendable {
     func complete(_ completion: TaskCompletion) async throws
     func fail(_ failure: TaskFailureReport) async throws
     func graph(contentHash: String) async throws -> GraphSourceText
+    func deregister(_ worker: WorkerID) async throws
+    func throttle(_ report: ProviderThrottle) async throws
 }

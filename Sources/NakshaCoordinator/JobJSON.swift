@@ -58,6 +58,15 @@ enum JobJSON {
         object.set("state", task.state.rawValue)
         object.set("attempt", task.attempt)
         object.set("output", task.output)
+        if let usage = task.usage {
+            var spent = Object()
+            spent.set("model", usage.model)
+            spent.set("prompt_tokens", usage.promptTokens)
+            spent.set("completion_tokens", usage.completionTokens)
+            let fraction = String(usage.costMicroUSD % 1_000_000)
+            spent.set("cost_usd", raw: "\(usage.costMicroUSD / 1_000_000).\(String(repeating: "0", count: 6 - fraction.count))\(fraction)")
+            object.set("usage", raw: spent.text)
+        }
         object.set("error", task.error)
         object.set("worker", task.lease.map { $0.worker.rawValue })
         object.set("lease_expires_ms", task.lease?.expiresMillis)

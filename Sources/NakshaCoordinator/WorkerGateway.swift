@@ -1,3 +1,4 @@
+import CoreMetrics
 import Distributed
 import Glibc
 import Logging
@@ -17,10 +18,18 @@ import Synchronization
 /// memory, and the lease reaper (`reapLeases`, a `LeaderLoop`) proposes one `expireLeases`
 /// entry for the leases nobody kept alive. A new leader knows no heartbeats, so it gives every
 /// lease one lease duration of grace before it expires anything.
+///
+/// Worker liveness works the same way: the leader notes when it last heard from each worker
+/// (register, heartbeat, lease), and a worker silent for `workerTimeoutMillis` (three lease
+/// durations) is expired in one `expireWorkers` entry, which releases its leases.
 final class WorkerGateway: ClusterBackend, Sendable {
     let coordinator: Coordinator
     let leaseDurationMillis: UInt64
     private let seen = Mutex<[LeaseReference: UInt64]>([:])
+    private let workerSeen = Mutex<[WorkerID: UInt64]>([:])
+
+    /// How long a worker may be silent before the leader expires it.
+    var workerTimeoutMillis: UInt64 { leaseDurationMillis * 3 }
 
     init(coordinator: Coordinator, leaseDurationMillis: UInt64) {
         self.coordinator = coordinator
@@ -46,16 +55,50 @@ final class WorkerGateway: ClusterBackend, Sendable {
 
     private var answer: HeartbeatAnswer { HeartbeatAnswer(stop: [], leaseDurationMillis: leaseDurationMillis) }
 
+    private func heard(from worker: WorkerID) {
+        let now = Self.nowMillis()
+        workerSeen.withLock { $0[worker] = now }
+    }
+
     func register(_ registration: WorkerRegistration) async throws -> HeartbeatAnswer {
         try await requireLeader()
         _ = try await propose(.registerWorker(registration))
+        heard(from: registration.worker)
         return answer
+    }
+
+    func deregister(_ worker: WorkerID) async throws {
+        try await requireLeader()
+        do {
+            _ = try await propose(.deregisterWorker(worker))
+        } catch let error as ClusterAPIError where error.code == ClusterAPIError.unknownWorker {
+            // Already gone (expired, or a retry of a deregistration that applied): nothing to release.
+        }
+        _ = workerSeen.withLock { $0.removeValue(forKey: worker) }
+    }
+
+    func throttle(_ report: ProviderThrottle) async throws {
+        try await requireLeader()
+        guard !report.provider.isEmpty, report.retryAfterMillis <= 3_600_000 else {
+            throw ClusterAPIError(code: "invalidCommand", message: "a throttle needs a provider and a Retry-After of at most one hour")
+        }
+        let until = Self.nowMillis() + max(report.retryAfterMillis, 1)
+        _ = try await propose(.throttleProvider(provider: report.provider, untilMillis: until))
+        Counter(label: "naksha_provider_throttled_total", dimensions: [("provider", report.provider)]).increment()
+        coordinator.logger.notice(
+            "provider throttled", metadata: ["provider": "\(report.provider)", "retry_after_ms": "\(report.retryAfterMillis)", "worker": "\(report.worker)"])
     }
 
     func heartbeat(_ heartbeat: WorkerHeartbeat) async throws -> HeartbeatAnswer {
         try await requireLeader()
         let now = Self.nowMillis()
         let leases = heartbeat.leases
+        let worker = heartbeat.worker
+        let known = await coordinator.localState { $0.worker(worker) != nil } ?? false
+        guard known else {
+            throw ClusterAPIError(code: ClusterAPIError.unknownWorker, message: "worker \(worker) is not registered (expired after missed heartbeats?); register again")
+        }
+        heard(from: worker)
         let stale = await coordinator.localState { state in leases.filter { !state.isCurrent($0) } } ?? []
         seen.withLock { seen in
             for lease in leases where !stale.contains(lease) { seen[lease] = now }
@@ -66,6 +109,7 @@ final class WorkerGateway: ClusterBackend, Sendable {
 
     func lease(_ request: LeaseRequest) async throws -> [TaskAssignment] {
         try await requireLeader()
+        heard(from: request.worker)
         let deadline = ContinuousClock.now + .milliseconds(Int64(min(request.waitMillis, 30_000)))
         let max = Swift.max(1, Swift.min(request.max, 256))
         // Ask the log only when asking may grant something: ready tasks appeared since the
@@ -136,12 +180,14 @@ final class WorkerGateway: ClusterBackend, Sendable {
     func reapLeases(term: UInt64, interval: Duration = .milliseconds(100)) async throws {
         let leaderSince = Self.nowMillis()
         seen.withLock { $0 = [:] }  // heartbeats seen under another leader are not this leader's
+        workerSeen.withLock { $0 = [:] }
         var sequence: UInt64 = 0
         let client = RequestID.random().client
         while !Task.isCancelled {
             try await Task.sleep(for: interval)
             let now = Self.nowMillis()
             guard now >= leaderSince + leaseDurationMillis else { continue }
+            try await expireSilentWorkers(term: term, now: now, leaderSince: leaderSince, client: client, sequence: &sequence)
             let duration = leaseDurationMillis
             let seenNow = seen.withLock { $0 }
             let expired = await coordinator.localState { state in
@@ -159,5 +205,26 @@ final class WorkerGateway: ClusterBackend, Sendable {
             seen.withLock { seen in for reference in expired { seen[reference] = nil } }
             coordinator.logger.info("leases expired", metadata: ["count": "\(expired.count)", "raft.term": "\(term)"])
         }
+    }
+
+    /// Proposes one `expireWorkers` entry for the registered workers the leader has not heard
+    /// from for `workerTimeoutMillis` (counted from this leader's start for workers it never
+    /// heard from).
+    private func expireSilentWorkers(term: UInt64, now: UInt64, leaderSince: UInt64, client: UInt64, sequence: inout UInt64) async throws {
+        let timeout = workerTimeoutMillis
+        guard now >= leaderSince + timeout else { return }
+        let lastHeard = workerSeen.withLock { $0 }
+        let silent = await coordinator.localState { state in
+            state.workerList.map(\.id).filter { (lastHeard[$0] ?? leaderSince) + timeout <= now }
+        } ?? []
+        guard !silent.isEmpty else { return }
+        sequence += 1
+        let bytes = ClusterState.encodeCommand(.expireWorkers(silent))
+        let requestID = RequestID(client: client, sequence: sequence)
+        _ = try await coordinator.node.whenLocal { node in
+            try await node.propose(bytes, machine: ClusterStateMachine.tag, requestID: requestID, asLeaderOf: term)
+        }
+        workerSeen.withLock { seen in for worker in silent { seen[worker] = nil } }
+        coordinator.logger.warning("workers expired after missed heartbeats", metadata: ["workers": "\(silent)", "raft.term": "\(term)"])
     }
 }

@@ -122,11 +122,30 @@ public struct CompleteTask: Sendable, Hashable, Codable {
     public var task: TaskID
     public var token: LeaseToken
     public var output: [String: GraphValue]
+    /// What the task spent at a provider (tokens, cost), recorded with its output.
+    public var usage: TaskUsage?
 
-    public init(task: TaskID, token: LeaseToken, output: [String: GraphValue]) {
+    public init(task: TaskID, token: LeaseToken, output: [String: GraphValue], usage: TaskUsage? = nil) {
         self.task = task
         self.token = token
         self.output = output
+        self.usage = usage
+    }
+}
+
+/// Tokens and cost a task spent at a model provider. Cost is in millionths of a US dollar, an
+/// integer, so that the replicated state never holds a float that rounds differently.
+public struct TaskUsage: Sendable, Hashable, Codable {
+    public var model: String
+    public var promptTokens: Int
+    public var completionTokens: Int
+    public var costMicroUSD: Int
+
+    public init(model: String, promptTokens: Int, completionTokens: Int = 0, costMicroUSD: Int = 0) {
+        self.model = model
+        self.promptTokens = promptTokens
+        self.completionTokens = completionTokens
+        self.costMicroUSD = costMicroUSD
     }
 }
 

@@ -72,7 +72,7 @@ extension ClusterState {
         case .embed, .llmChat:
             if case .string(let model)? = node.params["model"], !model.isEmpty { return "\(node.kind.rawValue):\(model)" }
             return "\(node.kind.rawValue):default"
-        case .vectorQuery, .vectorUpsert, .http, .template, .transform, .subgraph:
+        case .vectorQuery, .vectorUpsert, .http, .template, .transform, .subgraph, .testSleep, .testFail:
             return nil
         }
     }

@@ -38,6 +38,7 @@ extension ClusterState {
         } else {
             job.tasks[index].state = .succeeded
             job.tasks[index].output = complete.output
+            job.tasks[index].usage = complete.usage
         }
         Self.record(.task(id, state: job.tasks[index].state, attempt: record.attempt), in: &job, context: context, limits: limits)
         var runFailed = false

@@ -79,6 +79,8 @@ public struct TaskRecord: Sendable, Hashable, Codable {
     public internal(set) var lease: TaskLease?
     /// Recorded once, when the task succeeds.
     public internal(set) var output: [String: GraphValue]?
+    /// What it spent at a provider, recorded with its output.
+    public internal(set) var usage: TaskUsage? = nil
     /// The last failure's reason.
     public internal(set) var error: String?
     public internal(set) var createdMillis: UInt64

@@ -20,6 +20,14 @@ public enum NodeKind: String, Sendable, Hashable, Codable, CaseIterable {
     case transform
     /// Runs another registered graph: `graph` (`name@version`), `input` (map of expressions).
     case subgraph
+    /// Test only: waits `millis` (default 1000), honouring cancellation, and writes nothing.
+    case testSleep = "test.sleep"
+    /// Test only: fails with `message`; `retryable` (default true) classifies the failure, and
+    /// from attempt `succeedOnAttempt` on (if given) it succeeds, writing nothing.
+    case testFail = "test.fail"
+
+    /// Kinds in the `test.` namespace exist for tests and demos of failure handling.
+    public var isTestKind: Bool { rawValue.hasPrefix("test.") }
 
     /// Parameters that must be present.
     var requiredParams: [String] {
@@ -32,6 +40,7 @@ public enum NodeKind: String, Sendable, Hashable, Codable, CaseIterable {
         case .template: return ["template"]
         case .transform: return ["set"]
         case .subgraph: return ["graph"]
+        case .testSleep, .testFail: return []
         }
     }
 
@@ -42,7 +51,7 @@ public enum NodeKind: String, Sendable, Hashable, Codable, CaseIterable {
         case .vectorQuery: return ["vector"]
         case .vectorUpsert: return ["vectors", "ids", "payloads"]
         case .http: return ["body"]
-        case .llmChat, .template, .transform, .subgraph: return []
+        case .llmChat, .template, .transform, .subgraph, .testSleep, .testFail: return []
         }
     }
 
@@ -52,7 +61,7 @@ public enum NodeKind: String, Sendable, Hashable, Codable, CaseIterable {
         case .llmChat: return ["prompt", "system"]
         case .http: return ["url"]
         case .template: return ["template"]
-        case .embed, .vectorQuery, .vectorUpsert, .transform, .subgraph: return []
+        case .embed, .vectorQuery, .vectorUpsert, .transform, .subgraph, .testSleep, .testFail: return []
         }
     }
 
@@ -61,7 +70,7 @@ public enum NodeKind: String, Sendable, Hashable, Codable, CaseIterable {
         switch self {
         case .transform: return ["set"]
         case .subgraph: return ["input"]
-        case .embed, .vectorQuery, .vectorUpsert, .llmChat, .http, .template: return []
+        case .embed, .vectorQuery, .vectorUpsert, .llmChat, .http, .template, .testSleep, .testFail: return []
         }
     }
 
@@ -69,7 +78,7 @@ public enum NodeKind: String, Sendable, Hashable, Codable, CaseIterable {
     var producesSingleResult: Bool {
         switch self {
         case .embed, .vectorQuery, .llmChat, .http, .template: return true
-        case .vectorUpsert, .transform, .subgraph: return false
+        case .vectorUpsert, .transform, .subgraph, .testSleep, .testFail: return false
         }
     }
 }

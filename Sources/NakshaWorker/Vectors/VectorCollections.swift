@@ -1,0 +1,156 @@
+import Logging
+import NakshaGraph
+import NakshaStore
+import NakshaVector
+
+/// The vector collections a worker serves to `vector.upsert` and `vector.query` nodes.
+///
+/// With a cold store (`DATABASE_URL`), Postgres is the durable copy and every worker mirrors
+/// each collection it touches: an upsert is written to Postgres (which gives each change a
+/// per-shard sequence) before the task completes, and a query first applies every change
+/// after the sequences it has applied, in order. So a query sees every upsert whose task
+/// completed before it was leased, on any worker.
+///
+/// Without a cold store a collection lives only in this worker's memory (one worker, or
+/// tests); the sharded, replicated vector service replaces both.
+///
+/// A collection that does not exist is created by its first upsert, with the vectors'
+/// dimension, the metric `cosine` (or the node's `metric`), one shard.
+actor VectorCollections {
+    let coldStore: PostgresColdStore?
+    let logger: Logger
+    private var collections: [String: LocalCollection] = [:]
+
+    init(coldStore: PostgresColdStore?, logger: Logger) {
+        self.coldStore = coldStore
+        self.logger = logger
+    }
+
+    struct Record: Sendable {
+        var id: String
+        var vector: [Float]
+        var payload: GraphValue?
+    }
+
+    /// The shard of a vector id: FNV-1a of its UTF-8 bytes, modulo the shard count.
+    static func shard(of id: String, count: Int) -> Int {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in id.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01b3
+        }
+        return Int(hash % UInt64(max(count, 1)))
+    }
+
+    func upsert(_ records: [Record], into name: String, metricName: String) async throws(NodeFailure) -> Int {
+        guard let first = records.first else { return 0 }
+        guard let metric = LocalCollection.metric(named: metricName) else {
+            throw NodeFailure(.invalidParameter, "metric \"\(metricName)\" is not one of cosine, ip, l2")
+        }
+        for record in records where record.vector.count != first.vector.count {
+            throw NodeFailure(.vector, "vector \"\(record.id)\" has \(record.vector.count) dimensions, the first has \(first.vector.count)")
+        }
+        guard let coldStore else {
+            var collection: LocalCollection
+            if let existing = collections[name] {
+                collection = existing
+            } else {
+                collection = try LocalCollection(name: name, dimension: first.vector.count, metric: metric, shardCount: 1)
+            }
+            try checkDimension(first.vector.count, of: collection)
+            for record in records { try collection.upsert(id: record.id, vector: record.vector, payload: record.payload) }
+            collections[name] = collection
+            return records.count
+        }
+        let shape: VectorCollection
+        do {
+            if let existing = try await coldStore.collection(named: name) {
+                shape = existing
+            } else {
+                shape = VectorCollection(name: name, dimension: first.vector.count, metric: metricName, shardCount: 1)
+                try await coldStore.createCollection(shape)
+                logger.info("vector collection created", metadata: ["collection": "\(name)", "dimension": "\(shape.dimension)", "metric": "\(metricName)"])
+            }
+        } catch {
+            throw Self.failure(error, name)
+        }
+        guard shape.dimension == first.vector.count else {
+            throw NodeFailure(.vector, "collection \"\(name)\" holds \(shape.dimension)-dimensional vectors; these have \(first.vector.count) (embed with the collection's model)")
+        }
+        let rows = records.map { record in
+            VectorRecord(
+                id: record.id, shard: Self.shard(of: record.id, count: shape.shardCount), vector: record.vector,
+                metadataJSON: record.payload.map(\.jsonText))
+        }
+        do {
+            try await coldStore.upsertVectors(rows, into: name)
+        } catch {
+            throw Self.failure(error, name)
+        }
+        return records.count
+    }
+
+    func query(_ vector: [Float], in name: String, k: Int) async throws(NodeFailure) -> [(id: String, score: Double, payload: GraphValue?)] {
+        if coldStore != nil { try await catchUp(name) }
+        guard let collection = collections[name] else {
+            throw NodeFailure(.vector, "vector collection \"\(name)\" does not exist; ingest into it first (naksha ingest, or a vector.upsert node)")
+        }
+        try checkDimension(vector.count, of: collection)
+        return try collection.search(vector, k: k)
+    }
+
+    private func checkDimension(_ dimension: Int, of collection: LocalCollection) throws(NodeFailure) {
+        guard dimension == collection.dimension else {
+            throw NodeFailure(
+                .vector, "collection \"\(collection.name)\" holds \(collection.dimension)-dimensional vectors; got \(dimension) (use the same embedding model for ingest and query)")
+        }
+    }
+
+    /// Applies every change in the cold store after the sequences applied here.
+    private func catchUp(_ name: String) async throws(NodeFailure) {
+        guard let coldStore else { return }
+        var collection: LocalCollection
+        if let loaded = collections[name] {
+            collection = loaded
+        } else {
+            let shape: VectorCollection?
+            do { shape = try await coldStore.collection(named: name) } catch { throw Self.failure(error, name) }
+            guard let shape else { return }
+            guard let metric = LocalCollection.metric(named: shape.metric) else {
+                throw NodeFailure(.vector, "collection \"\(name)\" has the unknown metric \"\(shape.metric)\"")
+            }
+            collection = try LocalCollection(name: name, dimension: shape.dimension, metric: metric, shardCount: shape.shardCount)
+        }
+        var applied = 0
+        for shard in 0..<collection.shardCount {
+            while true {
+                let after = collection.appliedSequence[shard] ?? 0
+                let changes: [VectorChange]
+                do {
+                    changes = try await coldStore.vectorChanges(collection: name, shard: shard, afterSequence: after, limit: 10_000)
+                } catch {
+                    throw Self.failure(error, name)
+                }
+                for change in changes {
+                    if change.isDeleted {
+                        collection.delete(id: change.id)
+                    } else {
+                        let payload = change.metadataJSON.flatMap { try? GraphValue(parsingJSON: $0, name: "payload") }  // stored by us as JSON; unreadable payloads are dropped, the vector kept
+                        try collection.upsert(id: change.id, vector: change.vector, payload: payload)
+                    }
+                    collection.appliedSequence[shard] = change.sequence
+                }
+                applied += changes.count
+                if changes.count < 10_000 { break }
+            }
+        }
+        collections[name] = collection
+        if applied > 0 { logger.debug("vector collection caught up", metadata: ["collection": "\(name)", "applied": "\(applied)", "count": "\(collection.count)"]) }
+    }
+
+    /// A store failure as a node failure: retryable when the database could not be reached.
+    private static func failure(_ error: any Error, _ name: String) -> NodeFailure {
+        let transient = (error as? StoreError).map { [.connectionFailed, .connectionLost, .poolTimeout].contains($0.code) } ?? true
+        return NodeFailure(.vector, "collection \"\(name)\": \(error)", retryable: transient)
+    }
+}
