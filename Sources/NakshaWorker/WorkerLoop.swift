@@ -116,7 +116,7 @@ final class WorkerLoop: Service, Sendable {
                 let request = LeaseRequest(worker: configuration.id, max: free, waitMillis: wait)
                 // A poll in flight at SIGTERM is cancelled; whatever it leased is released by
                 // the deregistration at the end.
-                let granted = try await withTaskCancellationOnGracefulShutdown {
+                let granted = try await cancelWhenGracefulShutdown {
                     try await self.connection.call("lease", within: .seconds(60), callTimeout: .milliseconds(Int64(wait) + 10_000)) {
                         try await $0.lease(request)
                     }
