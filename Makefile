@@ -17,7 +17,7 @@ STORE_SUITES := ^NakshaStoreTests\.
 # tests fill a disk and race a snapshot install.
 PROCESS_SUITES := ^NakshaCLITests\.CoordinatorProcessTests|^NakshaCLITests\.LogSafetyProcessTests|^NakshaCLITests\.JobQueueProcessTests
 
-.PHONY: help setup build test run bench bench-raft lint clean
+.PHONY: help setup build test run stop bench bench-raft lint clean
 
 help: ## Show the targets and what they do
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-11s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -36,8 +36,24 @@ test: setup ## Set up, build, lint, run every test suite; non-zero exit on any f
 	$(SWIFT) test --skip-build $(SWIFT_BUILD_FLAGS) --skip '$(PURE_SUITES)' --skip '$(STORE_SUITES)' --skip '$(PROCESS_SUITES)'
 	$(SWIFT) test --skip-build $(SWIFT_BUILD_FLAGS) --no-parallel --filter '$(PROCESS_SUITES)'
 
-run: build ## Start a local three-coordinator cluster, check it end to end, keep it up until Ctrl-C
-	@$(NAKSHA) dev
+QUESTION ?= How does Naksha make sure an acknowledged write is never lost?
+
+run: build ## Start a local cluster (3 coordinators, 2 workers, Postgres) in the background, ingest docs/, answer a question
+	@$(NAKSHA) dev up --detach --reuse
+	@$(NAKSHA) ingest docs --collection docs
+	@$(NAKSHA) ask "$(QUESTION)"
+	@echo ""
+	@echo "Try more:"
+	@echo "  $(NAKSHA) ask \"How do workers learn that a job was cancelled?\""
+	@echo "  curl -s -XPOST 'http://127.0.0.1:8081/v1/jobs?wait=30s' -d '{\"graph\":\"sample_rag\",\"input\":{\"question\":\"What is a lease?\"}}'"
+	@echo "  curl -s http://127.0.0.1:8081/v1/jobs/ID            # a job's status, tasks and outputs"
+	@echo "  curl -sN http://127.0.0.1:8081/v1/jobs/ID/events     # watch a job's state changes"
+	@echo "  $(NAKSHA) dev status                                 # the processes and the Raft leader"
+	@echo "  $(NAKSHA) dev scale --workers 4                      # more workers"
+	@echo "  $(NAKSHA) dev stop                                   # stop the cluster (or: make stop)"
+
+stop: ## Stop the local cluster that `make run` started
+	@$(NAKSHA) dev stop
 
 bench: setup ## Run the benchmarks (release build; see benchmarks/README.md)
 	cd benchmarks && $(SWIFT) package --allow-writing-to-package-directory benchmark

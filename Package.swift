@@ -146,7 +146,7 @@ let package = Package(
 
         // Tests.
         // Helpers the test targets share (binaries next to the tests, stable loopback ports).
-        .target(name: "NakshaTestSupport", path: "Tests/NakshaTestSupport", swiftSettings: strictSettings),
+        .target(name: "NakshaTestSupport", dependencies: ["NakshaStore"], path: "Tests/NakshaTestSupport", swiftSettings: strictSettings),
         .testTarget(name: "NakshaCoreTests", dependencies: ["NakshaCore"], swiftSettings: strictSettings),
         .testTarget(
             name: "NakshaWireTests",

@@ -86,6 +86,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
         }
         JSONLogHandler.bootstrap(level: level)
         let logger = Logger(label: "coordinator")
+        ParentWatch.startIfRequested()
         let coordinator: Coordinator
         do {
             coordinator = try await Coordinator.start(configuration, logger: logger)

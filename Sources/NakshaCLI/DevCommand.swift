@@ -2,137 +2,352 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import NakshaCoordinator
-import NakshaWire
+import NakshaCore
+import NakshaStore
 import NIOHTTP1
 import Synchronization
 
-/// `naksha dev`: what `make run` starts. It checks the wire layer, starts a local group of
-/// three `naksha coordinator` processes, writes and reads through it, shows its status, and
-/// keeps it running until Ctrl-C (or stops at once with `--exit`). It says plainly which
-/// parts of the platform are not built yet.
+/// `naksha dev`: a whole local cluster for development — three coordinators, N workers and a
+/// throwaway Postgres (unless `DATABASE_URL` is given), as child processes on loopback, with
+/// logs under the data directory. `make run` starts it detached, ingests `docs/` and asks a
+/// question.
+///
+/// - `naksha dev [up]` runs in the foreground until Ctrl-C; `--detach` runs it in the
+///   background and returns once it is ready. Children stop with it, even after a `kill -9`
+///   of `naksha dev` (each child watches its parent; Postgres is stopped by a watchdog).
+/// - `naksha dev stop | status | scale --workers N`.
+/// - It refuses, saying why, when a port is taken or a dev cluster already runs in the
+///   directory (a lock on `<data-dir>/dev.lock`).
 struct DevCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dev",
-        abstract: "Start a local three-coordinator cluster and check it end to end (what `make run` runs)."
+        abstract: "Run a local cluster: three coordinators, workers and Postgres (what `make run` starts).",
+        discussion: """
+            naksha dev                      start in the foreground; Ctrl-C stops everything
+            naksha dev up --detach          start in the background, return when ready
+            naksha dev status               endpoints and one line per process
+            naksha dev scale --workers 4    add or remove workers
+            naksha dev stop                 stop a detached cluster
+            Logs: <data-dir>/node-N.log, worker-N.log, dev.log (detached); Postgres logs where `status` says.
+            """
     )
 
-    @Flag(help: "Stop the cluster after the checks instead of waiting for Ctrl-C.") var exit = false
-    @Option(help: "First peer port (members use consecutive ports).") var basePeerPort = 7401
-    @Option(help: "First HTTP port.") var baseHttpPort = 8081
-    @Option(help: "Where the members keep their logs and data (kept across runs; `make clean` removes it).")
-    var dataDir = ".naksha/dev"
-
-    struct SampleMessage: Codable, Equatable {
-        var graph: String
-        var input: [String: String]
-        var embedding: [Float]
-    }
+    @Argument(help: "up (default), stop, status or scale.") var action = "up"
+    @Option(help: "Workers to run (scale: the new count).") var workers: Int?
+    @Option(help: "Where logs and data live (kept across runs; `make clean` removes it).") var dataDir = ".naksha/dev"
+    @Flag(help: "Delete the data directory's cluster state, logs and database first.") var fresh = false
+    @Flag(help: "Start in the background and return once the cluster is ready.") var detach = false
+    @Flag(help: "With --detach: if a dev cluster already runs in the directory, use it instead of refusing.") var reuse = false
+    @Flag(help: "Stop again once everything is ready (a start-up check).") var exit = false
+    @Option(help: "First coordinator peer port (members use consecutive ports).") var basePeerPort = 7401
+    @Option(help: "First coordinator HTTP port.") var baseHttpPort = 8081
+    @Option(help: "First worker HTTP port.") var baseWorkerPort = 9091
+    @Option(help: "Port of the dev Postgres (unless DATABASE_URL is set).") var postgresPort = 7432
+    @Option(help: "Graphs the coordinators register at start.") var graphsDir = "graphs"
 
     func run() async throws {
-        print("Naksha \(NakshaVersion.current) — local development run\n")
-        try wireSelfCheck()
-        print("")
         try await runReporting {
-            let cluster = LocalCluster(nodes: 3, basePeerPort: basePeerPort, baseHTTPPort: baseHttpPort, directory: dataDir)
-            defer { cluster.stopAll() }
-            try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
-            print("starting three coordinators (peer ports \(basePeerPort)-\(basePeerPort + 2), HTTP \(baseHttpPort)-\(baseHttpPort + 2), data in \(dataDir)) …")
-            try cluster.startAll()
-            try await cluster.waitUntilReady()
-            try await clusterCheck(cluster)
-            print("")
-            printStatus()
-            if exit { return }
-            print("\nThe cluster runs until Ctrl-C. Try:")
-            print("  .build/debug/naksha cluster status --server 127.0.0.1:\(baseHttpPort)")
-            print("  curl -X PUT --data-binary world http://127.0.0.1:\(baseHttpPort + 1)/v1/kv/hello")
-            print("  curl http://127.0.0.1:\(baseHttpPort + 2)/metrics | grep naksha_raft")
-            await Self.waitForInterrupt()
-            print("\nstopping the cluster")
+            switch action {
+            case "up": try await up()
+            case "stop": try stop()
+            case "status": try await status()
+            case "scale": try scale()
+            default: throw CLIError("unknown action \"\(action)\"; use up, stop, status or scale")
+            }
         }
     }
 
-    /// Writes through one member, reads it back (linearizably) through another, and prints the status.
-    private func clusterCheck(_ cluster: LocalCluster) async throws {
-        guard let node1 = cluster.members[1], let node3 = cluster.members[3] else { throw CLIError("the local cluster has no members 1 and 3") }
-        let first = GatewayClient(server: node1.http)
-        let third = GatewayClient(server: node3.http)
-        let value = "written at \(Date())"
-        try GatewayClient.check(try await first.request(.PUT, "/v1/kv/dev-check", body: Array(value.utf8)))
-        let answer = try await third.request(.GET, "/v1/kv/dev-check")
-        try GatewayClient.check(answer)
-        guard answer.text == value else { throw CLIError("cluster check: wrote \"\(value)\" through node 1 but node 3 read \"\(answer.text)\"") }
-        print("cluster check: ok — a write through node 1 was read back through node 3\n")
-        print(ClusterCommand.render(try await first.json(ClusterStatusReport.self, .GET, "/v1/cluster")))
+    private var paths: DevPaths { DevPaths(directory: dataDir) }
+
+    // MARK: up
+
+    private func up() async throws {
+        let count = workers ?? 2
+        guard (0...32).contains(count) else { throw CLIError("--workers must be 0…32") }
+        try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
+        if let running = paths.runningPID() {
+            if detach && reuse {
+                print("a dev cluster already runs in \(dataDir) (pid \(running)); using it\n")
+                print(paths.readySummary() ?? "")
+                return
+            }
+            throw CLIError("another naksha dev (pid \(running)) already runs in \(dataDir); stop it with `naksha dev stop --data-dir \(dataDir)`, or use another --data-dir")
+        }
+        if detach { return try await startDetached() }
+        guard let lock = paths.lock() else { throw CLIError("another naksha dev already runs in \(dataDir) (\(paths.lockPath) is locked)") }
+        defer { close(lock) }
+        if fresh { try paths.removeState() }
+        let usePostgres = ProcessInfo.processInfo.environment["DATABASE_URL"].map(\.isEmpty) ?? true
+        try checkPorts(workers: count, postgres: usePostgres)
+        try "\(getpid())\n".write(toFile: paths.pidPath, atomically: true, encoding: .utf8)
+        defer { paths.removeRunFiles() }
+
+        print("Naksha \(NakshaVersion.current) — local cluster in \(dataDir)\n")
+        var postgres: LocalPostgres?
+        var databaseURL = ProcessInfo.processInfo.environment["DATABASE_URL"] ?? ""
+        if usePostgres {
+            print("starting Postgres on 127.0.0.1:\(postgresPort) (data in \(paths.postgresDirectory)) …")
+            let server = try LocalPostgres.start(directory: paths.postgresDirectory, port: postgresPort)
+            postgres = server
+            databaseURL = server.url
+            try Self.spawnPostgresWatchdog(parent: getpid(), dataDirectory: server.dataDirectory)
+        }
+        defer { postgres?.stop() }
+        let cluster = LocalCluster(nodes: 3, basePeerPort: basePeerPort, baseHTTPPort: baseHttpPort, directory: dataDir)
+        cluster.environment = ["DATABASE_URL": databaseURL]
+        cluster.graphsDirectory = graphsDir
+        cluster.baseWorkerHTTPPort = baseWorkerPort
+        defer { cluster.stopAll() }
+        print("starting three coordinators (peer ports \(basePeerPort)-\(basePeerPort + 2), HTTP \(baseHttpPort)-\(baseHttpPort + 2)) …")
+        try cluster.startAll()
+        try await cluster.waitUntilReady(timeout: .seconds(90))
+        if count > 0 { print("starting \(count) workers (HTTP \(baseWorkerPort)-\(baseWorkerPort + count - 1)) …") }
+        for index in 1...max(count, 1) where count > 0 { try cluster.startWorker(index) }
+        try await cluster.waitUntilWorkersReady(timeout: .seconds(90))
+        let summary = await Self.summary(cluster, postgres: postgres, databaseURL: databaseURL, directory: dataDir)
+        try summary.write(toFile: paths.readyPath, atomically: true, encoding: .utf8)
+        print("\n" + summary)
+        if exit { return }
+        print("\nRunning until Ctrl-C.")
+        await superviseUntilStopped(cluster, postgres: postgres, databaseURL: databaseURL)
+        print("\nstopping the cluster …")
     }
 
-    static func waitForInterrupt() async {
-        signal(SIGINT, SIG_IGN)
-        signal(SIGTERM, SIG_IGN)
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let resumed = Mutex(false)
+    /// Waits for SIGINT or SIGTERM; a SIGHUP (from `naksha dev scale`) re-reads the wanted
+    /// worker count.
+    private func superviseUntilStopped(_ cluster: LocalCluster, postgres: LocalPostgres?, databaseURL: String) async {
+        for await signal in Self.signals([SIGINT, SIGTERM, SIGHUP]) {
+            guard signal == SIGHUP else { return }
+            guard let text = try? String(contentsOfFile: paths.scalePath, encoding: .utf8), let wanted = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+                continue  // no scale request: nothing to do
+            }
+            let current = cluster.workers.keys.sorted()
+            for index in current where index > wanted { cluster.stopWorker(index) }
+            do {
+                for index in 1...max(wanted, 1) where wanted > 0 && cluster.workers[index] == nil { try cluster.startWorker(index) }
+                try await cluster.waitUntilWorkersReady()
+                print("scaled to \(wanted) workers")
+            } catch {
+                print("scaling to \(wanted) workers failed: \(error)")
+            }
+            let summary = await Self.summary(cluster, postgres: postgres, databaseURL: databaseURL, directory: dataDir)
+            try? summary.write(toFile: paths.readyPath, atomically: true, encoding: .utf8)  // status shows the old list until the next change
+        }
+    }
+
+    /// Re-runs this command in the background (its own session, output to `dev.log`) and
+    /// waits until it reports ready, or fails.
+    private func startDetached() async throws {
+        paths.removeRunFiles()
+        var arguments = ["dev", "up", "--data-dir", dataDir, "--base-peer-port", "\(basePeerPort)", "--base-http-port", "\(baseHttpPort)",
+            "--base-worker-port", "\(baseWorkerPort)", "--postgres-port", "\(postgresPort)", "--graphs-dir", graphsDir]
+        if let workers { arguments += ["--workers", "\(workers)"] }
+        if fresh { arguments.append("--fresh") }
+        let pid = try Self.spawnDetached(try LocalCluster.executable().path, arguments, log: paths.logPath)
+        print("starting a dev cluster in the background (pid \(pid), log \(paths.logPath)) …")
+        let deadline = ContinuousClock.now + .seconds(300)
+        while ContinuousClock.now < deadline {
+            if let summary = paths.readySummary() {
+                print("")
+                print(summary)
+                print("\nStop it with: .build/debug/naksha dev stop   (or make stop)")
+                return
+            }
+            var status: Int32 = 0
+            if waitpid(pid, &status, WNOHANG) == pid {
+                let log = (try? String(contentsOfFile: paths.logPath, encoding: .utf8)) ?? ""  // unreadable: reported without it
+                throw CLIError("the dev cluster did not start:\n\(log.split(separator: "\n").suffix(15).joined(separator: "\n"))")
+            }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        throw CLIError("the dev cluster was not ready within 5 minutes; see \(paths.logPath)")
+    }
+
+    private func checkPorts(workers count: Int, postgres: Bool) throws {
+        var ports: [(Int, String)] = []
+        for index in 0..<3 {
+            ports.append((basePeerPort + index, "coordinator \(index + 1) peer port"))
+            ports.append((baseHttpPort + index, "coordinator \(index + 1) HTTP port"))
+        }
+        for index in 0..<count { ports.append((baseWorkerPort + index, "worker w\(index + 1) HTTP port")) }
+        if postgres { ports.append((postgresPort, "Postgres port")) }
+        for (port, what) in ports where !Self.isFree(port) {
+            throw CLIError("port \(port) (\(what)) is taken; stop what uses it, or choose other ports (naksha dev --help)")
+        }
+    }
+
+    // MARK: stop, status, scale
+
+    private func stop() throws {
+        guard let pid = paths.runningPID() else {
+            print("no dev cluster runs in \(dataDir)")
+            return
+        }
+        kill(pid, SIGTERM)
+        let deadline = Date().addingTimeInterval(120)
+        while kill(pid, 0) == 0, Date() < deadline { usleep(100_000) }
+        guard kill(pid, 0) != 0 else { throw CLIError("naksha dev (pid \(pid)) did not stop within 2 minutes") }
+        print("stopped the dev cluster in \(dataDir) (pid \(pid))")
+    }
+
+    private func status() async throws {
+        guard let pid = paths.runningPID(), let summary = paths.readySummary() else {
+            print("no dev cluster runs in \(dataDir) (start one with `naksha dev` or `make run`)")
+            throw ExitCode(3)
+        }
+        print("naksha dev (pid \(pid)) in \(dataDir)\n")
+        print(summary)
+        if let report = try? await GatewayClient(server: "127.0.0.1:\(baseHttpPort)").json(ClusterStatusReport.self, .GET, "/v1/cluster") {
+            print("\n" + ClusterCommand.render(report))
+        }
+    }
+
+    private func scale() throws {
+        guard let wanted = workers, (0...32).contains(wanted) else { throw CLIError("scale needs --workers N (0…32)") }
+        guard let pid = paths.runningPID() else { throw CLIError("no dev cluster runs in \(dataDir)") }
+        try "\(wanted)\n".write(toFile: paths.scalePath, atomically: true, encoding: .utf8)
+        kill(pid, SIGHUP)
+        print("asked naksha dev (pid \(pid)) to run \(wanted) workers; `naksha dev status` shows them")
+    }
+
+    // MARK: helpers
+
+    static func summary(_ cluster: LocalCluster, postgres: LocalPostgres?, databaseURL: String, directory: String) async -> String {
+        var lines = ["Endpoints:"]
+        lines.append("  HTTP job API     http://127.0.0.1:\(cluster.members[1]?.httpPort ?? 0)/v1/jobs (any coordinator)")
+        lines.append("  Postgres         \(postgres == nil ? "DATABASE_URL (given)" : databaseURL)")
+        lines.append("")
+        lines.append("PROCESS        PID      ADDRESS                                   STATE")
+        let report = try? await GatewayClient(server: cluster.members[1]?.http ?? "").json(ClusterStatusReport.self, .GET, "/v1/cluster")
+        for member in cluster.members.values.sorted(by: { $0.id < $1.id }) {
+            let role = report?.members.first { $0.id == member.id }?.role ?? "running"
+            lines.append(row("coordinator \(member.id)", member.process, "peer 127.0.0.1:\(member.peerPort) http :\(member.httpPort)", role))
+        }
+        for worker in cluster.workers.values.sorted(by: { $0.index < $1.index }) {
+            lines.append(row("worker \(worker.id)", worker.process, "http 127.0.0.1:\(worker.httpPort)", "ready"))
+        }
+        if let postgres { lines.append(row("postgres", nil, "127.0.0.1:\(postgres.port)", "running")) }
+        lines.append("")
+        lines.append("Logs: \(directory)/node-N.log, \(directory)/worker-N.log\(postgres.map { ", \($0.logPath)" } ?? "")")
+        return lines.joined(separator: "\n")
+    }
+
+    private static func row(_ name: String, _ process: Process?, _ address: String, _ state: String) -> String {
+        name.padding(toLength: 15, withPad: " ", startingAt: 0) + (process.map { "\($0.processIdentifier)" } ?? "-").padding(toLength: 9, withPad: " ", startingAt: 0)
+            + address.padding(toLength: 42, withPad: " ", startingAt: 0) + state
+    }
+
+    static func isFree(_ port: Int) -> Bool {
+        let socketFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard socketFD >= 0 else { return false }
+        defer { close(socketFD) }
+        var reuse: Int32 = 1
+        setsockopt(socketFD, SOL_SOCKET, SO_REUSEADDR, &reuse, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        return withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socketFD, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+    }
+
+    /// Spawns `executable` in a new session (so it outlives this process and its terminal),
+    /// stdin from /dev/null, output appended to `log`.
+    static func spawnDetached(_ executable: String, _ arguments: [String], log: String) throws -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        posix_spawnattr_setflags(&attributes, 0x80)  // POSIX_SPAWN_SETSID (glibc 2.26+), not exported to Swift
+        let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
+        guard result == 0 else { throw CLIError("cannot start \(executable): error \(result)") }
+        return pid
+    }
+
+    /// A detached shell that stops the dev Postgres once `parent` is gone — however it went.
+    static func spawnPostgresWatchdog(parent: pid_t, dataDirectory: String) throws {
+        let pgCtl = try LocalPostgres.binDirectory() + "/pg_ctl"
+        let stop = getuid() == 0 ? "/usr/sbin/runuser -u postgres -- \(pgCtl)" : pgCtl
+        let script = "while kill -0 \(parent) 2>/dev/null; do sleep 1; done; \(stop) -D '\(dataDirectory)' -m fast -w stop >/dev/null 2>&1"
+        _ = try spawnDetached("/bin/sh", ["-c", script], log: "/dev/null")
+    }
+
+    /// The signals as an async sequence (they are ignored by default handling meanwhile).
+    static func signals(_ numbers: [Int32]) -> AsyncStream<Int32> {
+        AsyncStream { continuation in
             var sources: [any DispatchSourceSignal] = []
-            for signalNumber in [SIGINT, SIGTERM] {
-                let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .main)
-                source.setEventHandler {
-                    if resumed.withLock({ let was = $0; $0 = true; return !was }) { continuation.resume() }
-                }
+            for number in numbers {
+                signal(number, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: number, queue: .main)
+                source.setEventHandler { continuation.yield(number) }
                 source.resume()
                 sources.append(source)
             }
-            Self.signalSources = sources
+            let held = Mutex(sources)
+            continuation.onTermination = { _ in held.withLock { for source in $0 { source.cancel() } } }
         }
     }
+}
 
-    nonisolated(unsafe) private static var signalSources: [any DispatchSourceSignal] = []
-
-    private func wireSelfCheck() throws {
-        let message = SampleMessage(
-            graph: "sample_rag",
-            input: ["question": "What is Naksha?"],
-            embedding: (0..<384).map { Float($0 % 7) / 7 }
-        )
-        let payload = try BinaryEncoder().encode(message)
-        let frame = Frame(kind: .request, streamID: 1, payload: payload)
-        let encoder = FrameEncoder(compressionThreshold: 256)
-        let bytes = try encoder.encode(frame)
-        var decoder = FrameDecoder()
-        decoder.append(bytes)
-        guard let decodedFrame = try decoder.nextFrame() else {
-            throw ValidationError("wire self-check: the frame did not decode")
-        }
-        let decoded = try BinaryDecoder().decode(SampleMessage.self, from: decodedFrame.payload)
-        guard decoded == message else {
-            throw ValidationError("wire self-check: the message changed in a round trip")
-        }
-        let compressed = bytes[6] & 1 == 1
-        print("wire self-check: ok")
-        print("  message   \(payload.count) bytes in the binary codec (384-float embedding, one map, one string)")
-        print("  frame     \(bytes.count) bytes on the wire (24-byte header\(compressed ? ", zstd-compressed payload" : ""))")
-        print("  header    \(WireCommand.hex(bytes.prefix(FrameHeader.size)))")
+/// The files `naksha dev` keeps in its data directory.
+struct DevPaths {
+    let directory: String
+    var lockPath: String { "\(directory)/dev.lock" }
+    var pidPath: String { "\(directory)/dev.pid" }
+    var readyPath: String { "\(directory)/dev.ready" }
+    var scalePath: String { "\(directory)/dev.workers" }
+    var logPath: String { "\(directory)/dev.log" }
+    /// The dev Postgres's directory: `<data-dir>/postgres`, except as root, where the server
+    /// runs as the `postgres` user, who may not be able to reach the data directory (a clone
+    /// in `/root` is private): then `/var/tmp/naksha-dev-postgres-<digest of the data dir>`.
+    var postgresDirectory: String {
+        let absolute = URL(fileURLWithPath: directory).standardizedFileURL.path
+        guard getuid() == 0 else { return absolute + "/postgres" }
+        return "/var/tmp/naksha-dev-postgres-" + SHA256.hexDigest(Array(absolute.utf8)).prefix(12)
     }
 
-    private func printStatus() {
-        print("What runs today:")
-        for (part, state) in Self.status { print("  \(part.padding(toLength: 44, withPad: " ", startingAt: 0)) \(state)") }
-        print("""
-
-            Not built yet: workers that run nodes, the client protocol and so the sample RAG
-            workflow; this command will start them as they land. Jobs can be submitted and read
-            already: see docs/api.md (they wait in the queue until workers exist).
-            """)
+    /// Takes the directory's lock (held while the returned descriptor is open), or nil when
+    /// another process holds it.
+    func lock() -> Int32? {
+        let descriptor = open(lockPath, O_CREAT | O_RDWR, 0o644)
+        guard descriptor >= 0 else { return nil }
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            close(descriptor)
+            return nil
+        }
+        return descriptor
     }
 
-    static let status: [(String, String)] = [
-        ("wire format (NakshaWire)", "built — frames, CRC32C, zstd, binary codec"),
-        ("actor transport (NakshaActors)", "built — distributed actors over TCP, mTLS"),
-        ("graphs and planner (NakshaGraph)", "built — try `naksha graph validate graphs/*.yaml`"),
-        ("replicated log (NakshaRaft)", "built — WAL, snapshots, RaftNode, chunked snapshots"),
-        ("coordinator process and HTTP gateway", "built — running above; `naksha cluster --help`"),
-        ("Raft core (RaftCore)", "built — try `naksha-sim --seeds 200`"),
-        ("vector search (NakshaVector)", "built — SIMD kernels, flat, int8, HNSW, filters"),
-        ("cold store (NakshaStore)", "built — try `naksha migrate` with DATABASE_URL"),
-        ("job queue and job API (NakshaState)", "built — POST /v1/jobs, GET /v1/jobs/ID, docs/api.md"),
-        ("workers, client protocol, sample RAG workflow", "not built yet"),
-    ]
+    /// The pid of the `naksha dev` that holds the lock, or nil when none runs.
+    func runningPID() -> pid_t? {
+        if let descriptor = lock() {
+            close(descriptor)
+            return nil
+        }
+        let text = (try? String(contentsOfFile: pidPath, encoding: .utf8)) ?? ""  // starting up: no pid file yet
+        return pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+    }
+
+    func readySummary() -> String? { try? String(contentsOfFile: readyPath, encoding: .utf8) }  // absent: not ready
+
+    func removeRunFiles() {
+        for path in [pidPath, readyPath, scalePath] { try? FileManager.default.removeItem(atPath: path) }  // absent: nothing to remove
+    }
+
+    /// `--fresh`: cluster state, logs and database go; the lock file stays.
+    func removeState() throws {
+        if FileManager.default.fileExists(atPath: postgresDirectory) { try FileManager.default.removeItem(atPath: postgresDirectory) }
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where name != "dev.lock" && name != "dev.log" {
+            try FileManager.default.removeItem(atPath: "\(directory)/\(name)")
+        }
+    }
 }

@@ -2,8 +2,10 @@ import Foundation
 import NIOHTTP1
 import NakshaActors
 
-/// A coordinator group of separate `naksha coordinator` processes on loopback, started by
-/// this binary (for `naksha bench raft` and `naksha dev`). Logs go to `<directory>/node-N.log`.
+/// A coordinator group of separate `naksha coordinator` processes on loopback, and optionally
+/// `naksha worker` processes, started by this binary (for `naksha bench raft` and
+/// `naksha dev`). Logs go to `<directory>/node-N.log` and `<directory>/worker-N.log`. Every
+/// child gets `NAKSHA_PARENT_PID`, so it stops when this process dies, however it dies.
 final class LocalCluster {
     struct Member {
         var id: UInt64
@@ -14,11 +16,26 @@ final class LocalCluster {
         var http: String { "127.0.0.1:\(httpPort)" }
     }
 
+    struct WorkerMember {
+        var index: Int
+        var httpPort: Int
+        var process: Process?
+        var id: String { "w\(index)" }
+        var http: String { "127.0.0.1:\(httpPort)" }
+    }
+
     let directory: String
     let snapshotEvery: UInt64?
     /// Extra arguments for every member (e.g. `--nio-executor`).
     var extraArguments: [String] = []
+    /// Extra environment for every process (e.g. `DATABASE_URL`).
+    var environment: [String: String] = [:]
+    /// The graphs every coordinator registers at start (nil: the coordinator's default).
+    var graphsDirectory: String?
+    /// The first worker's HTTP port; worker N listens on `baseWorkerHTTPPort + N - 1`.
+    var baseWorkerHTTPPort = 9091
     private(set) var members: [UInt64: Member] = [:]
+    private(set) var workers: [Int: WorkerMember] = [:]
 
     init(nodes: Int, basePeerPort: Int, baseHTTPPort: Int, directory: String, snapshotEvery: UInt64? = nil) {
         self.directory = directory
@@ -53,17 +70,66 @@ final class LocalCluster {
             "--log-level", "warning",
         ]
         if let snapshotEvery { arguments += ["--snapshot-every", "\(snapshotEvery)"] }
+        if let graphsDirectory { arguments += ["--graphs-dir", graphsDirectory] }
         arguments += extraArguments
         process.arguments = arguments
-        let logPath = "\(directory)/node-\(id).log"
+        try launch(process, log: "\(directory)/node-\(id).log")
+        member.process = process
+        members[id] = member
+    }
+
+    private func launch(_ process: Process, log logPath: String) throws {
+        var childEnvironment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        childEnvironment["NAKSHA_PARENT_PID"] = "\(getpid())"
+        process.environment = childEnvironment
         if !FileManager.default.fileExists(atPath: logPath) { _ = FileManager.default.createFile(atPath: logPath, contents: nil) }
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         log.seekToEndOfFile()
         process.standardError = log
         process.standardOutput = log
         try process.run()
-        member.process = process
-        members[id] = member
+    }
+
+    /// Starts worker `index` (id `w<index>`), pointed at every coordinator.
+    func startWorker(_ index: Int) throws {
+        var worker = workers[index] ?? WorkerMember(index: index, httpPort: baseWorkerHTTPPort + index - 1)
+        guard worker.process?.isRunning != true else { return }
+        let process = Process()
+        process.executableURL = try Self.executable()
+        let coordinators = members.values.sorted { $0.id < $1.id }.map { "127.0.0.1:\($0.peerPort)" }.joined(separator: ",")
+        process.arguments = [
+            "worker", "--id", worker.id, "--coordinators", coordinators, "--http-port", "\(worker.httpPort)", "--shutdown-grace", "5",
+            "--log-level", "notice",
+        ]
+        try launch(process, log: "\(directory)/worker-\(index).log")
+        worker.process = process
+        workers[index] = worker
+    }
+
+    /// Stops worker `index` gracefully (SIGTERM: it finishes or releases its tasks).
+    func stopWorker(_ index: Int) {
+        if let process = workers[index]?.process, process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        workers[index] = nil
+    }
+
+    /// Waits until every running worker answers `/readyz` with 200 (registered with a leader).
+    func waitUntilWorkersReady(timeout: Duration = .seconds(60)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        for worker in workers.values.sorted(by: { $0.index < $1.index }) where worker.process?.isRunning == true {
+            while true {
+                if let answer = try? await GatewayClient(server: worker.http).request(.GET, "/readyz", timeout: .seconds(1)), answer.status == 200 {
+                    break
+                }
+                guard worker.process?.isRunning == true else {
+                    throw CLIError("worker \(worker.id) exited (status \(worker.process?.terminationStatus ?? -1)); see \(directory)/worker-\(worker.index).log")
+                }
+                guard ContinuousClock.now < deadline else { throw CLIError("worker \(worker.id) was not ready within \(timeout); see \(directory)/worker-\(worker.index).log") }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
     }
 
     func startAll() throws {
@@ -95,6 +161,7 @@ final class LocalCluster {
     }
 
     func stopAll() {
+        for index in workers.keys.sorted() { stopWorker(index) }
         for member in members.values {
             guard let process = member.process, process.isRunning else { continue }
             process.terminate()

@@ -61,6 +61,7 @@ struct WorkerCommand: AsyncParsableCommand {
         }
         JSONLogHandler.bootstrap(level: level)
         let logger = Logger(label: "worker")
+        ParentWatch.startIfRequested()
         let worker: Worker
         do {
             worker = try await Worker.start(configuration, logger: logger)

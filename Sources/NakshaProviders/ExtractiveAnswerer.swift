@@ -80,26 +80,54 @@ public struct ExtractiveAnswerer: Sendable {
 
     private var notFound: Answer { Answer(text: Self.notFoundAnswer, sources: [], found: false) }
 
-    /// Sentences of a passage, with Markdown decoration (headings, list marks, emphasis,
-    /// table bars, code fences) removed; fragments under four words are dropped.
+    /// Sentences of a passage. Markdown is read as blocks: paragraphs (their lines joined),
+    /// list items one by one, headings, tables and code fences skipped; emphasis and code marks
+    /// are removed. Fragments under five words are dropped.
     static func sentences(_ text: String) -> [String] {
+        var units: [String] = []
+        var paragraph: [String] = []
+        var inCode = false
+        func endParagraph() {
+            if !paragraph.isEmpty { units.append(paragraph.joined(separator: " ")) }
+            paragraph = []
+        }
+        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            let line = String(rawLine).trimming(" \t")
+            if line.hasPrefix("```") {
+                inCode.toggle()
+                endParagraph()
+                continue
+            }
+            if inCode || line.hasPrefix("|") || line.hasPrefix("#") {
+                endParagraph()
+                continue
+            }
+            if line.isEmpty {
+                endParagraph()
+            } else if line.hasPrefix("- ") || line.hasPrefix("* ") || line.hasPrefix("+ ") || line.first?.isNumber == true && line.contains(". ") && line.count > 3 && line.prefix(4).contains(".") {
+                endParagraph()
+                paragraph.append(String(line.drop { $0 != " " }).trimming(" "))
+            } else {
+                paragraph.append(line)
+            }
+        }
+        endParagraph()
         var sentences: [String] = []
-        for rawLine in text.split(whereSeparator: \.isNewline) {
-            var line = String(rawLine).trimming(" \t")
-            if line.hasPrefix("```") || line.hasPrefix("|") && line.contains("---") { continue }
-            while let first = line.first, "#>-*+|".contains(first) { line = String(line.dropFirst()).trimming(" \t") }
-            line = line.replacingAll(["**", "`", "|"], with: " ")
+        for unit in units {
+            let clean = unit.replacingAll(["**", "`", "__"], with: "").trimming(" >")
+            let characters = Array(clean)
             var current = ""
-            for character in line {
+            for (index, character) in characters.enumerated() {
                 current.append(character)
-                if ".!?".contains(character) {
+                let atEnd = index + 1 == characters.count || characters[index + 1] == " "
+                if ".!?".contains(character), atEnd {
                     sentences.append(current)
                     current = ""
                 }
             }
             sentences.append(current)
         }
-        return sentences.map { $0.trimming(" \t") }.filter { TextFeatures.words($0).count >= 4 }
+        return sentences.map { $0.trimming(" \t") }.filter { TextFeatures.words($0).count >= 5 }
     }
 
     /// Reads a chat prompt the way the offline answerer needs it: the question is the text

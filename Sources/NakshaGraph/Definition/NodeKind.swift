@@ -6,9 +6,9 @@
 public enum NodeKind: String, Sendable, Hashable, Codable, CaseIterable {
     /// Embeds text: `input` (expression giving a string or a list of strings), `model`.
     case embed
-    /// Nearest-neighbour search: `collection`, `vector` (expression), `topK`, `filter`.
+    /// Nearest-neighbour search: `collection` (template), `vector` (expression), `topK`, `minScore`.
     case vectorQuery = "vector.query"
-    /// Writes vectors: `collection`, `vectors` (expression), `ids` and `payloads` (expressions).
+    /// Writes vectors: `collection` (template), `vectors` (expression), `ids` and `payloads` (expressions).
     case vectorUpsert = "vector.upsert"
     /// Chat completion: `prompt` (template), `system` (template), `model`, `temperature`, `maxTokens`.
     case llmChat = "llm.chat"
@@ -61,7 +61,8 @@ public enum NodeKind: String, Sendable, Hashable, Codable, CaseIterable {
         case .llmChat: return ["prompt", "system"]
         case .http: return ["url"]
         case .template: return ["template"]
-        case .embed, .vectorQuery, .vectorUpsert, .transform, .subgraph, .testSleep, .testFail: return []
+        case .vectorQuery, .vectorUpsert: return ["collection"]
+        case .embed, .transform, .subgraph, .testSleep, .testFail: return []
         }
     }
 

@@ -1,3 +1,4 @@
+import NakshaCore
 /// A JSON-like value held in a job's state, in node outputs and in node parameters.
 ///
 /// Invariants: a `GraphValue` is a plain tree (no references, no cycles), so equality,
@@ -97,9 +98,10 @@ extension GraphValue {
         }
     }
 
-    /// Like `renderedText`, but strings are quoted (used inside lists and maps).
+    /// Like `renderedText`, but strings are JSON string literals (used inside lists and maps,
+    /// so that a rendered list or map of strings, numbers and flags is JSON).
     var quotedText: String {
-        if case .string(let text) = self { return "\"" + text + "\"" }
+        if case .string(let text) = self { return JSONText.quoted(text) }
         return renderedText
     }
 }

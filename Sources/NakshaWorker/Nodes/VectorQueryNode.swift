@@ -6,7 +6,7 @@ import NakshaGraph
 /// A query sees every upsert whose task completed before this task was leased.
 struct VectorQueryNode: NodeExecutor {
     func run(_ context: NodeContext) async throws(NodeFailure) -> NodeResult {
-        guard let collection = context.string("collection"), !collection.isEmpty else {
+        guard let collection = try context.render("collection") ?? context.string("collection"), !collection.isEmpty else {
             throw NodeFailure(.invalidParameter, "vector.query needs a collection name")
         }
         let vectors = try Self.vectors(try context.evaluate("vector"), what: "vector")

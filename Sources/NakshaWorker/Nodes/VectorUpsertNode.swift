@@ -6,7 +6,7 @@ import NakshaGraph
 /// collection is created. Writes the count to its written key, if any.
 struct VectorUpsertNode: NodeExecutor {
     func run(_ context: NodeContext) async throws(NodeFailure) -> NodeResult {
-        guard let collection = context.string("collection"), !collection.isEmpty else {
+        guard let collection = try context.render("collection") ?? context.string("collection"), !collection.isEmpty else {
             throw NodeFailure(.invalidParameter, "vector.upsert needs a collection name")
         }
         var vectors = try VectorQueryNode.vectors(try context.evaluate("vectors"), what: "vectors")
