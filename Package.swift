@@ -164,7 +164,7 @@ let package = Package(
             name: "NakshaCLITests",
             dependencies: [
                 "NakshaCLI", "NakshaCoordinator", "NakshaRaft", "NakshaRaftStorage", "NakshaActors", "RaftCore", "NakshaTestSupport",
-                "NakshaClusterAPI", "NakshaState", "NakshaGraph", "NakshaCore",
+                "NakshaClusterAPI", "NakshaState", "NakshaGraph", "NakshaCore", hummingbird,
             ],
             swiftSettings: strictSettings
         ),
@@ -191,6 +191,10 @@ let package = Package(
             name: "NakshaStateTests", dependencies: ["NakshaState", "NakshaCore", "NakshaGraph"], exclude: ["Golden"],
             swiftSettings: strictSettings),
         .testTarget(name: "NakshaVectorTests", dependencies: ["NakshaVector", "NakshaCore"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "NakshaProvidersTests",
+            dependencies: ["NakshaProviders", "NakshaCore", "NakshaTestSupport", asyncHTTPClient, hummingbird, nioCore],
+            swiftSettings: strictSettings),
         .testTarget(
             name: "NakshaActorsTests",
             dependencies: [

@@ -47,7 +47,7 @@ struct AskCommand: AsyncParsableCommand {
     static func mark(_ state: String) -> String {
         switch state {
         case "succeeded": return "✓"
-        case "failed", "dead_lettered", "cancelled": return "✗"
+        case "failed", "deadLettered", "cancelled": return "✗"
         case "retrying": return "↻"
         default: return "…"
         }

@@ -27,12 +27,14 @@ struct DevCommand: AsyncParsableCommand {
             naksha dev up --detach          start in the background, return when ready
             naksha dev status               endpoints and one line per process
             naksha dev scale --workers 4    add or remove workers
+            naksha dev restart c2           restart one process (c1…c3, w1…); see also cluster/local.sh
             naksha dev stop                 stop a detached cluster
             Logs: <data-dir>/node-N.log, worker-N.log, dev.log (detached); Postgres logs where `status` says.
             """
     )
 
-    @Argument(help: "up (default), stop, status or scale.") var action = "up"
+    @Argument(help: "up (default), stop, status, scale or restart.") var action = "up"
+    @Argument(help: "restart: the process, c1…c3 or w1….") var process: String?
     @Option(help: "Workers to run (scale: the new count).") var workers: Int?
     @Option(help: "Where logs and data live (kept across runs; `make clean` removes it).") var dataDir = ".naksha/dev"
     @Flag(help: "Delete the data directory's cluster state, logs and database first.") var fresh = false
@@ -52,7 +54,8 @@ struct DevCommand: AsyncParsableCommand {
             case "stop": try stop()
             case "status": try await status()
             case "scale": try scale()
-            default: throw CLIError("unknown action \"\(action)\"; use up, stop, status or scale")
+            case "restart": try signalDev(write: process, to: paths.restartPath, what: "restart")
+            default: throw CLIError("unknown action \"\(action)\"; use up, stop, status, scale or restart")
             }
         }
     }
@@ -67,11 +70,12 @@ struct DevCommand: AsyncParsableCommand {
         try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
         if let running = paths.runningPID() {
             if detach && reuse {
-                print("a dev cluster already runs in \(dataDir) (pid \(running)); using it\n")
-                print(paths.readySummary() ?? "")
+                say("a dev cluster already runs in \(dataDir) (pid \(running)); using it\n")
+                say(paths.readySummary() ?? "")
                 return
             }
-            throw CLIError("another naksha dev (pid \(running)) already runs in \(dataDir); stop it with `naksha dev stop --data-dir \(dataDir)`, or use another --data-dir")
+            let who = running > 0 ? "another naksha dev (pid \(running))" : "another naksha dev (starting or stopping)"
+            throw CLIError("\(who) already runs in \(dataDir); stop it with `naksha dev stop --data-dir \(dataDir)`, or use another --data-dir")
         }
         if detach { return try await startDetached() }
         guard let lock = paths.lock() else { throw CLIError("another naksha dev already runs in \(dataDir) (\(paths.lockPath) is locked)") }
@@ -82,56 +86,85 @@ struct DevCommand: AsyncParsableCommand {
         try "\(getpid())\n".write(toFile: paths.pidPath, atomically: true, encoding: .utf8)
         defer { paths.removeRunFiles() }
 
-        print("Naksha \(NakshaVersion.current) — local cluster in \(dataDir)\n")
+        say("Naksha \(NakshaVersion.current) — local cluster in \(dataDir)\n")
         var postgres: LocalPostgres?
+        var watchdog: pid_t?
         var databaseURL = ProcessInfo.processInfo.environment["DATABASE_URL"] ?? ""
         if usePostgres {
-            print("starting Postgres on 127.0.0.1:\(postgresPort) (data in \(paths.postgresDirectory)) …")
+            say("starting Postgres on 127.0.0.1:\(postgresPort) (data in \(paths.postgresDirectory)) …")
             let server = try LocalPostgres.start(directory: paths.postgresDirectory, port: postgresPort)
             postgres = server
             databaseURL = server.url
-            try Self.spawnPostgresWatchdog(parent: getpid(), dataDirectory: server.dataDirectory)
+            watchdog = try Self.spawnPostgresWatchdog(parent: getpid(), server: server)
         }
-        defer { postgres?.stop() }
+        defer {
+            if let watchdog { kill(watchdog, SIGKILL) }
+            postgres?.stop()
+        }
         let cluster = LocalCluster(nodes: 3, basePeerPort: basePeerPort, baseHTTPPort: baseHttpPort, directory: dataDir)
         cluster.environment = ["DATABASE_URL": databaseURL]
         cluster.graphsDirectory = graphsDir
         cluster.baseWorkerHTTPPort = baseWorkerPort
         defer { cluster.stopAll() }
-        print("starting three coordinators (peer ports \(basePeerPort)-\(basePeerPort + 2), HTTP \(baseHttpPort)-\(baseHttpPort + 2)) …")
+        say("starting three coordinators (peer ports \(basePeerPort)-\(basePeerPort + 2), HTTP \(baseHttpPort)-\(baseHttpPort + 2)) …")
         try cluster.startAll()
         try await cluster.waitUntilReady(timeout: .seconds(90))
-        if count > 0 { print("starting \(count) workers (HTTP \(baseWorkerPort)-\(baseWorkerPort + count - 1)) …") }
+        if count > 0 { say("starting \(count) workers (HTTP \(baseWorkerPort)-\(baseWorkerPort + count - 1)) …") }
         for index in 1...max(count, 1) where count > 0 { try cluster.startWorker(index) }
         try await cluster.waitUntilWorkersReady(timeout: .seconds(90))
         let summary = await Self.summary(cluster, postgres: postgres, databaseURL: databaseURL, directory: dataDir)
         try summary.write(toFile: paths.readyPath, atomically: true, encoding: .utf8)
-        print("\n" + summary)
+        say("\n" + summary)
         if exit { return }
-        print("\nRunning until Ctrl-C.")
+        say("\nRunning until Ctrl-C.")
         await superviseUntilStopped(cluster, postgres: postgres, databaseURL: databaseURL)
-        print("\nstopping the cluster …")
+        say("\nstopping the cluster …")
     }
 
-    /// Waits for SIGINT or SIGTERM; a SIGHUP (from `naksha dev scale`) re-reads the wanted
-    /// worker count.
+    /// Waits for SIGINT or SIGTERM. A SIGHUP (from `naksha dev scale` or `naksha dev restart`)
+    /// re-reads the wanted worker count and the process to restart.
     private func superviseUntilStopped(_ cluster: LocalCluster, postgres: LocalPostgres?, databaseURL: String) async {
         for await signal in Self.signals([SIGINT, SIGTERM, SIGHUP]) {
             guard signal == SIGHUP else { return }
-            guard let text = try? String(contentsOfFile: paths.scalePath, encoding: .utf8), let wanted = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
-                continue  // no scale request: nothing to do
+            if let text = try? String(contentsOfFile: paths.restartPath, encoding: .utf8) {  // absent: no restart asked
+                try? FileManager.default.removeItem(atPath: paths.restartPath)  // consumed
+                await restart(text.trimmingCharacters(in: .whitespacesAndNewlines), in: cluster)
             }
-            let current = cluster.workers.keys.sorted()
-            for index in current where index > wanted { cluster.stopWorker(index) }
-            do {
-                for index in 1...max(wanted, 1) where wanted > 0 && cluster.workers[index] == nil { try cluster.startWorker(index) }
-                try await cluster.waitUntilWorkersReady()
-                print("scaled to \(wanted) workers")
-            } catch {
-                print("scaling to \(wanted) workers failed: \(error)")
+            if let text = try? String(contentsOfFile: paths.scalePath, encoding: .utf8), let wanted = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) {  // absent: no scale asked
+                try? FileManager.default.removeItem(atPath: paths.scalePath)  // consumed
+                for index in cluster.workers.keys.sorted() where index > wanted { cluster.stopWorker(index) }
+                do {
+                    for index in 1...max(wanted, 1) where wanted > 0 && cluster.workers[index] == nil { try cluster.startWorker(index) }
+                    try await cluster.waitUntilWorkersReady()
+                    say("scaled to \(wanted) workers")
+                } catch {
+                    say("scaling to \(wanted) workers failed: \(error)")
+                }
             }
             let summary = await Self.summary(cluster, postgres: postgres, databaseURL: databaseURL, directory: dataDir)
             try? summary.write(toFile: paths.readyPath, atomically: true, encoding: .utf8)  // status shows the old list until the next change
+        }
+    }
+
+    /// (Re)starts one process: `c1`…`c3` (a coordinator) or `w1`… (a worker); a running one is
+    /// stopped gracefully first.
+    private func restart(_ name: String, in cluster: LocalCluster) async {
+        do {
+            if name.hasPrefix("c"), let id = UInt64(name.dropFirst()), cluster.members[id] != nil {
+                cluster.stop(id)
+                try cluster.start(id)
+                try await cluster.waitUntilReady(timeout: .seconds(60))
+            } else if name.hasPrefix("w"), let index = Int(name.dropFirst()), index >= 1 {
+                cluster.stopWorker(index)
+                try cluster.startWorker(index)
+                try await cluster.waitUntilWorkersReady()
+            } else {
+                say("restart: unknown process \(name) (c1…c3, w1…)")
+                return
+            }
+            say("restarted \(name)")
+        } catch {
+            say("restarting \(name) failed: \(error)")
         }
     }
 
@@ -144,13 +177,13 @@ struct DevCommand: AsyncParsableCommand {
         if let workers { arguments += ["--workers", "\(workers)"] }
         if fresh { arguments.append("--fresh") }
         let pid = try Self.spawnDetached(try LocalCluster.executable().path, arguments, log: paths.logPath)
-        print("starting a dev cluster in the background (pid \(pid), log \(paths.logPath)) …")
+        say("starting a dev cluster in the background (pid \(pid), log \(paths.logPath)) …")
         let deadline = ContinuousClock.now + .seconds(300)
         while ContinuousClock.now < deadline {
             if let summary = paths.readySummary() {
-                print("")
-                print(summary)
-                print("\nStop it with: .build/debug/naksha dev stop   (or make stop)")
+                say("")
+                say(summary)
+                say("\nStop it with: .build/debug/naksha dev stop   (or make stop)")
                 return
             }
             var status: Int32 = 0
@@ -180,26 +213,35 @@ struct DevCommand: AsyncParsableCommand {
 
     private func stop() throws {
         guard let pid = paths.runningPID() else {
-            print("no dev cluster runs in \(dataDir)")
+            say("no dev cluster runs in \(dataDir)")
             return
         }
         kill(pid, SIGTERM)
         let deadline = Date().addingTimeInterval(120)
-        while kill(pid, 0) == 0, Date() < deadline { usleep(100_000) }
+        while (kill(pid, 0) == 0 || paths.runningPID() != nil), Date() < deadline { usleep(100_000) }
         guard kill(pid, 0) != 0 else { throw CLIError("naksha dev (pid \(pid)) did not stop within 2 minutes") }
-        print("stopped the dev cluster in \(dataDir) (pid \(pid))")
+        say("stopped the dev cluster in \(dataDir) (pid \(pid))")
     }
 
     private func status() async throws {
         guard let pid = paths.runningPID(), let summary = paths.readySummary() else {
-            print("no dev cluster runs in \(dataDir) (start one with `naksha dev` or `make run`)")
+            say("no dev cluster runs in \(dataDir) (start one with `naksha dev` or `make run`)")
             throw ExitCode(3)
         }
-        print("naksha dev (pid \(pid)) in \(dataDir)\n")
-        print(summary)
+        say("naksha dev (pid \(pid)) in \(dataDir)\n")
+        say(summary)
         if let report = try? await GatewayClient(server: "127.0.0.1:\(baseHttpPort)").json(ClusterStatusReport.self, .GET, "/v1/cluster") {
-            print("\n" + ClusterCommand.render(report))
+            say("\n" + ClusterCommand.render(report))
         }
+    }
+
+    /// Writes `value` to `path` and sends SIGHUP to the running `naksha dev`.
+    private func signalDev(write value: String?, to path: String, what: String) throws {
+        guard let value, !value.isEmpty else { throw CLIError("\(what) needs a process name: c1…c3 or w1…") }
+        guard let pid = paths.runningPID() else { throw CLIError("no dev cluster runs in \(dataDir)") }
+        try "\(value)\n".write(toFile: path, atomically: true, encoding: .utf8)
+        kill(pid, SIGHUP)
+        say("asked naksha dev (pid \(pid)) to \(what) \(value); `naksha dev status` shows the processes")
     }
 
     private func scale() throws {
@@ -207,7 +249,7 @@ struct DevCommand: AsyncParsableCommand {
         guard let pid = paths.runningPID() else { throw CLIError("no dev cluster runs in \(dataDir)") }
         try "\(wanted)\n".write(toFile: paths.scalePath, atomically: true, encoding: .utf8)
         kill(pid, SIGHUP)
-        print("asked naksha dev (pid \(pid)) to run \(wanted) workers; `naksha dev status` shows them")
+        say("asked naksha dev (pid \(pid)) to run \(wanted) workers; `naksha dev status` shows them")
     }
 
     // MARK: helpers
@@ -226,14 +268,15 @@ struct DevCommand: AsyncParsableCommand {
         for worker in cluster.workers.values.sorted(by: { $0.index < $1.index }) {
             lines.append(row("worker \(worker.id)", worker.process, "http 127.0.0.1:\(worker.httpPort)", "ready"))
         }
-        if let postgres { lines.append(row("postgres", nil, "127.0.0.1:\(postgres.port)", "running")) }
+        if let postgres { lines.append(row("postgres", nil, "127.0.0.1:\(postgres.port)", "running", pid: postgres.postmasterPID)) }
         lines.append("")
         lines.append("Logs: \(directory)/node-N.log, \(directory)/worker-N.log\(postgres.map { ", \($0.logPath)" } ?? "")")
         return lines.joined(separator: "\n")
     }
 
-    private static func row(_ name: String, _ process: Process?, _ address: String, _ state: String) -> String {
-        name.padding(toLength: 15, withPad: " ", startingAt: 0) + (process.map { "\($0.processIdentifier)" } ?? "-").padding(toLength: 9, withPad: " ", startingAt: 0)
+    private static func row(_ name: String, _ process: Process?, _ address: String, _ state: String, pid: Int32? = nil) -> String {
+        let shown = process.map { "\($0.processIdentifier)" } ?? pid.map { "\($0)" } ?? "-"
+        return name.padding(toLength: 15, withPad: " ", startingAt: 0) + shown.padding(toLength: 9, withPad: " ", startingAt: 0)
             + address.padding(toLength: 42, withPad: " ", startingAt: 0) + state
     }
 
@@ -273,12 +316,13 @@ struct DevCommand: AsyncParsableCommand {
         return pid
     }
 
-    /// A detached shell that stops the dev Postgres once `parent` is gone — however it went.
-    static func spawnPostgresWatchdog(parent: pid_t, dataDirectory: String) throws {
-        let pgCtl = try LocalPostgres.binDirectory() + "/pg_ctl"
-        let stop = getuid() == 0 ? "/usr/sbin/runuser -u postgres -- \(pgCtl)" : pgCtl
-        let script = "while kill -0 \(parent) 2>/dev/null; do sleep 1; done; \(stop) -D '\(dataDirectory)' -m fast -w stop >/dev/null 2>&1"
-        _ = try spawnDetached("/bin/sh", ["-c", script], log: "/dev/null")
+    /// A detached shell that stops the dev Postgres (its postmaster, by pid: SIGINT is a fast
+    /// shutdown) once `parent` is gone — however it went. A clean exit kills the watchdog
+    /// first, so it never stops a Postgres that a later `naksha dev` started.
+    static func spawnPostgresWatchdog(parent: pid_t, server: LocalPostgres) throws -> pid_t? {
+        guard let postmaster = server.postmasterPID else { return nil }
+        let script = "while kill -0 \(parent) 2>/dev/null; do sleep 1; done; kill -INT \(postmaster) 2>/dev/null"
+        return try spawnDetached("/bin/sh", ["-c", script], log: "/dev/null")
     }
 
     /// The signals as an async sequence (they are ignored by default handling meanwhile).
@@ -305,6 +349,7 @@ struct DevPaths {
     var pidPath: String { "\(directory)/dev.pid" }
     var readyPath: String { "\(directory)/dev.ready" }
     var scalePath: String { "\(directory)/dev.workers" }
+    var restartPath: String { "\(directory)/dev.restart" }
     var logPath: String { "\(directory)/dev.log" }
     /// The dev Postgres's directory: `<data-dir>/postgres`, except as root, where the server
     /// runs as the `postgres` user, who may not be able to reach the data directory (a clone
@@ -318,7 +363,9 @@ struct DevPaths {
     /// Takes the directory's lock (held while the returned descriptor is open), or nil when
     /// another process holds it.
     func lock() -> Int32? {
-        let descriptor = open(lockPath, O_CREAT | O_RDWR, 0o644)
+        // Close-on-exec: a child (a coordinator, the Postgres watchdog) must not inherit the
+        // lock and so hold it after this process is gone.
+        let descriptor = open(lockPath, O_CREAT | O_RDWR | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { return nil }
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
             close(descriptor)
@@ -340,7 +387,7 @@ struct DevPaths {
     func readySummary() -> String? { try? String(contentsOfFile: readyPath, encoding: .utf8) }  // absent: not ready
 
     func removeRunFiles() {
-        for path in [pidPath, readyPath, scalePath] { try? FileManager.default.removeItem(atPath: path) }  // absent: nothing to remove
+        for path in [pidPath, readyPath, scalePath, restartPath] { try? FileManager.default.removeItem(atPath: path) }  // absent: nothing to remove
     }
 
     /// `--fresh`: cluster state, logs and database go; the lock file stays.
@@ -350,4 +397,11 @@ struct DevPaths {
             try FileManager.default.removeItem(atPath: "\(directory)/\(name)")
         }
     }
+}
+
+/// `print`, flushed at once: a detached `naksha dev` writes to a file, which would otherwise
+/// hold its lines in a buffer until exit.
+func say(_ text: String = "") {
+    print(text)
+    fflush(nil)
 }

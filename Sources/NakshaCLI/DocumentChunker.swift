@@ -1,10 +1,10 @@
 import Foundation
 import NakshaCore
 
-/// Splits text documents into chunks for retrieval: Markdown is cut at headings and blank
-/// lines, paragraphs are packed up to `targetCharacters`, a paragraph longer than
-/// `maxCharacters` is cut at sentence ends (or hard, as a last resort), and each chunk
-/// remembers its section heading.
+/// Splits text documents into chunks for retrieval: Markdown is cut at headings, blank lines
+/// and code fences, paragraphs are packed up to `targetCharacters` (a fragment of under five
+/// words stays with its neighbour), a paragraph longer than `maxCharacters` is cut at
+/// sentence ends (or hard, as a last resort), and each chunk remembers its section heading.
 ///
 /// A chunk's id is a digest of its source and text, so the same chunk always has the same id
 /// (re-ingesting replaces, never duplicates).
@@ -27,7 +27,7 @@ struct DocumentChunker {
         func flush() {
             let body = pending.joined(separator: "\n\n").trimmingCharacters(in: .whitespacesAndNewlines)
             pending = []
-            guard body.split(whereSeparator: { $0.isWhitespace }).count >= 5 else { return }
+            guard !Self.isFragment(body) else { return }
             let digest = SHA256.hexDigest(Array("\(source)\n\(body)".utf8))
             chunks.append(Chunk(id: String(digest.prefix(32)), source: source, title: pendingTitle, text: body))
         }
@@ -39,7 +39,12 @@ struct DocumentChunker {
             guard !joined.trimmingCharacters(in: .whitespaces).isEmpty else { return }
             for piece in split(joined) {
                 if pending.isEmpty { pendingTitle = title }
-                if pending.reduce(0, { $0 + $1.count }) + piece.count > targetCharacters, !pending.isEmpty {
+                // A fragment (a paragraph's last short sentence, a heading, a one-line
+                // paragraph) stays with its neighbour, over the target by its few words:
+                // on its own it would be dropped as a chunk of under five words.
+                if pending.reduce(0, { $0 + $1.count }) + piece.count > targetCharacters, !pending.isEmpty,
+                    !Self.isFragment(piece), !Self.isFragment(pending.joined(separator: " "))
+                {
                     flush()
                     pendingTitle = title
                 }
@@ -48,8 +53,12 @@ struct DocumentChunker {
         }
         for line in text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) {
             if line.hasPrefix("```") {
+                // A code block is a paragraph of its own (even right after a line of prose),
+                // so that it is cut only when it alone is longer than `maxCharacters`.
+                if !inCode { endParagraph() }
                 inCode.toggle()
                 paragraph.append(line)
+                if !inCode { endParagraph() }
                 continue
             }
             if !inCode, line.hasPrefix("#") {
@@ -68,6 +77,11 @@ struct DocumentChunker {
         endParagraph()
         flush()
         return chunks
+    }
+
+    /// Text of under five words: not a chunk of its own.
+    private static func isFragment(_ text: String) -> Bool {
+        text.split(whereSeparator: { $0.isWhitespace }).count < 5
     }
 
     /// A paragraph as pieces of at most `maxCharacters`, cut at sentence ends where possible.

@@ -153,6 +153,14 @@ final class LocalCluster {
         }
     }
 
+    /// Stops coordinator `id` gracefully (SIGTERM), if it runs.
+    func stop(_ id: UInt64) {
+        guard let process = members[id]?.process, process.isRunning else { return }
+        process.terminate()
+        process.waitUntilExit()
+        members[id]?.process = nil
+    }
+
     func kill9(_ id: UInt64) {
         guard let process = members[id]?.process, process.isRunning else { return }
         kill(process.processIdentifier, SIGKILL)

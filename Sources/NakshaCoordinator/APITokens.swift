@@ -63,6 +63,7 @@ struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
     static func needsAdmin(_ request: Request) -> Bool {
         let path = request.uri.path
         return path.hasPrefix("/v1/cluster/members") || path.hasPrefix("/v1/cluster/transfer-leader")
+            || (path.hasPrefix("/v1/limits") && request.method != .get)
     }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
@@ -75,7 +76,7 @@ struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
             return Self.refuse(.unauthorized, "invalid", "the API token is not valid")
         }
         if Self.needsAdmin(request) && !admin {
-            return Self.refuse(.forbidden, "forbidden", "membership and leadership changes need an admin token")
+            return Self.refuse(.forbidden, "forbidden", "membership, leadership and limit changes need an admin token")
         }
         return try await next(request, context)
     }

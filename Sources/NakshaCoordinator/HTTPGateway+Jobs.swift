@@ -271,11 +271,16 @@ extension HTTPGateway {
     /// mistyped field is refused, never silently dropped).
     static func typed<T>(_ fields: [String: Any], _ key: String, as _: T.Type, _ what: String) throws -> T? {
         guard let value = fields[key], !(value is NSNull) else { return nil }
-        // JSONSerialization gives JSON true/false as NSNumber too: refuse those for integers.
-        if T.self == Int.self, type(of: value) != Bool.self, let number = value as? NSNumber,
+        // JSONSerialization gives JSON true/false as NSNumber too (of Objective-C type "c"):
+        // refuse those for numbers.
+        let isFlag = type(of: value) == Bool.self || (value as? NSNumber).map { String(cString: $0.objCType) == "c" } ?? false
+        if T.self == Int.self, !isFlag, let number = value as? NSNumber,
             let exact = Int(exactly: number.doubleValue), Double(exact) == number.doubleValue
         {
             return exact as? T
+        }
+        if T.self == Double.self, !isFlag, let number = value as? NSNumber, number.doubleValue.isFinite {
+            return number.doubleValue as? T
         }
         if T.self == String.self, let text = value as? String { return text as? T }
         throw JobRequestError(.unprocessableContent, "invalidInput", "\"\(key)\" must be \(what)")

@@ -128,6 +128,7 @@ public enum HTTPGateway {
             }
         }
         addJobRoutes(to: router, coordinator: coordinator)
+        addLimitRoutes(to: router, coordinator: coordinator)
         let configuration = coordinator.configuration
         return Application(
             router: router,

@@ -7,6 +7,8 @@ enum JSONPassages {
         guard let start = context.firstIndex(of: "["), let end = context.lastIndex(of: "]"), start < end else { return nil }
         let json = Data(context[start...end].utf8)
         guard let list = (try? JSONSerialization.jsonObject(with: json)) as? [Any] else { return nil }  // not JSON: plain text context
+        // A bracketed list in plain text (a citation such as "[3]") is not a list of passages.
+        guard list.allSatisfy({ $0 is [String: Any] }) else { return nil }
         var passages: [ExtractiveAnswerer.Passage] = []
         for (index, element) in list.enumerated() {
             guard let object = element as? [String: Any] else { continue }

@@ -132,6 +132,12 @@ extension ClusterState {
     /// The concurrency limit of a fairness key (`setKeyConcurrency`).
     public func keyConcurrencyLimit(of key: String) -> Int? { keyConcurrency[key] }
 
+    /// Every per-graph concurrency limit, by graph name.
+    public var graphConcurrencyLimits: [(name: String, limit: Int)] { graphConcurrency.keys.sorted().map { ($0, graphConcurrency[$0] ?? 0) } }
+
+    /// Every per-fairness-key concurrency limit, by key.
+    public var keyConcurrencyLimits: [(name: String, limit: Int)] { keyConcurrency.keys.sorted().map { ($0, keyConcurrency[$0] ?? 0) } }
+
     /// Provider keys the governor holds a bucket or a throttle for, sorted.
     public var providerNames: [String] { providers.keys.sorted() }
 

@@ -60,6 +60,12 @@ public final class LocalPostgres: Sendable {
         return server
     }
 
+    /// The running postmaster's process id (from `postmaster.pid`), nil when it is not running.
+    public var postmasterPID: Int32? {
+        let text = try? String(contentsOfFile: dataDirectory + "/postmaster.pid", encoding: .utf8)  // absent: not running
+        return text?.split(separator: "\n").first.flatMap { Int32($0) }
+    }
+
     /// Stops the server (fast: running queries are cancelled, data is kept).
     public func stop() {
         try? Self.runAsPostgres("pg_ctl", ["-D", dataDirectory, "-m", "fast", "-w", "-t", "30", "stop"])  // already stopped: nothing to do

@@ -47,7 +47,8 @@ public func stableLoopbackPort() throws -> Int {
     return try stableLoopbackPort(avoiding: &taken)
 }
 
-private func isFreeLoopbackPort(_ port: Int) -> Bool {
+/// Whether a loopback port can be bound now.
+public func isFreeLoopbackPort(_ port: Int) -> Bool {
     let socketFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard socketFD >= 0 else { return false }
     defer { close(socketFD) }
