@@ -18,7 +18,8 @@ struct AskCommand: AsyncParsableCommand {
 
     func run() async throws {
         let watcher = JobWatcher(gateway: GatewayClient(server: server ?? IngestCommand.defaultServer))
-        let submitted = try await watcher.submit(["graph": graph, "input": ["question": question]])
+        // A fresh key per question: a submit retried after a lost answer is still one job.
+        let submitted = try await watcher.submit(["graph": graph, "input": ["question": question], "idempotency_key": "ask-\(UUID().uuidString)"])
         if !json { print("job \(submitted.id): \(graph) — \(question)") }
         let job = try await watcher.wait(submitted.id, timeout: .seconds(timeout)) { node, state, task in
             guard !json else { return }

@@ -78,13 +78,16 @@ struct DevCommand: AsyncParsableCommand {
             throw CLIError("\(who) already runs in \(dataDir); stop it with `naksha dev stop --data-dir \(dataDir)`, or use another --data-dir")
         }
         if detach { return try await startDetached() }
+        // Signals first: a Ctrl-C (or a `dev scale`) during start-up is held until the
+        // cluster is up, then handled, so start-up is never cut off half-way.
+        let signals = Self.signals([SIGINT, SIGTERM, SIGHUP])
         guard let lock = paths.lock() else { throw CLIError("another naksha dev already runs in \(dataDir) (\(paths.lockPath) is locked)") }
         defer { close(lock) }
-        if fresh { try paths.removeState() }
-        let usePostgres = ProcessInfo.processInfo.environment["DATABASE_URL"].map(\.isEmpty) ?? true
-        try checkPorts(workers: count, postgres: usePostgres)
         try "\(getpid())\n".write(toFile: paths.pidPath, atomically: true, encoding: .utf8)
         defer { paths.removeRunFiles() }
+        let usePostgres = ProcessInfo.processInfo.environment["DATABASE_URL"].map(\.isEmpty) ?? true
+        try checkPorts(workers: count, postgres: usePostgres)
+        if fresh { try paths.removeState() }
 
         say("Naksha \(NakshaVersion.current) — local cluster in \(dataDir)\n")
         var postgres: LocalPostgres?
@@ -117,14 +120,14 @@ struct DevCommand: AsyncParsableCommand {
         say("\n" + summary)
         if exit { return }
         say("\nRunning until Ctrl-C.")
-        await superviseUntilStopped(cluster, postgres: postgres, databaseURL: databaseURL)
+        await superviseUntilStopped(cluster, postgres: postgres, databaseURL: databaseURL, signals: signals)
         say("\nstopping the cluster …")
     }
 
     /// Waits for SIGINT or SIGTERM. A SIGHUP (from `naksha dev scale` or `naksha dev restart`)
     /// re-reads the wanted worker count and the process to restart.
-    private func superviseUntilStopped(_ cluster: LocalCluster, postgres: LocalPostgres?, databaseURL: String) async {
-        for await signal in Self.signals([SIGINT, SIGTERM, SIGHUP]) {
+    private func superviseUntilStopped(_ cluster: LocalCluster, postgres: LocalPostgres?, databaseURL: String, signals: AsyncStream<Int32>) async {
+        for await signal in signals {
             guard signal == SIGHUP else { return }
             if let text = try? String(contentsOfFile: paths.restartPath, encoding: .utf8) {  // absent: no restart asked
                 try? FileManager.default.removeItem(atPath: paths.restartPath)  // consumed
@@ -203,7 +206,10 @@ struct DevCommand: AsyncParsableCommand {
             ports.append((baseHttpPort + index, "coordinator \(index + 1) HTTP port"))
         }
         for index in 0..<count { ports.append((baseWorkerPort + index, "worker w\(index + 1) HTTP port")) }
-        if postgres { ports.append((postgresPort, "Postgres port")) }
+        // A Postgres left running in our own directory (a crash during start-up) is ours:
+        // LocalPostgres stops it before starting again.
+        let ownLeftover = FileManager.default.fileExists(atPath: paths.postgresDirectory + "/data/postmaster.pid")
+        if postgres && !ownLeftover { ports.append((postgresPort, "Postgres port")) }
         for (port, what) in ports where !Self.isFree(port) {
             throw CLIError("port \(port) (\(what)) is taken; stop what uses it, or choose other ports (naksha dev --help)")
         }
@@ -216,6 +222,7 @@ struct DevCommand: AsyncParsableCommand {
             say("no dev cluster runs in \(dataDir)")
             return
         }
+        guard pid > 1 else { throw CLIError("a naksha dev in \(dataDir) is starting or stopping; try again in a moment") }
         kill(pid, SIGTERM)
         let deadline = Date().addingTimeInterval(120)
         while (kill(pid, 0) == 0 || paths.runningPID() != nil), Date() < deadline { usleep(100_000) }
@@ -239,6 +246,7 @@ struct DevCommand: AsyncParsableCommand {
     private func signalDev(write value: String?, to path: String, what: String) throws {
         guard let value, !value.isEmpty else { throw CLIError("\(what) needs a process name: c1…c3 or w1…") }
         guard let pid = paths.runningPID() else { throw CLIError("no dev cluster runs in \(dataDir)") }
+        guard pid > 1 else { throw CLIError("the naksha dev in \(dataDir) is starting or stopping; try again in a moment") }
         try "\(value)\n".write(toFile: path, atomically: true, encoding: .utf8)
         kill(pid, SIGHUP)
         say("asked naksha dev (pid \(pid)) to \(what) \(value); `naksha dev status` shows the processes")
@@ -247,6 +255,7 @@ struct DevCommand: AsyncParsableCommand {
     private func scale() throws {
         guard let wanted = workers, (0...32).contains(wanted) else { throw CLIError("scale needs --workers N (0…32)") }
         guard let pid = paths.runningPID() else { throw CLIError("no dev cluster runs in \(dataDir)") }
+        guard pid > 1 else { throw CLIError("the naksha dev in \(dataDir) is starting or stopping; try again in a moment") }
         try "\(wanted)\n".write(toFile: paths.scalePath, atomically: true, encoding: .utf8)
         kill(pid, SIGHUP)
         say("asked naksha dev (pid \(pid)) to run \(wanted) workers; `naksha dev status` shows them")
@@ -374,7 +383,8 @@ struct DevPaths {
         return descriptor
     }
 
-    /// The pid of the `naksha dev` that holds the lock, or nil when none runs.
+    /// The pid of the `naksha dev` that holds the lock, or nil when none runs; -1 when one
+    /// holds the lock but has not written its pid yet (never signal that).
     func runningPID() -> pid_t? {
         if let descriptor = lock() {
             close(descriptor)
@@ -393,7 +403,7 @@ struct DevPaths {
     /// `--fresh`: cluster state, logs and database go; the lock file stays.
     func removeState() throws {
         if FileManager.default.fileExists(atPath: postgresDirectory) { try FileManager.default.removeItem(atPath: postgresDirectory) }
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where name != "dev.lock" && name != "dev.log" {
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where name != "dev.lock" && name != "dev.log" && name != "dev.pid" {
             try FileManager.default.removeItem(atPath: "\(directory)/\(name)")
         }
     }

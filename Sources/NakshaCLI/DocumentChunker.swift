@@ -51,7 +51,9 @@ struct DocumentChunker {
                 pending.append(piece)
             }
         }
-        for line in text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) {
+        // "\r\n" is one Character in Swift: normalise line ends before splitting.
+        let normalised = text.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\r", with: "\n")
+        for line in normalised.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) {
             if line.hasPrefix("```") {
                 // A code block is a paragraph of its own (even right after a line of prose),
                 // so that it is cut only when it alone is longer than `maxCharacters`.

@@ -72,14 +72,21 @@ struct IngestCommand: AsyncParsableCommand {
             "ids": batch.map(\.id),
             "payloads": batch.map { ["source": $0.source, "title": $0.title, "text": $0.text] },
         ]
-        let submitted = try await watcher.submit(["graph": graph, "input": input, "idempotency_key": key])
-        let job = try await watcher.wait(submitted.id, timeout: .seconds(300))
-        let status = job["status"] as? String ?? "unknown"
-        guard status == "succeeded" else {
-            let error = (job["error"] as? [String: Any])?["message"] as? String ?? status
-            return (batch.count, false, "job \(submitted.id): \(error)")
+        // A batch whose earlier job failed is submitted again under a key derived from that
+        // job, so a rerun retries it (and a rerun of the rerun finds the retry).
+        var currentKey = key
+        for _ in 0..<3 {
+            let submitted = try await watcher.submit(["graph": graph, "input": input, "idempotency_key": currentKey])
+            let job = try await watcher.wait(submitted.id, timeout: .seconds(300))
+            let status = job["status"] as? String ?? "unknown"
+            if status == "succeeded" { return (batch.count, submitted.existing, nil) }
+            guard submitted.existing else {
+                let error = (job["error"] as? [String: Any])?["message"] as? String ?? status
+                return (batch.count, false, "job \(submitted.id): \(error)")
+            }
+            currentKey = "\(key):after-\(submitted.id)"
         }
-        return (batch.count, submitted.existing, nil)
+        return (batch.count, false, "the batch failed in three earlier runs; see the jobs under key \(key)")
     }
 
     static var defaultServer: String { ProcessInfo.processInfo.environment["NAKSHA_HTTP"].flatMap { $0.isEmpty ? nil : $0 } ?? "127.0.0.1:8081" }

@@ -11,10 +11,29 @@ struct JobWatcher {
         var existing: Bool
     }
 
-    /// `POST /v1/jobs`; the body is the job API's JSON.
+    /// `POST /v1/jobs`; the body is the job API's JSON. A body with an `idempotency_key` is
+    /// sent again when the coordinator cannot be reached or answers 503 (an election), for up
+    /// to about 20 s: the key makes a repeat the same job. Without a key nothing is repeated.
     func submit(_ body: [String: Any]) async throws -> Submitted {
         let data = try JSONSerialization.data(withJSONObject: body)
-        let answer = try await gateway.request(.POST, "/v1/jobs", body: Array(data))
+        let retryable = body["idempotency_key"] != nil
+        var attempts = 0
+        var answer: GatewayClient.Answer
+        while true {
+            do {
+                answer = try await gateway.request(.POST, "/v1/jobs", body: Array(data))
+                if answer.status == 503, retryable, attempts < 40 {
+                    attempts += 1
+                    try await Task.sleep(for: .milliseconds(500))
+                    continue
+                }
+                break
+            } catch let error as CLIError where retryable && attempts < 40 {
+                attempts += 1
+                if attempts == 1 { FileHandle.standardError.write(Data("\(error); retrying\n".utf8)) }
+                try await Task.sleep(for: .milliseconds(500))
+            }
+        }
         try GatewayClient.check(answer)
         guard let object = try? JSONSerialization.jsonObject(with: Data(answer.body)) as? [String: Any], let id = object["id"] as? String else {
             throw CLIError("unexpected answer to POST /v1/jobs: \(answer.text)")

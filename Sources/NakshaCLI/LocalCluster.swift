@@ -32,6 +32,8 @@ final class LocalCluster {
     var environment: [String: String] = [:]
     /// The graphs every coordinator registers at start (nil: the coordinator's default).
     var graphsDirectory: String?
+    /// Extra arguments for every worker (e.g. `--concurrency 64`).
+    var workerArguments: [String] = []
     /// The first worker's HTTP port; worker N listens on `baseWorkerHTTPPort + N - 1`.
     var baseWorkerHTTPPort = 9091
     private(set) var members: [UInt64: Member] = [:]
@@ -100,7 +102,7 @@ final class LocalCluster {
         process.arguments = [
             "worker", "--id", worker.id, "--coordinators", coordinators, "--http-port", "\(worker.httpPort)", "--shutdown-grace", "5",
             "--log-level", "notice",
-        ]
+        ] + workerArguments
         try launch(process, log: "\(directory)/worker-\(index).log")
         worker.process = process
         workers[index] = worker
@@ -108,11 +110,20 @@ final class LocalCluster {
 
     /// Stops worker `index` gracefully (SIGTERM: it finishes or releases its tasks).
     func stopWorker(_ index: Int) {
-        if let process = workers[index]?.process, process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-        }
+        if let process = workers[index]?.process { Self.stop(process, grace: 15) }
         workers[index] = nil
+    }
+
+    /// SIGTERM (and SIGCONT, in case it was paused), then SIGKILL after `grace` seconds.
+    static func stop(_ process: Process, grace: Double) {
+        guard process.isRunning else { return }
+        let pid = process.processIdentifier
+        kill(pid, SIGTERM)
+        kill(pid, SIGCONT)
+        let deadline = Date().addingTimeInterval(grace)
+        while process.isRunning, Date() < deadline { usleep(20_000) }
+        if process.isRunning { kill(pid, SIGKILL) }
+        process.waitUntilExit()
     }
 
     /// Waits until every running worker answers `/readyz` with 200 (registered with a leader).
@@ -155,9 +166,7 @@ final class LocalCluster {
 
     /// Stops coordinator `id` gracefully (SIGTERM), if it runs.
     func stop(_ id: UInt64) {
-        guard let process = members[id]?.process, process.isRunning else { return }
-        process.terminate()
-        process.waitUntilExit()
+        if let process = members[id]?.process { Self.stop(process, grace: 15) }
         members[id]?.process = nil
     }
 
@@ -171,9 +180,7 @@ final class LocalCluster {
     func stopAll() {
         for index in workers.keys.sorted() { stopWorker(index) }
         for member in members.values {
-            guard let process = member.process, process.isRunning else { continue }
-            process.terminate()
-            process.waitUntilExit()
+            if let process = member.process { Self.stop(process, grace: 15) }
         }
         for id in members.keys { members[id]?.process = nil }
     }

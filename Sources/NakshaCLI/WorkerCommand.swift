@@ -123,7 +123,11 @@ struct WorkerCommand: AsyncParsableCommand {
     static func bytes(_ text: String) throws -> UInt64 {
         let units: [Character: UInt64] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40]
         let upper = text.uppercased().replacingOccurrences(of: "IB", with: "").replacingOccurrences(of: "B", with: "")
-        if let last = upper.last, let unit = units[last], let value = UInt64(upper.dropLast()) { return value * unit }
+        if let last = upper.last, let unit = units[last], let value = UInt64(upper.dropLast()) {
+            let (bytes, overflow) = value.multipliedReportingOverflow(by: unit)
+            guard !overflow else { throw CLIError("\"\(text)\" is too large") }
+            return bytes
+        }
         guard let value = UInt64(upper) else { throw CLIError("\"\(text)\" is not a size (bytes, or a number with K, M, G)") }
         return value
     }

@@ -32,6 +32,9 @@ extension HTTPGateway {
                 guard let rate = try typed(fields, "tokens_per_second", as: Double.self, "a number"), rate.isFinite else {
                     throw JobRequestError(.badRequest, "badRequest", "give {\"tokens_per_second\": N, \"burst\": M}")
                 }
+                guard (0.001...1_000_000).contains(rate) else {
+                    throw JobRequestError(.badRequest, "invalidCommand", "tokens_per_second must be 0.001…1000000 (DELETE removes the rate)")
+                }
                 let burst = try typed(fields, "burst", as: Int.self, "a whole number") ?? max(1, Int(rate.rounded(.up)))
                 _ = try await coordinator.propose(.setProviderRate(provider: provider, tokensPerSecond: rate, burst: burst))
                 return try await limitsResponse(coordinator)

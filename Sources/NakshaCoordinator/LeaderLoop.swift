@@ -1,3 +1,4 @@
+import Logging
 import NakshaRaft
 import RaftCore
 import ServiceLifecycle
@@ -11,16 +12,25 @@ import ServiceLifecycle
 /// with `RaftNode.propose(_:machine:requestID:asLeaderOf:)`, which refuses them unless the
 /// node still leads in that term — so a loop that lost leadership (and, say, regained it in a
 /// later term) never writes with a stale view.
+///
+/// A failure of `body` (a proposal refused because leadership moved, a database that is down)
+/// is logged and `body` starts again after a second if the node still leads; it never ends
+/// the coordinator's service group.
 public struct LeaderLoop: Service {
     public let name: String
     let node: RaftNode
     let pollInterval: Duration
     let body: @Sendable (_ term: UInt64) async throws -> Void
+    let logger: Logger
 
-    public init(name: String, node: RaftNode, pollInterval: Duration = .milliseconds(50), body: @escaping @Sendable (_ term: UInt64) async throws -> Void) {
+    public init(
+        name: String, node: RaftNode, pollInterval: Duration = .milliseconds(50), logger: Logger = Logger(label: "leader-loop"),
+        body: @escaping @Sendable (_ term: UInt64) async throws -> Void
+    ) {
         self.name = name
         self.node = node
         self.pollInterval = pollInterval
+        self.logger = logger
         self.body = body
     }
 
@@ -35,6 +45,21 @@ public struct LeaderLoop: Service {
                 }
                 let term = status.term
                 lastRun = term
+                do {
+                    try await runFenced(term: term)
+                } catch is CancellationError {
+                    return
+                } catch {
+                    logger.warning("leader loop failed; it starts again if this node still leads", metadata: ["loop": "\(name)", "raft.term": "\(term)", "error": "\(error)"])
+                    lastRun = nil
+                    try await Task.sleep(for: .seconds(1))
+                }
+            }
+        }
+    }
+
+    /// Runs `body` until it ends or this node no longer leads in `term`.
+    private func runFenced(term: UInt64) async throws {
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask { try await body(term) }
                     group.addTask {
@@ -46,13 +71,7 @@ public struct LeaderLoop: Service {
                         }
                     }
                     defer { group.cancelAll() }
-                    do {
-                        _ = try await group.next()
-                    } catch is CancellationError {
-                        return
-                    }
+                    _ = try await group.next()
                 }
-            }
-        }
     }
 }

@@ -91,7 +91,7 @@ public struct ExtractiveAnswerer: Sendable {
             if !paragraph.isEmpty { units.append(paragraph.joined(separator: " ")) }
             paragraph = []
         }
-        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) {
             let line = String(rawLine).trimming(" \t")
             if line.hasPrefix("```") {
                 inCode.toggle()

@@ -14,7 +14,10 @@ public enum ModelPricing {
     /// The cost of a call in millionths of a dollar, rounded up.
     public static func costMicroUSD(model: String, promptTokens: Int, completionTokens: Int) -> Int {
         guard let price = perMillionTokens[model] else { return 0 }
-        let total = promptTokens * price.input + completionTokens * price.output
+        // Token counts are clamped (a provider's answer is not trusted not to overflow).
+        let prompt = min(max(promptTokens, 0), 1_000_000_000)
+        let completion = min(max(completionTokens, 0), 1_000_000_000)
+        let total = prompt * price.input + completion * price.output
         return (total + 999_999) / 1_000_000
     }
 }

@@ -51,7 +51,7 @@ public struct OpenAICompatibleClient: Sendable {
             throw ProviderError(.malformedResponse, "the embeddings answer lacks some inputs or mixes dimensions")
         }
         let usage = object["usage"] as? [String: Any]
-        let tokens = (usage?["prompt_tokens"] as? Int) ?? inputs.reduce(0) { $0 + TextFeatures.estimatedTokens($1) }
+        let tokens = Self.tokenCount(usage?["prompt_tokens"]) ?? inputs.reduce(0) { $0 + TextFeatures.estimatedTokens($1) }
         return EmbeddingResult(
             vectors: vectors, model: model, promptTokens: tokens,
             costMicroUSD: ModelPricing.costMicroUSD(model: model, promptTokens: tokens, completionTokens: 0))
@@ -68,8 +68,8 @@ public struct OpenAICompatibleClient: Sendable {
             throw ProviderError(.malformedResponse, "the chat answer has no choices[0].message.content")
         }
         let usage = object["usage"] as? [String: Any]
-        let prompt = (usage?["prompt_tokens"] as? Int) ?? request.messages.reduce(0) { $0 + TextFeatures.estimatedTokens($1.content) }
-        let completion = (usage?["completion_tokens"] as? Int) ?? TextFeatures.estimatedTokens(content)
+        let prompt = Self.tokenCount(usage?["prompt_tokens"]) ?? request.messages.reduce(0) { $0 + TextFeatures.estimatedTokens($1.content) }
+        let completion = Self.tokenCount(usage?["completion_tokens"]) ?? TextFeatures.estimatedTokens(content)
         return ChatResult(
             text: content, model: (object["model"] as? String) ?? model, promptTokens: prompt, completionTokens: completion,
             costMicroUSD: ModelPricing.costMicroUSD(model: model, promptTokens: prompt, completionTokens: completion))
@@ -146,6 +146,12 @@ public struct OpenAICompatibleClient: Sendable {
         }
     }
 
+    /// A token count the provider reported, if it is a plausible one (0…10⁹).
+    static func tokenCount(_ value: Any?) -> Int? {
+        guard let number = value as? NSNumber, number.doubleValue.isFinite, number.doubleValue >= 0, number.doubleValue <= 1e9 else { return nil }
+        return number.intValue
+    }
+
     /// The `error.message` of an OpenAI error body, else the start of the body.
     static func errorMessage(_ body: String) -> String {
         if let object = (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any],  // not JSON: the raw text below
@@ -160,14 +166,17 @@ public struct OpenAICompatibleClient: Sendable {
     /// neither is usable. At most one hour.
     static func retryAfterMillis(_ headers: HTTPHeaders, now: Date = Date()) -> UInt64 {
         let hour: UInt64 = 3_600_000
-        if let text = headers.first(name: "retry-after-ms"), let value = Double(text), value >= 0 { return min(UInt64(value), hour) }
+        // Clamped before converting: a provider's "inf" or "1e30" must not trap.
+        if let text = headers.first(name: "retry-after-ms"), let value = Double(text), value.isFinite, value >= 0 {
+            return UInt64(min(value, Double(hour)))
+        }
         guard let text = headers.first(name: "Retry-After")?.trimming(" ") else { return 1000 }
-        if let seconds = Double(text), seconds >= 0 { return min(UInt64(seconds * 1000), hour) }
+        if let seconds = Double(text), seconds.isFinite, seconds >= 0 { return UInt64(min(seconds * 1000, Double(hour))) }
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "GMT")
         formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
-        if let date = formatter.date(from: text) { return min(UInt64(max(0, date.timeIntervalSince(now)) * 1000), hour) }
+        if let date = formatter.date(from: text) { return UInt64(min(max(0, date.timeIntervalSince(now)) * 1000, Double(hour))) }
         return 1000
     }
 }

@@ -49,7 +49,7 @@ public final class LocalPostgres: Sendable {
                 // Left running (or crashed) by an earlier run: stop it, or clear its stale pid file.
                 try? runAsPostgres("pg_ctl", ["-D", server.dataDirectory, "-m", "fast", "-w", "-t", "30", "stop"])  // not running: nothing to stop
             }
-            var options = "-p \(port) -k \(server.directory) -c listen_addresses=127.0.0.1"
+            var options = "-p \(port) -k '\(server.directory)' -c listen_addresses=127.0.0.1"
             if !durable { options += " -c fsync=off -c synchronous_commit=off" }
             try runAsPostgres("pg_ctl", ["-D", server.dataDirectory, "-o", options, "-l", server.logPath, "-w", "-t", "60", "start"], captureOutput: false)
         } catch let error as StoreError {

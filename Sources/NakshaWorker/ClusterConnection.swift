@@ -19,6 +19,7 @@ actor ClusterConnection {
     let logger: Logger
     private var current: NodeAddress?
     private var next = 0
+    /// When a leader last answered a call (a follower's `notLeader` does not count).
     private(set) var lastContact: ContinuousClock.Instant?
 
     init(system: NakshaActorSystem, coordinators: [NodeAddress], logger: Logger) {
@@ -43,7 +44,6 @@ actor ClusterConnection {
                 lastContact = .now
                 return answer
             } catch let error as ClusterAPIError where error.code == ClusterAPIError.notLeader {
-                lastContact = .now
                 current = error.leaderAddress.flatMap { try? WorkerConfiguration.parseCoordinators($0).first }  // unparsable: try the list
                 if current == nil || current == target { advance(from: target) }
             } catch let error as ClusterAPIError {
@@ -51,6 +51,8 @@ actor ClusterConnection {
                 throw error
             } catch is CancellationError {
                 throw CancellationError()
+            } catch let error as RemoteCallError where error.code == .serializationFailed {
+                throw error  // the same call fails the same way anywhere: not retried
             } catch {
                 logger.debug("coordinator call failed", metadata: ["call": "\(what)", "coordinator": "\(target)", "error": "\(error)"])
                 advance(from: target)

@@ -1,3 +1,4 @@
+import NakshaCore
 import NakshaGraph
 
 /// Outputs of nodes with a `cache:` policy, kept in this worker's memory until their TTL
@@ -15,7 +16,8 @@ actor NodeOutputCache {
     static func key(policy: CachePolicy, context: NodeContext) throws(NodeFailure) -> String {
         let prefix = "\(context.graph.name)@\(context.graph.version)/\(context.node.name)/"
         guard let expression = policy.key else {
-            return prefix + GraphValue.map(context.state).jsonText + "|" + (context.item?.jsonText ?? "")
+            // The whole state can be large: keyed by its digest.
+            return prefix + SHA256.hexDigest(Array((GraphValue.map(context.state).jsonText + "|" + (context.item?.jsonText ?? "")).utf8))
         }
         do {
             return prefix + (try expression.evaluate(state: context.state, item: context.item)).jsonText

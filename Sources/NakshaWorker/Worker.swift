@@ -75,7 +75,9 @@ public final class Worker: Sendable {
 
     /// Runs until SIGTERM or SIGINT, then drains (see `WorkerLoop`) and closes everything.
     public func run(signals: [UnixSignal] = [.sigterm, .sigint]) async throws {
-        let services: [any Service] = [loop, httpApplication()]
+        // The group stops services in reverse order: the task loop drains first while the
+        // HTTP port still answers (`/readyz` says 503 meanwhile).
+        let services: [any Service] = [httpApplication(), loop]
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },

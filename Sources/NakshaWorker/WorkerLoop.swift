@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Logging
+import NakshaActors
 import NakshaClusterAPI
 import NakshaCore
 import NakshaGraph
@@ -140,6 +141,7 @@ final class WorkerLoop: Service, Sendable {
     // MARK: Heartbeats
 
     private func heartbeatLoop() async {
+        var lastAnswered = ContinuousClock.now
         while !Task.isCancelled {
             let interval = max(leaseDurationMillis.load(ordering: .relaxed) / 3, 50)
             do {
@@ -154,6 +156,7 @@ final class WorkerLoop: Service, Sendable {
                     try await $0.heartbeat(beat)
                 }
                 leaseDurationMillis.store(answer.leaseDurationMillis, ordering: .relaxed)
+                lastAnswered = .now
                 let stopped = book.withLock { $0.stop(answer.stop) }
                 if !stopped.isEmpty { logger.info("stopping tasks the cluster no longer holds for this worker", metadata: ["tasks": "\(stopped.map(\.task))"]) }
             } catch let error as ClusterAPIError where error.code == ClusterAPIError.unknownWorker {
@@ -161,6 +164,15 @@ final class WorkerLoop: Service, Sendable {
                 try? await register()  // failure: the next beat tries again
             } catch {
                 logger.debug("heartbeat failed", metadata: ["error": "\(error)"])
+                // Self-fencing: past one lease duration without an answer, the leader may
+                // have granted these leases to another worker; stop them here rather than run
+                // a side effect twice.
+                if ContinuousClock.now - lastAnswered > .milliseconds(Int64(leaseDurationMillis.load(ordering: .relaxed))) {
+                    let stopped = book.withLock { book in book.stop(book.held) }
+                    if !stopped.isEmpty {
+                        logger.warning("no heartbeat answered for a lease duration; stopping the tasks held", metadata: ["tasks": "\(stopped.map(\.task))"])
+                    }
+                }
             }
         }
     }
@@ -210,24 +222,39 @@ final class WorkerLoop: Service, Sendable {
         WorkerMetrics.finished(kind: kind, result: cached && result == "succeeded" ? "cached" : result, seconds: seconds)
     }
 
-    /// Runs the node until it ends, its timeout passes, or its lease is stopped.
+    /// Runs the node until it ends, its timeout passes, or its lease is stopped — whichever
+    /// comes first. The node runs in a task of its own that is cancelled, not awaited, when it
+    /// loses the race, so work that ignores cancellation (a blocked database call, a long
+    /// computation) cannot hold the task's slot or its report past the timeout.
     private func runGuarded(_ context: NodeContext) async throws -> NodeResult {
         let executor = NodeRegistry.executor(for: context.node.kind)
         let lease = context.assignment.lease
         let timeout = context.timeout
-        return try await withThrowingTaskGroup(of: NodeResult.self) { group in
-            group.addTask { try await executor.run(context) }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                throw NodeFailure(.timeout, "node \"\(context.node.name)\" ran past its timeout of \(timeout)", retryable: true)
+        let first = FirstResult()
+        let work = Task { () async throws -> NodeResult in try await executor.run(context) }
+        let waiter = Task {
+            do { first.resume(with: .success(try await work.value)) } catch { first.resume(with: .failure(error)) }
+        }
+        let timer = Task {
+            guard (try? await Task.sleep(for: timeout)) != nil else { return }  // cancelled: the race is over
+            first.resume(with: .failure(NodeFailure(.timeout, "node \"\(context.node.name)\" ran past its timeout of \(timeout)", retryable: true)))
+        }
+        let watcher = Task {
+            while !Task.isCancelled, !self.book.withLock({ $0.isStopped(lease) }) { try? await Task.sleep(for: .milliseconds(50)) }  // polled
+            first.resume(with: .failure(NodeFailure(.cancelled, "the lease is no longer current (job cancelled, or the lease expired)")))
+        }
+        defer {
+            work.cancel()
+            timer.cancel()
+            watcher.cancel()
+            waiter.cancel()
+        }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<NodeResult, any Error>) in
+                first.arm(continuation)
             }
-            group.addTask {
-                while !self.book.withLock({ $0.isStopped(lease) }) { try await Task.sleep(for: .milliseconds(50)) }
-                throw NodeFailure(.cancelled, "the lease is no longer current (job cancelled, or the lease expired)")
-            }
-            defer { group.cancelAll() }
-            guard let first = try await group.next() else { throw NodeFailure(.cancelled, "no result") }
-            return first
+        } onCancel: {
+            first.resume(with: .failure(CancellationError()))
         }
     }
 
@@ -255,6 +282,17 @@ final class WorkerLoop: Service, Sendable {
                     metadata: ["task": "\(assignment.task)", "node": "\(assignment.node)", "attempt": "\(assignment.attempt)", "retryable": "\(failure.retryable)", "error": "\(failure)"])
                 return failure.retryable ? "retrying" : "failed"
             }
+        } catch let error as RemoteCallError where error.code == .serializationFailed {
+            // The result cannot be sent at all (too large or too deep for a frame): retrying
+            // it, or the task, gives the same. The task fails for good with the reason.
+            let report = TaskFailureReport(
+                task: assignment.task, token: assignment.token, reason: "the task's result cannot be sent: \(error)", retryable: false)
+            do {
+                try await connection.call("fail", within: budget) { try await $0.fail(report) }
+            } catch {
+                logger.error("cannot report the task's failure", metadata: ["task": "\(assignment.task)", "error": "\(error)"])
+            }
+            return "failed"
         } catch let error as ClusterAPIError where error.code == ClusterAPIError.staleLease {
             // The lease was not current: expired and re-granted, the job cancelled — or an
             // earlier try of this same report applied and its answer was lost. Either way
@@ -267,5 +305,36 @@ final class WorkerLoop: Service, Sendable {
                 metadata: ["task": "\(assignment.task)", "error": "\(error)"])
             return "not_recorded"
         }
+    }
+}
+
+/// The first of several racers to finish resumes the continuation; the rest are ignored.
+private final class FirstResult: Sendable {
+    private let state = Mutex<(continuation: CheckedContinuation<NodeResult, any Error>?, early: Result<NodeResult, any Error>?, done: Bool)>((nil, nil, false))
+
+    func arm(_ continuation: CheckedContinuation<NodeResult, any Error>) {
+        let early: Result<NodeResult, any Error>? = state.withLock { state in
+            if let early = state.early {
+                state.early = nil
+                return early
+            }
+            state.continuation = continuation
+            return nil
+        }
+        if let early { continuation.resume(with: early) }
+    }
+
+    func resume(with result: Result<NodeResult, any Error>) {
+        let continuation: CheckedContinuation<NodeResult, any Error>? = state.withLock { state in
+            guard !state.done else { return nil }
+            state.done = true
+            guard let continuation = state.continuation else {
+                state.early = result
+                return nil
+            }
+            state.continuation = nil
+            return continuation
+        }
+        continuation?.resume(with: result)
     }
 }

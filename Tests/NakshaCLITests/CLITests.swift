@@ -68,15 +68,42 @@ import Testing
         #expect(result.output.contains("badMagic"))
     }
 
-    @Test func devStartsAClusterChecksItAndSaysWhatIsNotBuilt() throws {
+    @Test func devStartsAClusterWithWorkersAndPostgresThenStops() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("naksha-dev-\(getpid())").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let result = try Self.naksha(["dev", "--exit", "--base-peer-port", "23711", "--base-http-port", "23721", "--data-dir", directory])
+        let result = try Self.naksha([
+            "dev", "--exit", "--workers", "1", "--base-peer-port", "23711", "--base-http-port", "23721", "--base-worker-port", "23731",
+            "--postgres-port", "23741", "--data-dir", directory,
+        ])
         #expect(result.status == 0, "\(result.output)")
-        #expect(result.output.contains("wire self-check: ok"))
-        #expect(result.output.contains("cluster check: ok"), "\(result.output)")
-        #expect(result.output.contains("leader node"))
-        #expect(result.output.contains("not built yet"))
+        #expect(result.output.contains("leader"), "\(result.output)")
+        #expect(result.output.contains("worker w1"), "\(result.output)")
+        #expect(result.output.contains("127.0.0.1:23741"), "the dev Postgres: \(result.output)")
+        // A second start on the same directory works once the first is gone (the lock is released).
+        let again = try Self.naksha([
+            "dev", "--exit", "--workers", "0", "--base-peer-port", "23711", "--base-http-port", "23721", "--postgres-port", "23741",
+            "--data-dir", directory,
+        ])
+        #expect(again.status == 0, "\(again.output)")
+    }
+
+    @Test func devRefusesATakenPort() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("naksha-dev-port-\(getpid())").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(listener) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = in_port_t(UInt16(23752).bigEndian)
+        let bound = withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        try #require(bound == 0)
+        listen(listener, 1)
+        let result = try Self.naksha(["dev", "--exit", "--base-peer-port", "23751", "--base-http-port", "23761", "--data-dir", directory])
+        #expect(result.status == 1)
+        #expect(result.output.contains("port 23752 (coordinator 2 peer port) is taken"), "\(result.output)")
     }
 
     @Test func migrateWithoutADatabaseSaysWhatIsMissing() throws {

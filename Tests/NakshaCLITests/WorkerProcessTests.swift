@@ -132,6 +132,29 @@ import FoundationNetworking
               - from: publish
                 to: END
             """,
+        "caller": """
+            name: caller
+            version: 1
+            state:
+              q: string
+              base: string
+              answer: any
+            nodes:
+              call:
+                type: http
+                params:
+                  method: POST
+                  url: "{{ state.base }}/echo?q={{ state.q }}"
+                  headers:
+                    Authorization: "Bearer secret://NAKSHA_TEST_SECRET"
+                  body: state.q
+                writes: [answer]
+            edges:
+              - from: START
+                to: call
+              - from: call
+                to: END
+            """,
         "embedder": """
             name: embedder
             version: 1
@@ -405,6 +428,47 @@ import FoundationNetworking
         #expect(!sawBothLeased, "the limit held: the two napper tasks never ran at once")
         let cleared = try #require(await JobQueueProcessTests.send("DELETE", cluster.http(3), "/v1/limits/graphs/napper"))
         #expect((cleared.json["graphs"] as? [String: Any])?.isEmpty == true)
+    }
+
+    /// Records each request it gets and answers with a JSON summary of it.
+    final class EchoServer: Sendable {
+        let requests = Mutex<[(target: String, authorization: String, idempotencyKey: String, body: String)]>([])
+
+        func application(port: Int) -> some ApplicationProtocol {
+            let router = Router()
+            router.get("health") { _, _ in "ok" }
+            router.post("echo") { request, _ -> Response in
+                let body = String(buffer: try await request.body.collect(upTo: 1 << 20))
+                let authorization = request.headers[.authorization] ?? ""
+                let key = request.headers.first { $0.name.canonicalName == "idempotency-key" }?.value ?? ""
+                self.requests.withLock { $0.append((request.uri.description, authorization, key, body)) }
+                let json = #"{"received":"# + "\(body.count)" + #","ok":true}"#
+                return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(string: json)))
+            }
+            return Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)))
+        }
+    }
+
+    @Test("http nodes: secret:// in the graph is resolved from the worker's environment, never from a job's input; Idempotency-Key is the lease; JSON answers become values")
+    func httpNodeSecretsAndIdempotencyKey() async throws {
+        let echo = EchoServer()
+        let port = try stableLoopbackPort()
+        let server = Task { try await echo.application(port: port).runService() }
+        defer { server.cancel() }
+        #expect(await CoordinatorProcessTests.waitUntil { await CoordinatorProcessTests.get("127.0.0.1:\(port)", "/health")?.status == 200 })
+        let (cluster, workers) = try await Self.start(workers: 1, environment: ["NAKSHA_TEST_SECRET": "s3cr3t-value"])
+        defer { workers.stopAll(); cluster.stopAll() }
+        let id = try await Self.submit(cluster, #"{"graph":"caller","input":{"q":"secret://NAKSHA_TEST_SECRET","base":"http://127.0.0.1:\#(port)"}}"#)
+        let job = try #require(await Self.job(cluster, id) { Self.status($0) == "succeeded" || Self.status($0) == "failed" })
+        #expect(Self.status(job) == "succeeded", "\(job["error"] ?? "")")
+        let answer = (job["state"] as? [String: Any])?["answer"] as? [String: Any]
+        #expect(answer?["ok"] as? Bool == true, "the JSON answer became a map")
+        let seen = try #require(echo.requests.withLock { $0.first })
+        #expect(seen.authorization == "Bearer s3cr3t-value", "the graph's own secret reference was resolved")
+        #expect(!seen.target.contains("s3cr3t"), "a secret:// in the job's input is not resolved: \(seen.target)")
+        #expect(seen.body == "secret://NAKSHA_TEST_SECRET")
+        let taskID = try #require(Self.tasks(job).first?["id"] as? String)
+        #expect(seen.idempotencyKey.hasPrefix("naksha-\(taskID)-"), "Idempotency-Key names the task and its lease: \(seen.idempotencyKey)")
     }
 
     /// A provider that speaks the OpenAI embeddings API and answers 429 with `Retry-After: 2`

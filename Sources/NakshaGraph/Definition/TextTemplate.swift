@@ -51,6 +51,20 @@ public struct TextTemplate: Sendable, Hashable {
         }
     }
 
+    /// Renders the template with `literal` applied to the template's own text only (never to
+    /// the values of its holes): how a worker resolves `secret://NAME` references written in a
+    /// graph without letting a job's input name a secret.
+    public func render(state: [String: GraphValue], item: GraphValue? = nil, literal: (String) -> String) throws(ExpressionError) -> String {
+        var output = ""
+        for segment in segments {
+            switch segment {
+            case .text(let text): output += literal(text)
+            case .hole(let expression, _): output += try expression.evaluate(state: state, item: item).renderedText
+            }
+        }
+        return output
+    }
+
     /// Renders the template against the state and the fan-out item.
     public func render(state: [String: GraphValue], item: GraphValue? = nil) throws(ExpressionError) -> String {
         var output = ""

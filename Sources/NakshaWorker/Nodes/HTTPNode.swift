@@ -6,9 +6,10 @@ import NIOHTTP1
 
 /// `http`: one request — `method` (default GET, or POST when there is a `body`), `url`
 /// (template), `headers` (templates), `body` (expression; a string is sent as text, anything
-/// else as JSON) — within the node's timeout. `secret://NAME` in the URL or a header is
-/// replaced by the environment variable `NAME` (never logged). The task's lease token goes
-/// out as `Idempotency-Key`.
+/// else as JSON) — within the node's timeout. `secret://NAME` written in the graph's URL or
+/// header text is replaced by the worker's environment variable `NAME` (never logged); a
+/// `secret://` that comes from the job's state is sent as it is, so a job's input can never
+/// name a secret. The task's lease token goes out as `Idempotency-Key`.
 ///
 /// A 2xx answer is written as JSON when it parses, else as text. 408, 429 and 5xx fail the
 /// task retryably; other statuses fail it for good.
@@ -16,16 +17,22 @@ struct HTTPNode: NodeExecutor {
     static let maxResponseBytes = 1 << 20
 
     func run(_ context: NodeContext) async throws(NodeFailure) -> NodeResult {
-        let url = try Self.resolveSecrets(context.render("url") ?? "", environment: context.environment)
+        let url = try Self.renderWithSecrets("url", context)
         guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
             throw NodeFailure(.invalidParameter, "http url must start with http:// or https://")
         }
         let body = try context.evaluate("body")
         let method = (context.string("method") ?? (body == nil ? "GET" : "POST")).uppercased()
+        guard Self.methods.contains(method) else {
+            throw NodeFailure(.invalidParameter, "http method must be one of \(Self.methods.sorted().joined(separator: ", ")), not \(method.prefix(20))")
+        }
         var request = HTTPClientRequest(url: url)
         request.method = HTTPMethod(rawValue: method)
         for name in context.node.templates.keys.sorted() where name.hasPrefix("headers.") {
-            let value = try Self.resolveSecrets(context.render(name) ?? "", environment: context.environment)
+            let value = try Self.renderWithSecrets(name, context)
+            guard !value.contains(where: { $0 == "\r" || $0 == "\n" || $0 == "\0" }) else {
+                throw NodeFailure(.invalidParameter, "header \(name.dropFirst("headers.".count)) would contain a line break")
+            }
             request.headers.add(name: String(name.dropFirst("headers.".count)), value: value)
         }
         request.headers.replaceOrAdd(name: "Idempotency-Key", value: context.idempotencyKey)
@@ -54,16 +61,39 @@ struct HTTPNode: NodeExecutor {
         let text = bytes.readString(length: bytes.readableBytes) ?? ""
         switch status.code {
         case 200..<300:
-            let value = (try? GraphValue(parsingJSON: text, name: "response")).flatMap { value -> GraphValue? in  // not JSON: kept as text
-                if case .string = value { return nil }
-                return value
-            } ?? .string(text)
+            // JSON (checked strictly first: the converter also reads YAML) becomes a value;
+            // anything else is kept as text.
+            let isJSON = (try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])) != nil  // not JSON: text
+            let value = isJSON ? ((try? GraphValue(parsingJSON: text, name: "response")) ?? .string(text)) : .string(text)  // unconvertible: text
             return NodeResult(output: context.single(value))
         case 408, 429, 500..<600:
             throw NodeFailure(.http, "\(method) \(Self.redacted(url)) answered \(status.code): \(text.prefix(200))", retryable: true)
         default:
             throw NodeFailure(.http, "\(method) \(Self.redacted(url)) answered \(status.code): \(text.prefix(200))")
         }
+    }
+
+    static let methods: Set<String> = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"]
+
+    /// Renders template parameter `name`, resolving `secret://NAME` in the graph's own text.
+    static func renderWithSecrets(_ name: String, _ context: NodeContext) throws(NodeFailure) -> String {
+        guard let template = context.node.templates[name] else { return "" }
+        var missing: String?
+        let text: String
+        do {
+            text = try template.render(state: context.state, item: context.item) { literal in
+                do {
+                    return try resolveSecrets(literal, environment: context.environment)
+                } catch {
+                    missing = missing ?? ((error as? NodeFailure)?.message ?? "\(error)")
+                    return literal
+                }
+            }
+        } catch {
+            throw NodeFailure(.expression, "template \"\(name)\" of node \"\(context.node.name)\": \(error)")
+        }
+        if let missing { throw NodeFailure(.secret, missing) }
+        return text
     }
 
     /// Replaces each `secret://NAME` (NAME: letters, digits, `_`) with the variable's value.
@@ -85,8 +115,13 @@ struct HTTPNode: NodeExecutor {
         return output + rest
     }
 
-    /// The URL without its query (which may hold a resolved secret), for messages.
+    /// The URL's scheme and host only, for messages: its path, query or user part may hold a
+    /// resolved secret.
     static func redacted(_ url: String) -> String {
-        url.split(separator: "?", maxSplits: 1).first.map(String.init) ?? url
+        guard let schemeEnd = url.range(of: "://") else { return "(url)" }
+        let afterScheme = url[schemeEnd.upperBound...]
+        let authority = afterScheme.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        let host = authority.split(separator: "@").last.map(String.init) ?? ""
+        return String(url[..<schemeEnd.upperBound]) + host + "/…"
     }
 }

@@ -50,9 +50,9 @@ struct VectorQueryNode: NodeExecutor {
         vector.reserveCapacity(items.count)
         for item in items {
             switch item {
-            case .double(let number) where number.isFinite: vector.append(Float(number))
-            case .int(let number): vector.append(Float(number))
-            default: throw NodeFailure(.invalidParameter, "\(what): a vector holds only finite numbers")
+            case .double(let number) where Float(number).isFinite: vector.append(Float(number))
+            case .int(let number) where Float(number).isFinite: vector.append(Float(number))
+            default: throw NodeFailure(.invalidParameter, "\(what): a vector holds only numbers that are finite as 32-bit floats")
             }
         }
         return vector

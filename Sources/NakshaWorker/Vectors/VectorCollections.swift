@@ -136,7 +136,13 @@ actor VectorCollections {
                         collection.delete(id: change.id)
                     } else {
                         let payload = change.metadataJSON.flatMap { try? GraphValue(parsingJSON: $0, name: "payload") }  // stored by us as JSON; unreadable payloads are dropped, the vector kept
-                        try collection.upsert(id: change.id, vector: change.vector, payload: payload)
+                        do {
+                            try collection.upsert(id: change.id, vector: change.vector, payload: payload)
+                        } catch {
+                            // A row this index cannot hold (written by another tool) is skipped, so
+                            // one bad row never blocks the collection; it is logged once here.
+                            logger.warning("vector skipped", metadata: ["collection": "\(name)", "id": "\(change.id)", "error": "\(error)"])
+                        }
                     }
                     collection.appliedSequence[shard] = change.sequence
                 }
