@@ -155,6 +155,25 @@ import FoundationNetworking
               - from: call
                 to: END
             """,
+        "cached": """
+            name: cached
+            version: 1
+            state:
+              name: string
+              greeting: string
+            nodes:
+              greet:
+                type: template
+                params:
+                  template: "Hello {{ state.name }}"
+                writes: [greeting]
+                cache: { ttl: 1h, key: state.name }
+            edges:
+              - from: START
+                to: greet
+              - from: greet
+                to: END
+            """,
         "embedder": """
             name: embedder
             version: 1
@@ -428,6 +447,19 @@ import FoundationNetworking
         #expect(!sawBothLeased, "the limit held: the two napper tasks never ran at once")
         let cleared = try #require(await JobQueueProcessTests.send("DELETE", cluster.http(3), "/v1/limits/graphs/napper"))
         #expect((cleared.json["graphs"] as? [String: Any])?.isEmpty == true)
+    }
+
+    @Test("a node with a cache policy reuses its output for the same key on the worker that computed it, and not for another key")
+    func cachePolicyIsHonoured() async throws {
+        let (cluster, workers) = try await Self.start(workers: 1)
+        defer { workers.stopAll(); cluster.stopAll() }
+        for (name, index) in [("Ada", 1), ("Ada", 2), ("Grace", 3)] {
+            let id = try await Self.submit(cluster, #"{"graph":"cached","input":{"name":"\#(name)"},"idempotency_key":"cache-\#(index)"}"#)
+            let job = try #require(await Self.job(cluster, id) { Self.status($0) == "succeeded" })
+            #expect((job["state"] as? [String: Any])?["greeting"] as? String == "Hello \(name)")
+        }
+        #expect(await Self.metric(workers.http("w1"), "naksha_worker_tasks_total", labels: [#"result="cached""#]) == 1, "the second Ada came from the cache")
+        #expect(await Self.metric(workers.http("w1"), "naksha_worker_tasks_total", labels: [#"result="succeeded""#]) == 2, "Ada once, Grace once")
     }
 
     /// Records each request it gets and answers with a JSON summary of it.
