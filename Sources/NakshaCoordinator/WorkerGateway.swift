@@ -196,12 +196,7 @@ final class WorkerGateway: ClusterBackend, Sendable {
                 }.map(\.0)
             } ?? []
             guard !expired.isEmpty else { continue }
-            sequence += 1
-            let bytes = ClusterState.encodeCommand(.expireLeases(expired))
-            let requestID = RequestID(client: client, sequence: sequence)
-            _ = try await coordinator.node.whenLocal { node in
-                try await node.propose(bytes, machine: ClusterStateMachine.tag, requestID: requestID, asLeaderOf: term)
-            }
+            try await proposeFenced(.expireLeases(expired), term: term, client: client, sequence: &sequence)
             seen.withLock { seen in for reference in expired { seen[reference] = nil } }
             coordinator.logger.info("leases expired", metadata: ["count": "\(expired.count)", "raft.term": "\(term)"])
         }
@@ -218,13 +213,19 @@ final class WorkerGateway: ClusterBackend, Sendable {
             state.workerList.map(\.id).filter { (lastHeard[$0] ?? leaderSince) + timeout <= now }
         } ?? []
         guard !silent.isEmpty else { return }
+        try await proposeFenced(.expireWorkers(silent), term: term, client: client, sequence: &sequence)
+        workerSeen.withLock { seen in for worker in silent { seen[worker] = nil } }
+        coordinator.logger.warning("workers expired after missed heartbeats", metadata: ["workers": "\(silent)", "raft.term": "\(term)"])
+    }
+
+    /// Proposes `command` only while this node leads in `term` (the reaper's fence), with the
+    /// next request id of the reaper's client.
+    private func proposeFenced(_ command: ClusterCommand, term: UInt64, client: UInt64, sequence: inout UInt64) async throws {
         sequence += 1
-        let bytes = ClusterState.encodeCommand(.expireWorkers(silent))
+        let bytes = ClusterState.encodeCommand(command)
         let requestID = RequestID(client: client, sequence: sequence)
         _ = try await coordinator.node.whenLocal { node in
             try await node.propose(bytes, machine: ClusterStateMachine.tag, requestID: requestID, asLeaderOf: term)
         }
-        workerSeen.withLock { seen in for worker in silent { seen[worker] = nil } }
-        coordinator.logger.warning("workers expired after missed heartbeats", metadata: ["workers": "\(silent)", "raft.term": "\(term)"])
     }
 }
