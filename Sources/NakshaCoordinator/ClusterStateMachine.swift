@@ -9,6 +9,12 @@ struct ClusterStateMachine: ReplicatedStateMachine {
     static let tag: UInt8 = 1
 
     var state = ClusterState()
+    /// Not replicated: wakes the coordinator's waiters after each change.
+    let changed: StateChangeSignal
+
+    init(changed: StateChangeSignal) {
+        self.changed = changed
+    }
 
     mutating func apply(_ command: [UInt8], context: ApplyContext) -> [UInt8] {
         let result = state.apply(commandBytes: command, context: CommandContext(index: context.index, term: context.term, timestampMillis: context.timestampMillis))
@@ -17,6 +23,7 @@ struct ClusterStateMachine: ReplicatedStateMachine {
         if JobMetrics.shared.leading.load(ordering: .relaxed), case .success(let outcome)? = try? ClusterState.decodeResult(result) {
             JobMetrics.shared.applied(outcome, state: state)
         }
+        changed.notifyAll()
         return result
     }
 
@@ -24,5 +31,6 @@ struct ClusterStateMachine: ReplicatedStateMachine {
 
     mutating func restore(_ snapshot: [UInt8]) throws {
         state = try ClusterState.decode(snapshot)
+        changed.notifyAll()
     }
 }

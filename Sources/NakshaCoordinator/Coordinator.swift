@@ -27,12 +27,15 @@ public final class Coordinator: Sendable {
     let logger: Logger
     /// The Postgres cold store (`DATABASE_URL`): the archive of finished jobs. Nil without one.
     let coldStore: PostgresColdStore?
+    /// Wakes waiters when the cluster state changes (see `StateChangeSignal`).
+    let stateChanged: StateChangeSignal
 
     private init(
         configuration: CoordinatorConfiguration, system: NakshaActorSystem, node: RaftNode, metrics: MetricsExport, logger: Logger,
-        coldStore: PostgresColdStore?
+        coldStore: PostgresColdStore?, stateChanged: StateChangeSignal
     ) {
         self.coldStore = coldStore
+        self.stateChanged = stateChanged
         self.configuration = configuration
         self.system = system
         self.node = node
@@ -69,10 +72,11 @@ public final class Coordinator: Sendable {
                 try await refuseIfFormerMember(configuration, system: system)
             }
             let node: RaftNode
+            let stateChanged = StateChangeSignal()
             do {
                 node = try RaftNode.start(
                     id: configuration.nodeID, peers: configuration.peers, directory: configuration.dataDirectory,
-                    machine: KeyValueStateMachine(), additionalMachines: [ClusterStateMachine.tag: ClusterStateMachine()],
+                    machine: KeyValueStateMachine(), additionalMachines: [ClusterStateMachine.tag: ClusterStateMachine(changed: stateChanged)],
                     join: configuration.join, options: configuration.raft, logger: Logger(label: "raft"),
                     system: system)
             } catch let error as RaftStartError where error.code == .membershipMismatch {
@@ -92,7 +96,7 @@ public final class Coordinator: Sendable {
             return Coordinator(configuration: configuration, system: system, node: node, metrics: metrics, logger: logger,
                 coldStore: try configuration.databaseURL.map { url in
                     PostgresColdStore(configuration: try PostgresConfiguration.fromEnvironment(["DATABASE_URL": url]))
-                })
+                }, stateChanged: stateChanged)
         } catch {
             await system.shutdown()
             throw error

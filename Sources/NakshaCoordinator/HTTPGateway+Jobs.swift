@@ -129,7 +129,8 @@ extension HTTPGateway {
             let deadline = ContinuousClock.now + wait
             while ContinuousClock.now < deadline {
                 if let status = await coordinator.localState({ $0.job(id)?.status }) ?? nil, status.isFinished { break }
-                try await Task.sleep(for: .milliseconds(20))
+                try Task.checkCancellation()
+                await coordinator.stateChanged.wait(timeout: .milliseconds(200))
             }
         }
         let status = try await coordinator.readState { $0.job(id)?.status }
@@ -199,7 +200,10 @@ extension HTTPGateway {
                 }
                 let finished = await coordinator.localState({ $0.job(id)?.status.isFinished ?? true }) ?? true
                 if finished, page.events.isEmpty { break }
-                if page.events.isEmpty { try await Task.sleep(for: .milliseconds(50)) }
+                if page.events.isEmpty {
+                    try Task.checkCancellation()
+                    await coordinator.stateChanged.wait(timeout: .milliseconds(500))
+                }
             }
             try await writer.finish(nil)
         }

@@ -130,7 +130,10 @@ final class WorkerGateway: ClusterBackend, Sendable {
                 lastEmpty = (counts.0, .now)
             }
             if ContinuousClock.now >= deadline { return [] }
-            try await Task.sleep(for: .milliseconds(20))
+            try Task.checkCancellation()
+            // Woken by the next applied entry (a submit, a completion that readies the next
+            // node, an expiry); the timeout covers backoffs that end with no entry.
+            await coordinator.stateChanged.wait(timeout: .milliseconds(100))
         }
     }
 
