@@ -102,7 +102,11 @@ struct DevCommand: AsyncParsableCommand {
         }
         defer {
             if let watchdog { kill(watchdog, SIGKILL) }
-            postgres?.stop()
+            do {
+                try postgres?.stop()
+            } catch {
+                say("warning: the dev Postgres did not stop: \(error); stop it with pg_ctl -D \(postgres?.dataDirectory ?? "") stop")
+            }
         }
         let cluster = LocalCluster(nodes: 3, basePeerPort: basePeerPort, baseHTTPPort: baseHttpPort, directory: dataDir)
         cluster.environment = ["DATABASE_URL": databaseURL]

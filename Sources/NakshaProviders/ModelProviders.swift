@@ -1,5 +1,4 @@
 import AsyncHTTPClient
-import Logging
 
 /// Chooses who serves a model name, and serves it:
 /// - `offline-hash-<dimension>` → `HashingEmbedder`; `offline-extractive` → `ExtractiveAnswerer`;
@@ -68,10 +67,7 @@ public struct ModelProviders: Sendable {
     public func chat(_ request: ChatRequest, idempotencyKey: String?, timeout: Duration) async throws(ProviderError) -> ChatResult {
         let model = request.model ?? defaultChatModel
         if model.hasPrefix(HashingEmbedder.modelPrefix) { throw ProviderError(.unknownModel, "\(model) is an embedding model; chat with offline-extractive or a chat model") }
-        if model == ExtractiveAnswerer.model || client == nil {
-            return offlineChat(request)
-        }
-        guard let client else { return offlineChat(request) }
+        guard let client, model != ExtractiveAnswerer.model else { return offlineChat(request) }
         return try await client.chat(model: model, request, idempotencyKey: idempotencyKey, timeout: timeout)
     }
 

@@ -1,3 +1,4 @@
+import NakshaCore
 /// Word-level text handling shared by the offline providers: lower-cased alphanumeric words,
 /// a small English stop-word list, and a light plural stemmer. Deterministic and locale-free.
 enum TextFeatures {
@@ -40,15 +41,8 @@ enum TextFeatures {
         "must", "each", "every", "other", "only", "just", "there", "here", "out", "up", "get", "some", "more", "most",
     ]
 
-    /// FNV-1a, 64 bits: a stable hash (the same on every machine and every run).
-    static func fnv1a(_ text: String, seed: UInt64 = 0xcbf2_9ce4_8422_2325) -> UInt64 {
-        var hash = seed
-        for byte in text.utf8 {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x0000_0100_0000_01b3
-        }
-        return hash
-    }
+    /// FNV-1a of the text's UTF-8: a stable hash (the same on every machine and every run).
+    static func fnv1a(_ text: String) -> UInt64 { FNV1a.hash(text.utf8) }
 
     /// A rough token count for accounting when a provider does not report one: about one
     /// token per four bytes, at least one per word.

@@ -136,14 +136,7 @@ extension ClusterState {
         if expired > 0 { idempotencyOrder.removeFirst(expired) }
     }
 
-    static func fnv1a(_ bytes: [UInt8]) -> UInt64 {
-        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-        for byte in bytes {
-            hash ^= UInt64(byte)
-            hash &*= 0x0000_0100_0000_01B3
-        }
-        return hash
-    }
+    static func fnv1a(_ bytes: [UInt8]) -> UInt64 { FNV1a.hash(bytes) }
 }
 
 /// What "the same submit" means for an idempotency key.

@@ -67,8 +67,11 @@ public final class LocalPostgres: Sendable {
     }
 
     /// Stops the server (fast: running queries are cancelled, data is kept).
-    public func stop() {
-        try? Self.runAsPostgres("pg_ctl", ["-D", dataDirectory, "-m", "fast", "-w", "-t", "30", "stop"])  // already stopped: nothing to do
+    /// - Throws: when `pg_ctl stop` fails while the server still runs (the caller says so;
+    ///   a server that is already stopped is not an error).
+    public func stop() throws {
+        guard postmasterPID != nil else { return }
+        try Self.runAsPostgres("pg_ctl", ["-D", dataDirectory, "-m", "fast", "-w", "-t", "30", "stop"])
     }
 
     /// Stops the server at once (no checkpoint) and removes its directory.

@@ -92,7 +92,11 @@ public final class Worker: Sendable {
     }
 
     private func close() async {
-        try? await httpClient.shutdown()  // already shut down: nothing to close
+        do {
+            try await httpClient.shutdown()
+        } catch {
+            logger.debug("HTTP client already shut down", metadata: ["error": "\(error)"])
+        }
         await coldStore?.shutdown()
         await system.shutdown()
     }

@@ -103,6 +103,16 @@ final class WorkerLoop: Service, Sendable {
             metadata: ["worker": "\(configuration.id)", "capacity": "\(configuration.concurrency)", "lease_ms": "\(answer.leaseDurationMillis)"])
     }
 
+    /// Registers again after the cluster forgot this worker. A failure is logged; the next
+    /// poll or heartbeat (whichever comes first) tries again, and meanwhile nothing is leased.
+    private func registerAgain() async {
+        do {
+            try await register()
+        } catch {
+            logger.warning("registering again failed; retrying at the next poll", metadata: ["error": "\(error)"])
+        }
+    }
+
     // MARK: Leasing
 
     private func leaseLoop(group: inout DiscardingTaskGroup) async {
@@ -129,7 +139,7 @@ final class WorkerLoop: Service, Sendable {
                 }
             } catch let error as ClusterAPIError where error.code == ClusterAPIError.unknownWorker {
                 logger.warning("the cluster forgot this worker; registering again", metadata: ["error": "\(error)"])
-                try? await register()  // failure: the next poll tries again
+                await registerAgain()
             } catch {
                 if stopping.load(ordering: .relaxed) || Task.isCancelled { break }
                 logger.warning("lease poll failed; retrying", metadata: ["error": "\(error)"])
@@ -161,7 +171,7 @@ final class WorkerLoop: Service, Sendable {
                 if !stopped.isEmpty { logger.info("stopping tasks the cluster no longer holds for this worker", metadata: ["tasks": "\(stopped.map(\.task))"]) }
             } catch let error as ClusterAPIError where error.code == ClusterAPIError.unknownWorker {
                 logger.warning("the cluster forgot this worker; registering again", metadata: ["error": "\(error)"])
-                try? await register()  // failure: the next beat tries again
+                await registerAgain()
             } catch {
                 logger.debug("heartbeat failed", metadata: ["error": "\(error)"])
                 // Self-fencing: past one lease duration without an answer, the leader may

@@ -51,10 +51,4 @@ PY
     echo "round $round: $row"
     rows+=("$row")
 done
-printf '%s\n' "${rows[@]}" | python3 -c '
-import json, sys
-rows = [json.loads(line) for line in sys.stdin if line.strip()]
-keys = sorted(k for k in rows[0] if k != "round")
-summary = {k: [min(r[k] for r in rows), max(r[k] for r in rows)] for k in keys}
-for k in keys: print(f"  {k:45} {summary[k][0]} – {summary[k][1]}")
-print(json.dumps({"rounds": rows, "min_max": summary}, sort_keys=True))'
+printf '%s\n' "${rows[@]}" | python3 benchmarks/peers/summarize_rounds.py

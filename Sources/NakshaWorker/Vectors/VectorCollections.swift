@@ -1,4 +1,6 @@
+import CoreMetrics
 import Logging
+import NakshaCore
 import NakshaGraph
 import NakshaStore
 import NakshaVector
@@ -34,12 +36,7 @@ actor VectorCollections {
 
     /// The shard of a vector id: FNV-1a of its UTF-8 bytes, modulo the shard count.
     static func shard(of id: String, count: Int) -> Int {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in id.utf8 {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x0000_0100_0000_01b3
-        }
-        return Int(hash % UInt64(max(count, 1)))
+        Int(FNV1a.hash(id.utf8) % UInt64(max(count, 1)))
     }
 
     func upsert(_ records: [Record], into name: String, metricName: String) async throws(NodeFailure) -> Int {
@@ -135,7 +132,7 @@ actor VectorCollections {
                     if change.isDeleted {
                         collection.delete(id: change.id)
                     } else {
-                        let payload = change.metadataJSON.flatMap { try? GraphValue(parsingJSON: $0, name: "payload") }  // stored by us as JSON; unreadable payloads are dropped, the vector kept
+                        let payload = readPayload(change, collection: name)
                         do {
                             try collection.upsert(id: change.id, vector: change.vector, payload: payload)
                         } catch {
@@ -152,6 +149,20 @@ actor VectorCollections {
         }
         collections[name] = collection
         if applied > 0 { logger.debug("vector collection caught up", metadata: ["collection": "\(name)", "applied": "\(applied)", "count": "\(collection.count)"]) }
+    }
+
+    /// A change's payload, or nil when it has none or it does not read back: then the vector is
+    /// still served (a query returns its id and score), and the loss is logged and counted
+    /// (`naksha_worker_vector_payloads_unreadable_total`) rather than failing every query.
+    private func readPayload(_ change: VectorChange, collection: String) -> GraphValue? {
+        guard let json = change.metadataJSON else { return nil }
+        do {
+            return try GraphValue(parsingJSON: json, name: "payload")
+        } catch {
+            Counter(label: "naksha_worker_vector_payloads_unreadable_total", dimensions: [("collection", collection)]).increment()
+            logger.warning("vector payload unreadable; served without it", metadata: ["collection": "\(collection)", "id": "\(change.id)", "error": "\(error)"])
+            return nil
+        }
     }
 
     /// A store failure as a node failure: retryable when the database could not be reached.
