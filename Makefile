@@ -17,7 +17,7 @@ STORE_SUITES := ^NakshaStoreTests\.
 # tests fill a disk and race a snapshot install.
 PROCESS_SUITES := ^NakshaCLITests\.CoordinatorProcessTests|^NakshaCLITests\.LogSafetyProcessTests|^NakshaCLITests\.JobQueueProcessTests|^NakshaCLITests\.WorkerProcessTests|^NakshaCLITests\.DevClusterProcessTests
 
-.PHONY: help setup build test run stop bench bench-raft lint clean
+.PHONY: help setup build test run stop bench bench-raft lint proto clean
 
 help: ## Show the targets and what they do
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-11s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -62,6 +62,9 @@ bench-raft: setup ## Raft writes/s, latency, failover: naksha (release) vs etcd,
 	$(SWIFT) build -c release --product naksha
 	.build/release/naksha bench raft --nodes 3 --clients 64 --value-size 256 --duration 20s
 	bash benchmarks/peers/etcd/run.sh --duration 20 --no-check-perf
+
+proto: setup ## Regenerate the committed Swift and Python code from proto/naksha/v1/*.proto (protoc + protoc-gen-swift)
+	@bash scripts/proto.sh
 
 lint: ## Check layering, forbidden constructs and tracked build artefacts
 	@bash scripts/lint.sh

@@ -105,7 +105,7 @@ let package = Package(
             swiftSettings: strictSettings),
         .target(
             name: "NakshaProtocol",
-            dependencies: ["NakshaCore", "NakshaWire", swiftProtobuf],
+            dependencies: ["NakshaCore", "NakshaWire", swiftProtobuf, nioCore, nioPosix, metrics],
             swiftSettings: strictSettings
         ),
         .target(
@@ -130,7 +130,7 @@ let package = Package(
             name: "NakshaCLI",
             dependencies: [
                 "NakshaCore", "NakshaWire", "NakshaActors", "NakshaGraph", "NakshaVector", "NakshaState",
-                "NakshaStore", "NakshaObservability", "NakshaCoordinator", "NakshaWorker", "NakshaProviders", "NakshaRaft", "NakshaRaftStorage", "RaftCore", argumentParser,
+                "NakshaStore", "NakshaObservability", "NakshaCoordinator", "NakshaWorker", "NakshaProviders", "NakshaProtocol", "NakshaRaft", "NakshaRaftStorage", "RaftCore", argumentParser, swiftProtobuf,
                 asyncHTTPClient, hummingbird, logging, nioCore, nioPosix, .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: strictSettings

@@ -25,7 +25,7 @@ declare -A allowed=(
     [NakshaStore]="NakshaCore CLibPQ Logging Metrics CoreMetrics"
     [NakshaObservability]="NakshaCore Logging Metrics Prometheus CoreMetrics"
     [NakshaProviders]="NakshaCore AsyncHTTPClient NIOCore NIOHTTP1 Logging"
-    [NakshaProtocol]="NakshaCore NakshaWire SwiftProtobuf NIOCore NIOPosix"
+    [NakshaProtocol]="NakshaCore NakshaWire SwiftProtobuf NIOCore NIOPosix CoreMetrics Metrics"
     [NakshaWorker]="NakshaCore NakshaWire NakshaActors NakshaGraph NakshaVector NakshaState NakshaClusterAPI NakshaStore NakshaObservability NakshaProviders NakshaProtocol ServiceLifecycle UnixSignals AsyncHTTPClient Hummingbird Logging Metrics CoreMetrics NIOCore NIOHTTP1"
     [NakshaSimulation]="NakshaCore RaftCore NakshaRaftStorage NakshaWire"
 )

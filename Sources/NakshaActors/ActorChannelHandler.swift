@@ -70,7 +70,7 @@ final class ActorChannelHandler: ChannelInboundHandler {
                 system.metrics.recordFrameError("unexpectedFrameKind")
             }
             context.close(promise: nil)
-        case .request, .response, .status:
+        case .request, .response, .status, .credit:
             system.metrics.recordFrameError("unexpectedFrameKind")
             context.close(promise: nil)
         }

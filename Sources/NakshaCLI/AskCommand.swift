@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import NakshaProtocol
 
 /// `naksha ask`: runs the sample RAG graph on a question, shows each task's progress, and
 /// prints the answer (`Answer: …`) and the documents it came from (`Sources:`).
@@ -12,45 +13,36 @@ struct AskCommand: AsyncParsableCommand {
 
     @Argument(help: "The question.") var question: String
     @Option(help: "The graph to run; it takes `question` and writes `answer` and `docs`.") var graph = "sample_rag"
-    @Option(help: "A coordinator's HTTP address. Env: NAKSHA_HTTP.") var server: String?
     @Option(help: "Seconds to wait for the answer.") var timeout = 120
     @Flag(help: "Print the finished job as JSON instead.") var json = false
+    @OptionGroup var connection: ClientOptions
 
     func run() async throws {
-        let watcher = JobWatcher(gateway: GatewayClient(server: server ?? IngestCommand.defaultServer))
-        // A fresh key per question: a submit retried after a lost answer is still one job.
-        let submitted = try await watcher.submit(["graph": graph, "input": ["question": question], "idempotency_key": "ask-\(UUID().uuidString)"])
-        if !json { print("job \(submitted.id): \(graph) — \(question)") }
-        let job = try await watcher.wait(submitted.id, timeout: .seconds(timeout)) { node, state, task in
-            guard !json else { return }
-            var line = "  \(Self.mark(state)) \(node) \(state)"
-            if let started = task["started_ms"] as? Int, let finished = task["finished_ms"] as? Int { line += " (\(finished - started) ms)" }
-            if let error = task["error"] as? String, state != "succeeded" { line += " — \(error)" }
-            print(line)
-        }
-        if json {
-            print(String(decoding: try JSONSerialization.data(withJSONObject: job, options: [.prettyPrinted, .sortedKeys]), as: UTF8.self))
-            return
-        }
-        let status = job["status"] as? String ?? "unknown"
-        guard status == "succeeded" else {
-            let error = (job["error"] as? [String: Any])?["message"] as? String ?? "status \(status)"
-            throw CLIError("job \(submitted.id) \(status): \(error)")
-        }
-        let state = job["state"] as? [String: Any] ?? [:]
-        let answer = state["answer"] as? String ?? ""
-        print("\nAnswer: \(answer)")
-        let sources = Self.sources(answer: answer, docs: state["docs"] as? [[String: Any]] ?? [])
-        print(sources.isEmpty ? "Sources: none (nothing in the documents answers it)" : "Sources:")
-        for source in sources { print("  - \(source)") }
-    }
-
-    static func mark(_ state: String) -> String {
-        switch state {
-        case "succeeded": return "✓"
-        case "failed", "deadLettered", "cancelled": return "✗"
-        case "retrying": return "↻"
-        default: return "…"
+        try await runClient {
+            let client = try connection.client()
+            defer { Task { await client.close() } }
+            var request = Naksha_V1_SubmitJobRequest()
+            request.graph = graph
+            request.inputJson = try SubmitCommand.input(fields: [], file: nil, extra: ["question": question])
+            // A fresh key per question (the client makes one): a submit retried after a lost
+            // answer is still one job.
+            let submitted = try await client.submitJob(request)
+            if !json { print("job \(submitted.jobID): \(graph) — \(question)") }
+            let job = try await JobFollower(client: client, output: json ? nil : ProgressOutput()).follow(submitted.jobID, timeout: .seconds(timeout))
+            if json {
+                print(JobText.jsonText(JobText.object(job)))
+                return
+            }
+            guard job.status == .succeeded else {
+                let error = job.hasError ? job.error.message : "status \(JobText.name(job.status))"
+                throw CLIError("job \(submitted.jobID) \(JobText.name(job.status)): \(error)")
+            }
+            let state = JobText.parsed(job.stateJson) as? [String: Any] ?? [:]
+            let answer = state["answer"] as? String ?? ""
+            print("\nAnswer: \(answer)")
+            let sources = Self.sources(answer: answer, docs: state["docs"] as? [[String: Any]] ?? [])
+            print(sources.isEmpty ? "Sources: none (nothing in the documents answers it)" : "Sources:")
+            for source in sources { print("  - \(source)") }
         }
     }
 

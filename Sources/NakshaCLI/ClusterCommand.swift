@@ -2,9 +2,11 @@ import ArgumentParser
 import Foundation
 import NIOHTTP1
 import NakshaCoordinator
+import NakshaProtocol
 
-/// `naksha cluster …`: status and membership of the coordinator group, through any
-/// coordinator's HTTP gateway (a follower forwards changes to the leader).
+/// `naksha cluster …`: status (over the client protocol, `--server`) and membership and
+/// leadership changes (over a coordinator's HTTP gateway, `--http`; a follower forwards them
+/// to the leader).
 struct ClusterCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cluster",
@@ -12,28 +14,22 @@ struct ClusterCommand: AsyncParsableCommand {
         subcommands: [Status.self, TransferLeader.self, AddLearner.self, Promote.self, Remove.self]
     )
 
-    struct ServerOption: ParsableArguments {
-        @Option(help: "A coordinator's HTTP address, HOST:PORT. Env: NAKSHA_SERVER. Default 127.0.0.1:8080.")
-        var server: String?
-
-        var client: GatewayClient {
-            GatewayClient(server: server ?? ProcessInfo.processInfo.environment["NAKSHA_SERVER"] ?? "127.0.0.1:8080")
-        }
-    }
-
     struct Status: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Members, roles, leader, term, commit and applied index, match indexes.")
-        @OptionGroup var server: ServerOption
-        @Flag(help: "Print the JSON of GET /v1/cluster.") var json = false
+        @OptionGroup var connection: ClientOptions
+        @Flag(help: "Print JSON (the fields of GET /v1/cluster).") var json = false
 
         func run() async throws {
-            try await runReporting {
+            try await runClient {
+                let client = try connection.client()
+                defer { Task { await client.close() } }
+                let report = ClusterCommand.report(try await client.clusterStatus())
                 if json {
-                    let answer = try await server.client.request(.GET, "/v1/cluster")
-                    try GatewayClient.check(answer)
-                    print(answer.text, terminator: "")
+                    let encoder = JSONEncoder()
+                    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+                    print(String(decoding: try encoder.encode(report), as: UTF8.self))
                 } else {
-                    print(ClusterCommand.render(try await server.client.json(ClusterStatusReport.self, .GET, "/v1/cluster")))
+                    print(ClusterCommand.render(report))
                 }
             }
         }
@@ -41,7 +37,7 @@ struct ClusterCommand: AsyncParsableCommand {
 
     struct TransferLeader: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "transfer-leader", abstract: "Hand leadership to another voter.")
-        @OptionGroup var server: ServerOption
+        @OptionGroup var server: HTTPOption
         @Option(help: "The voter that should lead.") var to: UInt64
 
         func run() async throws {
@@ -56,7 +52,7 @@ struct ClusterCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "add-learner",
             abstract: "Add a new member as a non-voting learner (start it first with --join).")
-        @OptionGroup var server: ServerOption
+        @OptionGroup var server: HTTPOption
         @Option(help: "The new member's id.") var id: UInt64
         @Option(help: "The new member's peer address, HOST:PORT.") var address: String
 
@@ -70,7 +66,7 @@ struct ClusterCommand: AsyncParsableCommand {
 
     struct Promote: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Make a caught-up learner a voter.")
-        @OptionGroup var server: ServerOption
+        @OptionGroup var server: HTTPOption
         @Option(help: "The learner's id.") var id: UInt64
 
         func run() async throws {
@@ -82,7 +78,7 @@ struct ClusterCommand: AsyncParsableCommand {
 
     struct Remove: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Remove a member (move leadership away from it first).")
-        @OptionGroup var server: ServerOption
+        @OptionGroup var server: HTTPOption
         @Option(help: "The member's id.") var id: UInt64
 
         func run() async throws {
@@ -90,6 +86,18 @@ struct ClusterCommand: AsyncParsableCommand {
                 print(ClusterCommand.render(try await server.client.json(ClusterStatusReport.self, .DELETE, "/v1/cluster/members/\(id)")))
             }
         }
+    }
+
+    /// The protocol's answer in the shape `GET /v1/cluster` has.
+    static func report(_ status: Naksha_V1_ClusterStatusResponse) -> ClusterStatusReport {
+        ClusterStatusReport(
+            leader: status.leader == 0 ? nil : status.leader, term: status.term, commitIndex: status.commitIndex, appliedIndex: status.appliedIndex,
+            servedBy: status.servedBy, answeredBy: status.answeredBy,
+            members: status.members.map { member in
+                ClusterStatusReport.Member(
+                    id: member.id, role: member.role, address: member.address.isEmpty ? nil : member.address,
+                    matchIndex: member.role == "leader" || member.matchIndex > 0 ? member.matchIndex : nil)
+            })
     }
 
     static func render(_ report: ClusterStatusReport) -> String {

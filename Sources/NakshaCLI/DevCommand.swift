@@ -43,6 +43,7 @@ struct DevCommand: AsyncParsableCommand {
     @Flag(help: "Stop again once everything is ready (a start-up check).") var exit = false
     @Option(help: "First coordinator peer port (members use consecutive ports).") var basePeerPort = 7401
     @Option(help: "First coordinator HTTP port.") var baseHttpPort = 8081
+    @Option(help: "First coordinator client-protocol port (what --server names).") var baseClientPort = 7701
     @Option(help: "First worker HTTP port.") var baseWorkerPort = 9091
     @Option(help: "Port of the dev Postgres (unless DATABASE_URL is set).") var postgresPort = 7432
     @Option(help: "Graphs the coordinators register at start.") var graphsDir = "graphs"
@@ -108,12 +109,12 @@ struct DevCommand: AsyncParsableCommand {
                 say("warning: the dev Postgres did not stop: \(error); stop it with pg_ctl -D \(postgres?.dataDirectory ?? "") stop")
             }
         }
-        let cluster = LocalCluster(nodes: 3, basePeerPort: basePeerPort, baseHTTPPort: baseHttpPort, directory: dataDir)
+        let cluster = LocalCluster(nodes: 3, basePeerPort: basePeerPort, baseHTTPPort: baseHttpPort, baseClientPort: baseClientPort, directory: dataDir)
         cluster.environment = ["DATABASE_URL": databaseURL]
         cluster.graphsDirectory = graphsDir
         cluster.baseWorkerHTTPPort = baseWorkerPort
         defer { cluster.stopAll() }
-        say("starting three coordinators (peer ports \(basePeerPort)-\(basePeerPort + 2), HTTP \(baseHttpPort)-\(baseHttpPort + 2)) …")
+        say("starting three coordinators (client ports \(baseClientPort)-\(baseClientPort + 2), peer \(basePeerPort)-\(basePeerPort + 2), HTTP \(baseHttpPort)-\(baseHttpPort + 2)) …")
         try cluster.startAll()
         try await cluster.waitUntilReady(timeout: .seconds(90))
         if count > 0 { say("starting \(count) workers (HTTP \(baseWorkerPort)-\(baseWorkerPort + count - 1)) …") }
@@ -180,7 +181,7 @@ struct DevCommand: AsyncParsableCommand {
     private func startDetached() async throws {
         paths.removeRunFiles()
         var arguments = ["dev", "up", "--data-dir", dataDir, "--base-peer-port", "\(basePeerPort)", "--base-http-port", "\(baseHttpPort)",
-            "--base-worker-port", "\(baseWorkerPort)", "--postgres-port", "\(postgresPort)", "--graphs-dir", graphsDir]
+            "--base-client-port", "\(baseClientPort)", "--base-worker-port", "\(baseWorkerPort)", "--postgres-port", "\(postgresPort)", "--graphs-dir", graphsDir]
         if let workers { arguments += ["--workers", "\(workers)"] }
         if fresh { arguments.append("--fresh") }
         let pid = try Self.spawnDetached(try LocalCluster.executable().path, arguments, log: paths.logPath)
@@ -208,6 +209,7 @@ struct DevCommand: AsyncParsableCommand {
         for index in 0..<3 {
             ports.append((basePeerPort + index, "coordinator \(index + 1) peer port"))
             ports.append((baseHttpPort + index, "coordinator \(index + 1) HTTP port"))
+            ports.append((baseClientPort + index, "coordinator \(index + 1) client port"))
         }
         for index in 0..<count { ports.append((baseWorkerPort + index, "worker w\(index + 1) HTTP port")) }
         // A Postgres left running in our own directory (a crash during start-up) is ours:
@@ -269,6 +271,7 @@ struct DevCommand: AsyncParsableCommand {
 
     static func summary(_ cluster: LocalCluster, postgres: LocalPostgres?, databaseURL: String, directory: String) async -> String {
         var lines = ["Endpoints:"]
+        lines.append("  client protocol  \(cluster.clientAddresses.joined(separator: ",")) (naksha --server, NAKSHA_SERVER; any coordinator)")
         lines.append("  HTTP job API     http://127.0.0.1:\(cluster.members[1]?.httpPort ?? 0)/v1/jobs (any coordinator)")
         lines.append("  Postgres         \(postgres == nil ? "DATABASE_URL (given)" : databaseURL)")
         lines.append("")
@@ -276,7 +279,7 @@ struct DevCommand: AsyncParsableCommand {
         let report = try? await GatewayClient(server: cluster.members[1]?.http ?? "").json(ClusterStatusReport.self, .GET, "/v1/cluster")
         for member in cluster.members.values.sorted(by: { $0.id < $1.id }) {
             let role = report?.members.first { $0.id == member.id }?.role ?? "running"
-            lines.append(row("coordinator \(member.id)", member.process, "peer 127.0.0.1:\(member.peerPort) http :\(member.httpPort)", role))
+            lines.append(row("coordinator \(member.id)", member.process, "client :\(member.clientPort) peer :\(member.peerPort) http :\(member.httpPort)", role))
         }
         for worker in cluster.workers.values.sorted(by: { $0.index < $1.index }) {
             lines.append(row("worker \(worker.id)", worker.process, "http 127.0.0.1:\(worker.httpPort)", "ready"))

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import NakshaCore
+import NakshaProtocol
 
 /// `naksha ingest`: chunks text files and stores them in a vector collection, through the
 /// cluster (jobs of the `ingest_chunks` graph, so workers embed with the same model as the
@@ -18,12 +19,16 @@ struct IngestCommand: AsyncParsableCommand {
 
     @Argument(help: "Files or directories to ingest.") var paths: [String]
     @Option(help: "The vector collection (created by the first upsert).") var collection = "docs"
-    @Option(help: "A coordinator's HTTP address. Env: NAKSHA_HTTP.") var server: String?
     @Option(help: "Chunks per job.") var batchSize = 16
     @Option(help: "Batches in flight at once.") var parallel = 4
     @Option(help: "The ingestion graph.") var graph = "ingest_chunks"
+    @OptionGroup var connection: ClientOptions
 
     func run() async throws {
+        try await runClient { try await ingestAll() }
+    }
+
+    private func ingestAll() async throws {
         guard (1...256).contains(batchSize), (1...64).contains(parallel) else { throw CLIError("--batch-size must be 1…256 and --parallel 1…64") }
         let files = try Self.files(paths)
         guard !files.isEmpty else { throw CLIError("no .md, .markdown or .txt files under \(paths.joined(separator: " "))") }
@@ -35,7 +40,8 @@ struct IngestCommand: AsyncParsableCommand {
         }
         let batches = stride(from: 0, to: chunks.count, by: batchSize).map { Array(chunks[$0..<min($0 + batchSize, chunks.count)]) }
         print("ingesting \(files.count) files as \(chunks.count) chunks in \(batches.count) batches into \"\(collection)\"")
-        let watcher = JobWatcher(gateway: GatewayClient(server: server ?? Self.defaultServer))
+        let client = try connection.client()
+        defer { Task { await client.close() } }
         var progress = ProgressBar(total: chunks.count)
         var skipped = 0
         var failures: [String] = []
@@ -45,7 +51,7 @@ struct IngestCommand: AsyncParsableCommand {
                 guard next < batches.count else { return }
                 let batch = batches[next]
                 next += 1
-                group.addTask { try await self.ingest(batch, with: watcher) }
+                group.addTask { try await self.ingest(batch, with: client) }
             }
             for _ in 0..<parallel { add() }
             while let (count, existing, failure) = try await group.next() {
@@ -64,7 +70,7 @@ struct IngestCommand: AsyncParsableCommand {
 
     /// Submits one batch and waits for it. Returns its size, whether it was ingested before,
     /// and the failure, if any.
-    private func ingest(_ batch: [DocumentChunker.Chunk], with watcher: JobWatcher) async throws -> (Int, Bool, String?) {
+    private func ingest(_ batch: [DocumentChunker.Chunk], with client: NakshaClient) async throws -> (Int, Bool, String?) {
         let key = "ingest:\(collection):" + SHA256.hexDigest(Array(batch.map(\.id).joined(separator: ",").utf8)).prefix(40)
         let input: [String: Any] = [
             "collection": collection,
@@ -75,21 +81,23 @@ struct IngestCommand: AsyncParsableCommand {
         // A batch whose earlier job failed is submitted again under a key derived from that
         // job, so a rerun retries it (and a rerun of the rerun finds the retry).
         var currentKey = key
+        let inputJSON = String(decoding: try JSONSerialization.data(withJSONObject: input, options: [.sortedKeys]), as: UTF8.self)
         for _ in 0..<3 {
-            let submitted = try await watcher.submit(["graph": graph, "input": input, "idempotency_key": currentKey])
-            let job = try await watcher.wait(submitted.id, timeout: .seconds(300))
-            let status = job["status"] as? String ?? "unknown"
-            if status == "succeeded" { return (batch.count, submitted.existing, nil) }
+            var request = Naksha_V1_SubmitJobRequest()
+            request.graph = graph
+            request.inputJson = inputJSON
+            request.idempotencyKey = currentKey
+            let submitted = try await client.submitJob(request)
+            let job = try await JobFollower(client: client, output: nil).follow(submitted.jobID, timeout: .seconds(300))
+            if job.status == .succeeded { return (batch.count, submitted.existing, nil) }
             guard submitted.existing else {
-                let error = (job["error"] as? [String: Any])?["message"] as? String ?? status
-                return (batch.count, false, "job \(submitted.id): \(error)")
+                let error = job.hasError ? job.error.message : JobText.name(job.status)
+                return (batch.count, false, "job \(submitted.jobID): \(error)")
             }
-            currentKey = "\(key):after-\(submitted.id)"
+            currentKey = "\(key):after-\(submitted.jobID)"
         }
         return (batch.count, false, "the batch failed in three earlier runs; see the jobs under key \(key)")
     }
-
-    static var defaultServer: String { ProcessInfo.processInfo.environment["NAKSHA_HTTP"].flatMap { $0.isEmpty ? nil : $0 } ?? "127.0.0.1:8081" }
 
     static func files(_ paths: [String]) throws -> [String] {
         var files: [String] = []

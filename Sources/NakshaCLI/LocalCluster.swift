@@ -11,9 +11,12 @@ final class LocalCluster {
         var id: UInt64
         var peerPort: Int
         var httpPort: Int
+        /// The client-protocol port (`--client-port`).
+        var clientPort: Int
         var dataDirectory: String
         var process: Process?
         var http: String { "127.0.0.1:\(httpPort)" }
+        var client: String { "127.0.0.1:\(clientPort)" }
     }
 
     struct WorkerMember {
@@ -39,19 +42,25 @@ final class LocalCluster {
     private(set) var members: [UInt64: Member] = [:]
     private(set) var workers: [Int: WorkerMember] = [:]
 
-    init(nodes: Int, basePeerPort: Int, baseHTTPPort: Int, directory: String, snapshotEvery: UInt64? = nil) {
+    /// Member N (from 1) uses `basePeerPort + N - 1`, and so on; the client ports default to
+    /// the peer ports plus 300 (7401 → 7701).
+    init(nodes: Int, basePeerPort: Int, baseHTTPPort: Int, baseClientPort: Int? = nil, directory: String, snapshotEvery: UInt64? = nil) {
         self.directory = directory
         self.snapshotEvery = snapshotEvery
         for index in 0..<nodes {
             let id = UInt64(index + 1)
             members[id] = Member(
-                id: id, peerPort: basePeerPort + index, httpPort: baseHTTPPort + index, dataDirectory: "\(directory)/node-\(id)")
+                id: id, peerPort: basePeerPort + index, httpPort: baseHTTPPort + index, clientPort: (baseClientPort ?? basePeerPort + 300) + index,
+                dataDirectory: "\(directory)/node-\(id)")
         }
     }
 
     var peers: [UInt64: NodeAddress] {
         members.mapValues { NodeAddress(host: "127.0.0.1", port: $0.peerPort) }
     }
+
+    /// Every coordinator's client address, for `NakshaClient`.
+    var clientAddresses: [String] { members.values.sorted { $0.id < $1.id }.map(\.client) }
 
     var peerList: String {
         members.sorted { $0.key < $1.key }.map { "\($0.key)=127.0.0.1:\($0.value.peerPort)" }.joined(separator: ",")
@@ -69,7 +78,7 @@ final class LocalCluster {
         process.executableURL = try Self.executable()
         var arguments = [
             "coordinator", "--node-id", "\(id)", "--peers", peerList, "--data-dir", member.dataDirectory, "--http-port", "\(member.httpPort)",
-            "--log-level", "warning",
+            "--client-port", "\(member.clientPort)", "--log-level", "warning",
         ]
         if let snapshotEvery { arguments += ["--snapshot-every", "\(snapshotEvery)"] }
         if let graphsDirectory { arguments += ["--graphs-dir", graphsDirectory] }

@@ -14,6 +14,13 @@ public struct ClusterStatusReport: Sendable, Codable, Equatable {
         /// The highest log index the leader knows to be on this member; `null` when the view
         /// is not the leader's.
         public var matchIndex: UInt64?
+
+        public init(id: UInt64, role: String, address: String?, matchIndex: UInt64?) {
+            self.id = id
+            self.role = role
+            self.address = address
+            self.matchIndex = matchIndex
+        }
     }
 
     /// The leader's node id, or `null` while there is none (an election is running).
@@ -28,6 +35,16 @@ public struct ClusterStatusReport: Sendable, Codable, Equatable {
     /// The node that answered the request.
     public var answeredBy: UInt64
     public var members: [Member]
+
+    public init(leader: UInt64?, term: UInt64, commitIndex: UInt64, appliedIndex: UInt64, servedBy: UInt64, answeredBy: UInt64, members: [Member]) {
+        self.leader = leader
+        self.term = term
+        self.commitIndex = commitIndex
+        self.appliedIndex = appliedIndex
+        self.servedBy = servedBy
+        self.answeredBy = answeredBy
+        self.members = members
+    }
 
     init(status: RaftNode.Status, answeredBy: UInt64) {
         leader = status.leader

@@ -116,6 +116,7 @@ public final class Coordinator: Sendable {
             .map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) }
         let workers = WorkerGateway(coordinator: self, leaseDurationMillis: configuration.leaseDurationMillis)
         let endpoint = ClusterEndpoint.start(backend: workers, system: system)
+        configurations.append(.init(service: ClientProtocolService(coordinator: self, host: configuration.httpHost, port: configuration.clientPort)))
         configurations.append(.init(service: LeaderLoop(name: "lease-reaper", node: node) { term in try await workers.reapLeases(term: term) }))
         configurations.append(.init(service: LeaderLoop(name: "job-metrics", node: node) { _ in try await self.reportJobMetrics() }))
         if let coldStore {

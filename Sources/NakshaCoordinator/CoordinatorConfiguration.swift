@@ -12,7 +12,7 @@ public struct CoordinatorConfiguration: Sendable {
     /// node listens for peers).
     public var peers: [UInt64: NodeAddress]
     public var dataDirectory: String
-    /// Reserved for the binary client protocol (not served yet; see docs/operations.md).
+    /// The client protocol's port (docs/protocol.md), bound on `httpHost`.
     public var clientPort: Int
     public var httpHost: String
     public var httpPort: Int

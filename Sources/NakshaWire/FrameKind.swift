@@ -22,6 +22,9 @@ public enum FrameKind: UInt8, Sendable, Hashable, CaseIterable, Codable {
     case response = 17
     /// The final status of stream `streamID` (code, message, trailing metadata).
     case status = 18
+    /// Client protocol flow control: the reader of server stream `streamID` allows more
+    /// messages (payload: `naksha.v1.Credit`).
+    case credit = 19
 }
 
 /// Per-frame flag bits. Bits this version does not define must be zero.

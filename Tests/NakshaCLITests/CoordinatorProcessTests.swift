@@ -18,6 +18,7 @@ import FoundationNetworking
         let directory: String
         let peerPorts: [UInt64: Int]
         let httpPorts: [UInt64: Int]
+        let clientPorts: [UInt64: Int]
         let snapshotEvery: Int
         var processes: [UInt64: Process] = [:]
         var stderrPaths: [UInt64: String] = [:]
@@ -26,19 +27,24 @@ import FoundationNetworking
             directory = try Self.temporaryDirectory()
             var peerPorts: [UInt64: Int] = [:]
             var httpPorts: [UInt64: Int] = [:]
+            var clientPorts: [UInt64: Int] = [:]
             var taken: Set<Int> = []
             for id in 1...UInt64(nodes) {
                 peerPorts[id] = try stableLoopbackPort(avoiding: &taken)
                 httpPorts[id] = try stableLoopbackPort(avoiding: &taken)
+                clientPorts[id] = try stableLoopbackPort(avoiding: &taken)
             }
             self.peerPorts = peerPorts
             self.httpPorts = httpPorts
+            self.clientPorts = clientPorts
             self.snapshotEvery = snapshotEvery
         }
 
         var peerList: String { peerPorts.keys.sorted().map { "\($0)=127.0.0.1:\(peerPorts[$0]!)" }.joined(separator: ",") }
         func dataDirectory(_ id: UInt64) -> String { "\(directory)/node-\(id)" }
         func http(_ id: UInt64) -> String { "127.0.0.1:\(httpPorts[id]!)" }
+        func client(_ id: UInt64) -> String { "127.0.0.1:\(clientPorts[id]!)" }
+        var clientAddresses: [String] { clientPorts.keys.sorted().map(client) }
         var addresses: [UInt64: NodeAddress] { peerPorts.mapValues { NodeAddress(host: "127.0.0.1", port: $0) } }
 
         /// Starts node `id` with the cluster's `--peers` (or `peers`, e.g. a list that
@@ -48,7 +54,7 @@ import FoundationNetworking
             process.executableURL = try CoordinatorProcessTests.nakshaBinary()
             process.arguments = [
                 "coordinator", "--node-id", "\(id)", "--peers", peers ?? peerList, "--data-dir", dataDirectory(id), "--http-port", "\(httpPorts[id]!)",
-                "--snapshot-every", "\(snapshotEvery)",
+                "--client-port", "\(clientPorts[id]!)", "--snapshot-every", "\(snapshotEvery)",
             ] + extraArguments
             let path = "\(directory)/node-\(id).stderr"
             _ = FileManager.default.createFile(atPath: path, contents: nil)

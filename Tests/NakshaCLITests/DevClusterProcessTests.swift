@@ -72,11 +72,12 @@ import Testing
         for (name, text) in Self.corpus { try text.write(toFile: "\(directory)/corpus/\(name)", atomically: true, encoding: .utf8) }
         var taken: Set<Int> = []
         let ports = (0..<4).compactMap { _ in try? stableLoopbackPort(avoiding: &taken) }
-        let base = try Self.consecutivePorts(9)
-        let http = "127.0.0.1:\(base + 3)"
+        let base = try Self.consecutivePorts(12)
+        // The client protocol, every coordinator: ingest and ask submit and watch over it.
+        let server = (9..<12).map { "127.0.0.1:\(base + $0)" }.joined(separator: ",")
         let up = try Self.naksha(
             ["dev", "up", "--detach", "--data-dir", "\(directory)/dev", "--workers", "2", "--base-peer-port", "\(base)", "--base-http-port", "\(base + 3)",
-             "--base-worker-port", "\(base + 6)", "--postgres-port", "\(ports[0])", "--graphs-dir", "\(repository)/graphs"],
+             "--base-worker-port", "\(base + 6)", "--base-client-port", "\(base + 9)", "--postgres-port", "\(ports[0])", "--graphs-dir", "\(repository)/graphs"],
             in: directory)
         let devPID = pid_t((try? String(contentsOfFile: "\(directory)/dev/dev.pid", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "")
         defer {
@@ -89,13 +90,13 @@ import Testing
         #expect(second.status != 0)
         #expect(second.output.contains("already runs in"), "a second dev in the same directory is refused: \(second.output)")
 
-        let ingest = try Self.naksha(["ingest", "\(directory)/corpus", "--collection", "docs", "--server", http], in: directory)
+        let ingest = try Self.naksha(["ingest", "\(directory)/corpus", "--collection", "docs", "--server", server], in: directory)
         #expect(ingest.status == 0, "ingest: \(ingest.output)")
         #expect(ingest.output.contains("skipped 0 already stored"))
-        let again = try Self.naksha(["ingest", "\(directory)/corpus", "--collection", "docs", "--server", http], in: directory)
+        let again = try Self.naksha(["ingest", "\(directory)/corpus", "--collection", "docs", "--server", server], in: directory)
         #expect(again.output.contains("stored 0 chunks"), "a second ingest stores nothing again: \(again.output)")
 
-        let ask = try Self.naksha(["ask", "How often does the keeper sound the fog signal in foggy weather?", "--server", http], in: directory)
+        let ask = try Self.naksha(["ask", "How often does the keeper sound the fog signal in foggy weather?", "--server", server], in: directory)
         #expect(ask.status == 0, "ask: \(ask.output)")
         let lines = ask.output.split(separator: "\n").map(String.init)
         let answer = try #require(lines.first { $0.hasPrefix("Answer:") }, "\(ask.output)")
@@ -103,7 +104,7 @@ import Testing
         let sources = try #require(lines.firstIndex { $0.hasPrefix("Sources:") }, "\(ask.output)")
         #expect(lines.dropFirst(sources + 1).first?.contains("corpus/lighthouses.md") == true, "the answer cites the document it came from:\n\(ask.output)")
 
-        let absent = try Self.naksha(["ask", "What is the boiling point of liquid nitrogen in kelvin?", "--server", http], in: directory)
+        let absent = try Self.naksha(["ask", "What is the boiling point of liquid nitrogen in kelvin?", "--server", server], in: directory)
         #expect(absent.status == 0)
         #expect(absent.output.contains("not found in the documents"), "an absent fact is not invented:\n\(absent.output)")
 

@@ -50,7 +50,7 @@ import Testing
         let directory = try TestPostgres.makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         var taken: Set<Int> = []
-        let ports = try (0..<6).map { _ in try stableLoopbackPort(avoiding: &taken) }
+        let ports = try (0..<9).map { _ in try stableLoopbackPort(avoiding: &taken) }
         let peers = (1...3).map { "\($0)=127.0.0.1:\(ports[$0 - 1])" }.joined(separator: ",")
         var processes: [Process] = []
         defer { for process in processes where process.isRunning { process.terminate(); process.waitUntilExit() } }
@@ -59,7 +59,7 @@ import Testing
             process.executableURL = binary
             process.arguments = [
                 "coordinator", "--node-id", "\(id)", "--peers", peers, "--data-dir", "\(directory)/node-\(id)",
-                "--http-port", "\(ports[2 + id])", "--database-url", dsn,
+                "--http-port", "\(ports[2 + id])", "--client-port", "\(ports[5 + id])", "--database-url", dsn,
             ]
             _ = FileManager.default.createFile(atPath: "\(directory)/\(id).log", contents: nil)
             process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: "\(directory)/\(id).log"))
