@@ -192,6 +192,9 @@ let package = Package(
             swiftSettings: strictSettings),
         .testTarget(name: "NakshaVectorTests", dependencies: ["NakshaVector", "NakshaCore"], swiftSettings: strictSettings),
         .testTarget(
+            name: "NakshaProtocolTests", dependencies: ["NakshaProtocol", "NakshaWire", "NakshaCore", swiftProtobuf, nioCore, nioPosix],
+            exclude: ["Golden"], swiftSettings: strictSettings),
+        .testTarget(
             name: "NakshaProvidersTests",
             dependencies: ["NakshaProviders", "NakshaCore", "NakshaTestSupport", asyncHTTPClient, hummingbird, nioCore],
             swiftSettings: strictSettings),

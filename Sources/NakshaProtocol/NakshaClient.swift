@@ -40,6 +40,9 @@ public final class NakshaClient: Sendable {
 
     public let configuration: Configuration
     private let group: any EventLoopGroup
+    /// Calls in flight at once, under the server's per-connection limit (128): more wait here
+    /// instead of being refused RESOURCE_EXHAUSTED.
+    private let slots = CallSlots(100)
     private let connection = Mutex<(current: ClientConnection?, serverIndex: Int)>((nil, 0))
     private let addresses: [(host: String, port: Int)]
 
@@ -142,6 +145,8 @@ public final class NakshaClient: Sendable {
         while true {
             var lastError: RPCError
             do {
+                await slots.acquire()
+                defer { slots.release() }
                 let connection = try await currentConnection(deadline: deadline)
                 let request = try envelope(method, message, deadline: deadline)
                 let bytes = try await connection.unary(request)
@@ -301,5 +306,37 @@ public struct JobWatch: AsyncSequence, Sendable {
             let (streamID, messages) = try connection.stream(envelope)
             current = (connection, streamID, messages.makeAsyncIterator())
         }
+    }
+}
+
+/// A counting semaphore for calls in flight (FIFO).
+final class CallSlots: Sendable {
+    private let state: Mutex<(free: Int, waiting: [CheckedContinuation<Void, Never>])>
+
+    init(_ count: Int) { state = Mutex((count, [])) }
+
+    func acquire() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let granted = state.withLock { state -> Bool in
+                guard state.free > 0 else {
+                    state.waiting.append(continuation)
+                    return false
+                }
+                state.free -= 1
+                return true
+            }
+            if granted { continuation.resume() }
+        }
+    }
+
+    func release() {
+        let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            guard !state.waiting.isEmpty else {
+                state.free += 1
+                return nil
+            }
+            return state.waiting.removeFirst()
+        }
+        next?.resume()
     }
 }
