@@ -164,7 +164,7 @@ let package = Package(
             name: "NakshaCLITests",
             dependencies: [
                 "NakshaCLI", "NakshaCoordinator", "NakshaRaft", "NakshaRaftStorage", "NakshaActors", "RaftCore", "NakshaTestSupport",
-                "NakshaClusterAPI", "NakshaState", "NakshaGraph", "NakshaCore", hummingbird,
+                "NakshaClusterAPI", "NakshaState", "NakshaGraph", "NakshaCore", "NakshaProtocol", hummingbird,
             ],
             swiftSettings: strictSettings
         ),

@@ -5,7 +5,7 @@ set -euo pipefail
 
 APT_PACKAGES=(libpq-dev libzstd-dev libssl-dev libyaml-dev postgresql protobuf-compiler pkg-config)
 # Python packages the test suites use (the any-language client test, peers). Keep short.
-PIP_PACKAGES=()
+PIP_PACKAGES=(protobuf)
 
 say() { printf '==> %s\n' "$*"; }
 
