@@ -45,12 +45,16 @@ run: build ## Start a local cluster (3 coordinators, 2 workers, Postgres) in the
 	@echo ""
 	@echo "Try more:"
 	@echo "  $(NAKSHA) ask \"How do workers learn that a job was cancelled?\""
-	@echo "  curl -s -XPOST 'http://127.0.0.1:8081/v1/jobs?wait=30s' -d '{\"graph\":\"sample_rag\",\"input\":{\"question\":\"What is a lease?\"}}'"
-	@echo "  curl -s http://127.0.0.1:8081/v1/jobs/ID            # a job's status, tasks and outputs"
-	@echo "  curl -sN http://127.0.0.1:8081/v1/jobs/ID/events     # watch a job's state changes"
-	@echo "  $(NAKSHA) dev status                                 # the processes and the Raft leader"
-	@echo "  $(NAKSHA) dev scale --workers 4                      # more workers"
-	@echo "  $(NAKSHA) dev stop                                   # stop the cluster (or: make stop)"
+	@echo "  $(NAKSHA) submit sample_rag --input question=\"What is a lease?\" --wait   # submit, show each task live"
+	@echo "  $(NAKSHA) submit graphs/slow_steps.yaml                     # a graph file; prints the job id"
+	@echo "  $(NAKSHA) job watch ID                                      # follow a job's changes as they happen"
+	@echo "  $(NAKSHA) job status ID                                     # its status, tasks, outputs and state"
+	@echo "  $(NAKSHA) jobs list --status running                        # jobs; also cancel/resume: naksha job --help"
+	@echo "  $(NAKSHA) cluster status                                    # members, roles, the Raft leader"
+	@echo "  $(NAKSHA) dev status                                        # the processes and their logs"
+	@echo "  $(NAKSHA) dev scale --workers 4                             # more workers"
+	@echo "  cluster/local.sh kill leader                                # failover by hand (docs/quickstart.md)"
+	@echo "  $(NAKSHA) dev stop                                          # stop the cluster (or: make stop)"
 
 stop: ## Stop the local cluster that `make run` started
 	@$(NAKSHA) dev stop
