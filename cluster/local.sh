@@ -14,7 +14,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 NAKSHA=${NAKSHA:-.build/debug/naksha}
 DIR=${NAKSHA_DEV_DIR:-.naksha/dev}
-HTTP=${NAKSHA_HTTP:-127.0.0.1:8081}
+# The leader is asked over the client protocol, which tries every coordinator in turn.
+leader_id() { "$NAKSHA" cluster status --json 2>/dev/null | sed -n 's/.*"leader":\([0-9]*\).*/\1/p'; }
 
 die() { echo "local.sh: $*" >&2; exit 1; }
 [[ -x $NAKSHA ]] || die "$NAKSHA is not built; run make build"
@@ -25,7 +26,7 @@ pid_of() {
     [[ -f $DIR/dev.ready ]] || die "no dev cluster runs in $DIR (cluster/local.sh up)"
     if [[ $node == leader ]]; then
         local leader
-        leader=$(curl -sf "http://$HTTP/v1/cluster" | sed -n 's/.*"leader":\([0-9]*\).*/\1/p')
+        leader=$(leader_id)
         [[ -n $leader ]] || die "no leader known right now"
         node=c$leader
     fi
@@ -36,7 +37,7 @@ pid_of() {
     esac
 }
 
-name_of() { [[ $1 == leader ]] && echo "c$(curl -sf "http://$HTTP/v1/cluster" | sed -n 's/.*"leader":\([0-9]*\).*/\1/p')" || echo "$1"; }
+name_of() { [[ $1 == leader ]] && echo "c$(leader_id)" || echo "$1"; }
 
 case ${1:-} in
     up) exec "$NAKSHA" dev up --detach --reuse --data-dir "$DIR" ;;
