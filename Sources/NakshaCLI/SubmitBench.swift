@@ -10,7 +10,8 @@ import NakshaProtocol
 /// job API, in the same run on the same three coordinators (fsync on, no workers: jobs only
 /// queue). `--clients` closed-loop callers each submit a one-node job and wait for its
 /// acknowledgement, then submit the next; callers are spread over the three coordinators the
-/// same way for both. Rounds alternate protocol, HTTP, protocol, … and each round's ratio is
+/// same way for both. Each round runs one pass of each, the order alternating between rounds
+/// (jobs accumulate, so the second pass meets a larger state), and each round's ratio is
 /// reported, with its min–max over the rounds.
 struct SubmitBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -56,14 +57,25 @@ struct SubmitBench: AsyncParsableCommand {
             var ratios: [Double] = []
             var summary: [[String: Any]] = []
             for round in 1...rounds {
-                let binary = try await Self.pass(clients: clients, length: length) { caller, sequence in
+                let binaryPass = { try await Self.pass(clients: clients, length: length) { caller, sequence in
                     var request = Naksha_V1_SubmitJobRequest()
                     request.graph = "noop"
                     request.idempotencyKey = "bench-p\(round)-\(caller)-\(sequence)"
                     _ = try await protocolClients[caller % protocolClients.count].submitJob(request, timeout: .seconds(30))
-                }
-                let http = try await Self.pass(clients: clients, length: length) { caller, sequence in
+                } }
+                let httpPass = { try await Self.pass(clients: clients, length: length) { caller, sequence in
                     try await Self.submitHTTP(members[caller % members.count].http, key: "bench-h\(round)-\(caller)-\(sequence)")
+                } }
+                // Jobs pile up (no workers), so whichever goes second meets a larger state:
+                // the order alternates (protocol first in odd rounds, HTTP first in even ones).
+                let binary: Pass
+                let http: Pass
+                if round % 2 == 1 {
+                    binary = try await binaryPass()
+                    http = try await httpPass()
+                } else {
+                    http = try await httpPass()
+                    binary = try await binaryPass()
                 }
                 let ratio = http.rate > 0 ? binary.rate / http.rate : 0
                 ratios.append(ratio)

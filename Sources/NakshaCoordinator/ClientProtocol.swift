@@ -17,6 +17,19 @@ enum ClientProtocol {
     static func router(for coordinator: Coordinator) -> RPCRouter {
         var router = RPCRouter()
         router.mapError = { mapError($0) }
+        let logger = coordinator.logger
+        router.callEnded = { context, status in
+            guard status.code != .ok else { return }
+            // Failures a client cannot fix are worth a line; the trace id ties it to the
+            // client's own trace.
+            let level: Logger.Level = [.internal, .unknown].contains(status.code) ? .warning : .debug
+            logger.log(
+                level: level, "client call failed",
+                metadata: [
+                    "method": "\(context.method)", "code": "\(status.code.name)", "reason": "\(status.reason)", "message": "\(status.message)",
+                    "peer": "\(context.peer)", "traceparent": "\(context.traceParent ?? "")",
+                ])
+        }
         if let tokens = coordinator.configuration.apiTokens {
             router.authorize = { context in
                 guard let token = context.bearerToken else {

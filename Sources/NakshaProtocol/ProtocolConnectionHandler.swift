@@ -222,7 +222,9 @@ enum CallRunner {
         send: @escaping @Sendable ([UInt8]) async throws -> Void, finish: @escaping @Sendable (Naksha_V1_Status) -> Void
     ) -> Task<Void, Never> {
         Task {
-            finish(await run(route: route, message: message, context: context, router: router, send: send))
+            let status = await run(route: route, message: message, context: context, router: router, send: send)
+            router.callEnded(context, status)
+            finish(status)
         }
     }
 

@@ -86,6 +86,8 @@ public struct RPCRouter: Sendable {
     public var mapError: @Sendable (any Error) -> RPCError? = { _ in nil }
     /// Checked before every call; a non-nil answer refuses it.
     public var authorize: @Sendable (CallContext) -> RPCError? = { _ in nil }
+    /// Told how every call that ran ended (for logs that carry the call's trace context).
+    public var callEnded: @Sendable (CallContext, Naksha_V1_Status) -> Void = { _, _ in }
 
     public init() {}
 
