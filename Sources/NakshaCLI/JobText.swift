@@ -25,6 +25,7 @@ enum JobText {
         case .deadLettered: return "deadLettered"
         case .interrupted: return "interrupted"
         case .cancelled: return "cancelled"
+        case .waiting: return "waiting"
         case .unspecified, .UNRECOGNIZED: return "unknown"
         }
     }
@@ -67,6 +68,7 @@ enum JobText {
             "created_ms": job.createdMs, "updated_ms": job.updatedMs,
         ]
         object["idempotency_key"] = job.idempotencyKey.isEmpty ? NSNull() : job.idempotencyKey
+        if !job.parentTaskID.isEmpty { object["parent_task"] = job.parentTaskID }
         object["started_ms"] = job.startedMs == 0 ? NSNull() : job.startedMs
         object["finished_ms"] = job.finishedMs == 0 ? NSNull() : job.finishedMs
         object["error"] = job.hasError ? ["code": job.error.code, "message": job.error.message, "task": job.error.taskID] : NSNull()
@@ -79,6 +81,7 @@ enum JobText {
             item["worker"] = task.worker.isEmpty ? NSNull() : task.worker
             item["started_ms"] = task.startedMs == 0 ? NSNull() : task.startedMs
             item["finished_ms"] = task.finishedMs == 0 ? NSNull() : task.finishedMs
+            if task.childJobID != 0 { item["child_job"] = "\(task.childJobID)" }
             if task.hasUsage {
                 item["usage"] = [
                     "model": task.usage.model, "prompt_tokens": task.usage.promptTokens, "completion_tokens": task.usage.completionTokens,
@@ -105,6 +108,7 @@ enum JobText {
             if task.attempt > 1 { line += " (attempt \(task.attempt))" }
             if task.startedMs > 0, task.finishedMs >= task.startedMs { line += " \(task.finishedMs - task.startedMs) ms" }
             if !task.worker.isEmpty { line += " on \(task.worker)" }
+            if task.childJobID != 0 { line += " → child job \(task.childJobID)" }
             if !task.error.isEmpty { line += " — \(task.error)" }
             lines.append(line)
         }

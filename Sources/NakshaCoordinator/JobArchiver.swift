@@ -80,7 +80,7 @@ struct JobArchiver {
         case .succeeded: return .succeeded
         case .failed: return .failed
         case .deadLettered: return .deadLettered
-        case .cancelled, .ready, .leased, .retrying, .interrupted: return .cancelled
+        case .cancelled, .ready, .leased, .retrying, .interrupted, .waiting: return .cancelled
         }
     }
 }

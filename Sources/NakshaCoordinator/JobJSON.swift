@@ -40,6 +40,7 @@ enum JobJSON {
         object.set("finished_ms", job.finishedMillis)
         object.set("error", raw: job.error.map(failure) ?? "null")
         object.set("tasks", raw: array(job.tasks.map(task)))
+        if let parent = job.parent { object.set("parent_task", "\(parent)") }
         return object.text
     }
 
@@ -74,6 +75,7 @@ enum JobJSON {
         object.set("ready_at_ms", task.readyAtMillis)
         object.set("started_ms", task.startedMillis)
         object.set("finished_ms", task.finishedMillis)
+        if let child = task.child { object.set("child_job", "\(child)") }
         return object.text
     }
 

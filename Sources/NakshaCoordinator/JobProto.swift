@@ -42,6 +42,7 @@ enum JobProto {
         case .deadLettered: return .deadLettered
         case .interrupted: return .interrupted
         case .cancelled: return .cancelled
+        case .waiting: return .waiting
         }
     }
 
@@ -70,6 +71,7 @@ enum JobProto {
             message.error = error
         }
         message.tasks = job.tasks.map(task)
+        message.parentTaskID = job.parent.map { "\($0)" } ?? ""
         return message
     }
 
@@ -95,6 +97,7 @@ enum JobProto {
         message.readyAtMs = task.readyAtMillis
         message.startedMs = task.startedMillis ?? 0
         message.finishedMs = task.finishedMillis ?? 0
+        message.childJobID = task.child?.rawValue ?? 0
         return message
     }
 

@@ -22,6 +22,9 @@ private struct StateSnapshot: Codable {
     var keyConcurrency: [String: Int]?
     /// By provider key, ascending.
     var providers: [ProviderBucket]?
+    /// Only when child jobs took ids above the last applied index (otherwise the next id
+    /// is the next entry's index either way).
+    var lastJobID: UInt64?
 }
 
 private struct FairnessCursor: Codable {
@@ -43,7 +46,8 @@ extension ClusterState {
                 fairnessCursor[priority].map { FairnessCursor(priority: priority, key: $0) }
             },
             keyConcurrency: keyConcurrency.isEmpty ? nil : keyConcurrency,
-            providers: providers.isEmpty ? nil : providers.keys.sorted().compactMap { providers[$0] })
+            providers: providers.isEmpty ? nil : providers.keys.sorted().compactMap { providers[$0] },
+            lastJobID: lastJobID == 0 ? nil : lastJobID)
         do {
             return Self.snapshotMagic + [Self.formatVersion] + (try CanonicalEncoder.encode(snapshot))
         } catch {
@@ -87,6 +91,7 @@ extension ClusterState {
         for cursor in snapshot.fairnessCursors ?? [] { state.fairnessCursor[cursor.priority] = cursor.key }
         state.keyConcurrency = snapshot.keyConcurrency ?? [:]
         for bucket in snapshot.providers ?? [] { state.providers[bucket.provider] = bucket }
+        state.lastJobID = snapshot.lastJobID ?? 0
         return state
     }
 

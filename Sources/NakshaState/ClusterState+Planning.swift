@@ -7,7 +7,15 @@ extension ClusterState {
     /// finished or failed run ends the job.
     mutating func absorb(_ step: PlannerStep, into job: inout JobRecord, context: CommandContext) {
         let now = context.timestampMillis
+        let graph = definition(of: job)
         for ready in step.ready {
+            if graph.nodes[ready.task.node]?.subgraph != nil {
+                // A subgraph call runs as a child job, started once this entry's changes to
+                // the job are stored (`settleChildJobs`).
+                let taskID = markWaiting(ready.task, in: &job, context: context)
+                childWork.append(.start(taskID))
+                continue
+            }
             let delay = Self.jitteredDelay(ready.delayMillis, seed: context.index, job: job.id, graphTask: ready.task.id)
             let readyAt = now + delay
             let isRetry = ready.task.attempt > 1
@@ -45,6 +53,24 @@ extension ClusterState {
         }
     }
 
+    /// Records a subgraph task as `waiting` (a retry reuses its record).
+    private func markWaiting(_ task: GraphTask, in job: inout JobRecord, context: CommandContext) -> TaskID {
+        let taskID: TaskID
+        if let index = job.taskIndex(of: task.id) {
+            taskID = job.tasks[index].id
+            job.tasks[index].attempt = task.attempt
+            job.tasks[index].item = task.item
+            job.tasks[index].state = .waiting
+            job.tasks[index].lease = nil
+            job.tasks[index].child = nil
+            job.tasks[index].readyAtMillis = context.timestampMillis
+        } else {
+            taskID = appendTask(task, state: .waiting, readyAt: context.timestampMillis, to: &job, context: context)
+        }
+        Self.record(.task(taskID, state: .waiting, attempt: task.attempt), in: &job, context: context, limits: limits)
+        return taskID
+    }
+
     private func appendTask(_ task: GraphTask, state: TaskState, readyAt: UInt64, to job: inout JobRecord, context: CommandContext) -> TaskID {
         let id = TaskID(job: job.id, number: UInt32(job.tasks.count + 1))
         job.tasks.append(
@@ -69,6 +95,7 @@ extension ClusterState {
             switch job.tasks[index].state {
             case .ready, .retrying: dequeue(id)
             case .leased: removeLeased(id)
+            case .waiting: if let child = job.tasks[index].child { childWork.append(.cancel(child)) }
             case .interrupted, .succeeded, .failed, .deadLettered, .cancelled: break
             }
             job.tasks[index].state = .cancelled
@@ -79,6 +106,7 @@ extension ClusterState {
         job.error = failure
         job.finishedMillis = context.timestampMillis
         setStatus(status, of: &job, context: context)
+        if job.parent != nil { childWork.append(.finished(job.id)) }
     }
 
     /// The planner's backoff with "equal jitter": half the delay, plus a pseudo-random part

@@ -106,7 +106,7 @@ extension ClusterState {
             return .failure(ClusterError(.invalidInput, "graph \(record.info.reference): \(error.message)"))
         }
         if newGraph { insert(record) }
-        let id = JobID(rawValue: context.index)
+        let id = newJobID(context: context)
         var job = JobRecord(
             id: id, graph: record.info.reference, contentHash: record.info.contentHash, input: submit.input,
             priority: submit.priority, fairnessKey: submit.fairnessKey, idempotencyKey: submit.idempotencyKey,

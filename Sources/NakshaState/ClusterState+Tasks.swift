@@ -8,10 +8,15 @@ extension ClusterState {
         case .failure(let error): return .failure(error)
         case .success(let found): record = found
         }
-        guard var job = jobs[complete.task.job] else { return .failure(ClusterError(.unknownJob, "job \(complete.task.job) is gone")) }
-        let id = complete.task
+        return recordOutput(complete.task, record: record, output: complete.output, usage: complete.usage, context: context)
+    }
+
+    /// Records a running task's output (a worker's completion under its lease, or a child
+    /// job's result) and moves its job on.
+    mutating func recordOutput(_ id: TaskID, record: TaskRecord, output: [String: GraphValue], usage: TaskUsage?, context: CommandContext) -> ClusterResult {
+        guard var job = jobs[id.job] else { return .failure(ClusterError(.unknownJob, "job \(id.job) is gone")) }
         let index = Int(id.number) - 1
-        let outputSize = Self.encodedSize(of: complete.output)
+        let outputSize = Self.encodedSize(of: output)
         if outputSize > limits.maxTaskOutputBytes {
             let message = "task \(id) (node \"\(record.node)\") produced \(outputSize) bytes of output; the limit is \(limits.maxTaskOutputBytes)"
             failTaskForGood(&job, index: index, state: .failed, code: "output_too_large", message: message, context: context)
@@ -22,7 +27,7 @@ extension ClusterState {
         var checkpoint = job.planner
         let step: PlannerStep
         do {
-            step = try planner.complete(&checkpoint, task: record.graphTask, output: complete.output)
+            step = try planner.complete(&checkpoint, task: record.graphTask, output: output)
         } catch {
             return .failure(ClusterError(.unknownTask, "task \(id) is not running in its job's plan: \(error.message)"))
         }
@@ -37,8 +42,8 @@ extension ClusterState {
             job.tasks[index].error = failure.message
         } else {
             job.tasks[index].state = .succeeded
-            job.tasks[index].output = complete.output
-            job.tasks[index].usage = complete.usage
+            job.tasks[index].output = output
+            job.tasks[index].usage = usage
         }
         Self.record(.task(id, state: job.tasks[index].state, attempt: record.attempt), in: &job, context: context, limits: limits)
         var runFailed = false

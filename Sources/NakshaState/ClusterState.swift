@@ -21,8 +21,16 @@ public struct ClusterState: Sendable, Equatable {
     var graphs: [String: [GraphVersionRecord]] = [:]
     var graphConcurrency: [String: Int] = [:]
     var jobs: [JobID: JobRecord] = [:]
-    /// Ids of `jobs`, ascending (ids are log indexes, so appending keeps the order).
+    /// Ids of `jobs`, ascending (each new id is above every earlier one, so appending keeps
+    /// the order).
     var jobOrder: [JobID] = []
+    /// The highest job id given out when it is above `lastAppliedIndex`, else 0. A new job's
+    /// id is `max(entry index, lastJobID + 1)`: a submit's id is its entry's index unless
+    /// child jobs took ids at or above it.
+    var lastJobID: UInt64 = 0
+    /// Child-job work an entry started, settled before `apply` returns (always empty
+    /// between entries).
+    var childWork: [ChildWork] = []
     /// Ready and retrying tasks, highest priority first, FIFO within a priority.
     var readyQueue: [ReadyEntry] = []
     var nextReadySequence: UInt64 = 1
@@ -48,6 +56,15 @@ public struct ClusterState: Sendable, Equatable {
     /// oversized output fails its task (`outputTooLarge`).
     public mutating func apply(_ command: ClusterCommand, context: CommandContext) -> ClusterResult {
         lastAppliedIndex = max(lastAppliedIndex, context.index)
+        let result = applyCommand(command, context: context)
+        settleChildJobs(context: context)
+        // Canonical form: an id at or below the applied index says nothing the next entry's
+        // index does not (ids of later entries start above it), so it is kept as 0.
+        if lastJobID <= lastAppliedIndex { lastJobID = 0 }
+        return result
+    }
+
+    private mutating func applyCommand(_ command: ClusterCommand, context: CommandContext) -> ClusterResult {
         switch command {
         case .registerGraph(let register): return registerGraph(register, context: context)
         case .setGraphConcurrency(let graph, let maxLeased): return setGraphConcurrency(graph, maxLeased)

@@ -40,12 +40,14 @@ public enum TaskState: String, Sendable, Hashable, Codable, CaseIterable {
     case interrupted
     /// Dropped because its job was cancelled or failed.
     case cancelled
+    /// A `subgraph` node's task: its child job runs (`TaskRecord.child`); the task ends with it.
+    case waiting
 
     /// A state the task never leaves.
     public var isFinal: Bool {
         switch self {
         case .succeeded, .failed, .deadLettered, .cancelled: return true
-        case .ready, .leased, .retrying, .interrupted: return false
+        case .ready, .leased, .retrying, .interrupted, .waiting: return false
         }
     }
 }
@@ -89,6 +91,8 @@ public struct TaskRecord: Sendable, Hashable, Codable {
     /// When its latest lease was granted.
     public internal(set) var startedMillis: UInt64?
     public internal(set) var finishedMillis: UInt64?
+    /// The child job of a `subgraph` task (its latest attempt's), once started.
+    public internal(set) var child: JobID? = nil
 
     public var node: String { graphTask.node }
 }
@@ -118,6 +122,9 @@ public struct JobRecord: Sendable, Hashable, Codable {
     public internal(set) var events: [JobEvent]
     /// The index of the newest event dropped to keep `events` bounded (0: none dropped).
     public internal(set) var eventsDroppedThrough: UInt64
+    /// For a child job: the parent's `subgraph` task it runs for. The parent task ends with
+    /// this job (its output: this job's final values of the keys the node writes).
+    public internal(set) var parent: TaskID? = nil
 
     /// The job's state values.
     public var values: [String: GraphValue] { planner.values }

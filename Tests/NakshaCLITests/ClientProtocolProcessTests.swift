@@ -84,6 +84,27 @@ import Testing
         #expect(status.leader != 0 && status.leader != killed, "a new leader was elected: \(status)")
     }
 
+    @Test("a subgraph node runs as a child job on real processes: the parent waits, the child runs on a worker, the parent takes its output")
+    func subgraphRunsAsChildJob() async throws {
+        let (cluster, workers) = try await WorkerProcessTests.start(workers: 1)
+        defer { workers.stopAll(); cluster.stopAll() }
+        let client = try Self.client(cluster)
+        defer { Task { await client.close() } }
+        var request = Naksha_V1_SubmitJobRequest()
+        request.graph = "sub_parent"
+        request.inputJson = #"{"name": "Ada"}"#
+        let id = try await client.submitJob(request).jobID
+        for try await _ in client.watchJob(id) {}
+        let parent = try await client.getJob(id)
+        #expect(parent.status == .succeeded, "\(parent)")
+        #expect(JobTextLike.state(parent)["greeting"] as? String == "Hello from the child, Ada")
+        let childID = try #require(parent.tasks.first?.childJobID)
+        #expect(childID > id)
+        let child = try await client.getJob(childID)
+        #expect(child.graph == "sub_child" && child.status == .succeeded && child.parentTaskID == "\(id).1")
+        #expect(child.tasks.first?.state == .succeeded && child.tasks.first?.startedMs ?? 0 > 0, "the child's task was leased and ran")
+    }
+
     @Test("the Python client, built from the same .proto files, submits and watches a job on a three-node cluster")
     func pythonClientInterop() async throws {
         let (cluster, workers) = try await WorkerProcessTests.start(workers: 1)

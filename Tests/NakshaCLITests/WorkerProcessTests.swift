@@ -86,6 +86,46 @@ import FoundationNetworking
               - from: nap
                 to: END
             """,
+        // A subgraph call (child job) and the graph it calls; registered in name order, so
+        // the child graph is known when the parent is registered.
+        "sub_child": """
+            name: sub_child
+            version: 1
+            state:
+              name: string
+              greeting: string
+            nodes:
+              greet:
+                type: template
+                params:
+                  template: "Hello from the child, {{ state.name }}"
+                writes: [greeting]
+            edges:
+              - from: START
+                to: greet
+              - from: greet
+                to: END
+            """,
+        "sub_parent": """
+            name: sub_parent
+            version: 1
+            state:
+              name: string
+              greeting: string
+            nodes:
+              call:
+                type: subgraph
+                params:
+                  graph: sub_child@1
+                  input:
+                    name: state.name
+                writes: [greeting]
+            edges:
+              - from: START
+                to: call
+              - from: call
+                to: END
+            """,
         "napper": """
             name: napper
             version: 1

@@ -14,6 +14,8 @@ import Testing
     /// What the model remembers about the run, to check the state against.
     struct Model {
         var submitted: [JobID] = []
+        /// Child jobs seen (subgraph calls), by id.
+        var children: Set<JobID> = []
         var evicted: Set<JobID> = []
         var keyToJob: [String: JobID] = [:]
         var completed: Set<TaskID> = []
@@ -30,8 +32,10 @@ import Testing
         var deadLetters = 0
         var leasesExpired = 0
         var restores = 0
+        var children = 0
 
         mutating func add(_ other: Tally) {
+            children += other.children
             accepted.merge(other.accepted, uniquingKeysWith: +)
             refused.merge(other.refused, uniquingKeysWith: +)
             idempotentHits += other.idempotentHits
@@ -63,6 +67,7 @@ import Testing
         #expect(total.deadLetters >= 3)
         #expect(total.leasesExpired >= 20)
         #expect(total.restores == Self.seeds.count)
+        #expect(total.children >= 50, "only \(total.children) child jobs (subgraph calls) were started")
     }
 
     private func run(seed: UInt64) throws -> Tally {
@@ -84,12 +89,17 @@ import Testing
             #expect(ClusterState.encodeResult(result) == bytes, "seed \(seed) index \(index): the replicas' results differ")
             #expect(try ClusterState.decodeResult(bytes) == result)
             record(command, result, replicaA, &model, &tally)
+            for id in replicaA.jobOrder where replicaA.jobs[id]?.parent != nil && !model.children.contains(id) {
+                #expect(!model.submitted.contains(id), "seed \(seed): child job \(id) has a submitted job's id")
+                model.children.insert(id)
+                tally.children += 1
+            }
             try checkInvariants(replicaA, model, seed: seed, index: index)
             return result
         }
 
         for _ in 0..<2 {
-            for yaml in [Graphs.pipeline, Graphs.approval, Graphs.chat] {
+            for yaml in [Graphs.pipeline, Graphs.approval, Graphs.chat, Graphs.helper, Graphs.delegate] {
                 let name = try GraphDefinition.load(yaml: yaml, fileName: "t").name
                 try step(.registerGraph(RegisterGraph(name: name, yaml: yaml, contentHash: Graphs.hash(yaml))), advance: 1)
             }
@@ -173,7 +183,19 @@ import Testing
         let context = "seed \(seed) index \(index)"
         // No job lost or duplicated.
         #expect(zip(state.jobOrder, state.jobOrder.dropFirst()).allSatisfy { $0 < $1 }, "\(context): job order")
-        #expect(Set(state.jobOrder) == Set(model.submitted).subtracting(model.evicted), "\(context): jobs lost or invented")
+        #expect(Set(state.jobOrder) == Set(model.submitted).union(model.children).subtracting(model.evicted), "\(context): jobs lost or invented")
+        // Subgraph calls: a waiting task's child runs and names it; a running child's parent
+        // task waits on it.
+        for id in state.jobOrder {
+            guard let job = state.jobs[id] else { continue }
+            for task in job.tasks where task.state == .waiting {
+                let child = task.child.flatMap { state.jobs[$0] }
+                #expect(child?.parent == task.id && child?.status.isFinished == false, "\(context): waiting task \(task.id) and its child")
+            }
+            if let parent = job.parent, !job.status.isFinished {
+                #expect(state.task(parent)?.state == .waiting && state.task(parent)?.child == id, "\(context): running child \(id) of \(parent)")
+            }
+        }
         #expect(state.jobs.count == state.jobOrder.count, "\(context): job index")
         // Indexes agree with the task records.
         var queued: [TaskID: Int] = [:]
@@ -186,6 +208,7 @@ import Testing
             for task in job.tasks {
                 let inQueue = queued[task.id] ?? 0
                 #expect(inQueue == ((task.state == .ready || task.state == .retrying) ? 1 : 0), "\(context): task \(task.id) \(task.state) queued \(inQueue)x")
+                #expect((task.child != nil) == (task.state == .waiting) || task.child != nil && task.state.isFinal, "\(context): task \(task.id) child link")
                 #expect(leased.contains(task.id) == (task.state == .leased), "\(context): task \(task.id) \(task.state) lease index")
                 #expect((task.lease != nil) == (task.state == .leased), "\(context): task \(task.id) lease record")
                 #expect((task.output != nil) == (task.state == .succeeded), "\(context): task \(task.id) output")
@@ -207,7 +230,7 @@ import Testing
         let roll = generator.next(below: 100)
         switch roll {
         case 0..<18:
-            let graph = ["approval", "approval", "chat", "pipeline", "pipeline", "pipeline"][Int(generator.next(below: 6))]
+            let graph = ["approval", "approval", "chat", "pipeline", "pipeline", "pipeline", "delegate", "delegate"][Int(generator.next(below: 8))]
             let input: [String: GraphValue] = graph == "approval" ? [:] : ["question": .string("q\(generator.next(below: 2))")]
             let key: String? = generator.next(below: 2) == 0 ? nil : "k\(generator.next(below: 6))"
             let fairness = pick(["t0", "t1", "t2"] as [String?] + [nil])

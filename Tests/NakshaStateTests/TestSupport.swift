@@ -61,6 +61,38 @@ enum Graphs {
           - { from: answer, to: END }
         """
 
+    /// One `answer` node: the graph `delegate` calls.
+    static let helper = """
+        name: helper
+        version: 1
+        state:
+          question: string
+          answer: string
+        nodes:
+          answer: { type: template, params: { template: "from the child" }, writes: [answer] }
+        edges:
+          - { from: START, to: answer }
+          - { from: answer, to: END }
+        """
+
+    /// A subgraph call of `helper@1` (a child job), retried once.
+    static let delegate = """
+        name: delegate
+        version: 1
+        state:
+          question: string
+          answer: string
+        nodes:
+          ask:
+            type: subgraph
+            params: { graph: helper@1, input: { question: state.question } }
+            writes: [answer]
+            retry: { maxAttempts: 2, backoff: fixed, initialDelay: 10ms }
+        edges:
+          - { from: START, to: ask }
+          - { from: ask, to: END }
+        """
+
     /// A valid output for each node of the graphs above.
     static func output(for node: String) -> [String: GraphValue] {
         switch node {

@@ -13,17 +13,17 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16naksha/v1/naksha.proto\x12\tnaksha.v1\"\xa1\x01\n\x10SubmitJobRequest\x12\r\n\x05graph\x18\x01 \x01(\t\x12\x15\n\rgraph_version\x18\x02 \x01(\r\x12\x12\n\ngraph_yaml\x18\x03 \x01(\t\x12\x12\n\ninput_json\x18\x04 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x05 \x01(\t\x12\x10\n\x08priority\x18\x06 \x01(\x05\x12\x14\n\x0c\x66\x61irness_key\x18\x07 \x01(\t\"[\n\x11SubmitJobResponse\x12\x0e\n\x06job_id\x18\x01 \x01(\x04\x12$\n\x06status\x18\x02 \x01(\x0e\x32\x14.naksha.v1.JobStatus\x12\x10\n\x08\x65xisting\x18\x03 \x01(\x08\"\x1f\n\rGetJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\x04\"\"\n\x10\x43\x61ncelJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\x04\"6\n\x10ResumeJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\x04\x12\x12\n\ninput_json\x18\x02 \x01(\t\":\n\x08JobError\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x0f\n\x07task_id\x18\x03 \x01(\t\"d\n\tTaskUsage\x12\r\n\x05model\x18\x01 \x01(\t\x12\x15\n\rprompt_tokens\x18\x02 \x01(\x04\x12\x19\n\x11\x63ompletion_tokens\x18\x03 \x01(\x04\x12\x16\n\x0e\x63ost_micro_usd\x18\x04 \x01(\x04\"\x9b\x02\n\x04Task\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04node\x18\x02 \x01(\t\x12#\n\x05state\x18\x03 \x01(\x0e\x32\x14.naksha.v1.TaskState\x12\x0f\n\x07\x61ttempt\x18\x04 \x01(\r\x12\x13\n\x0boutput_json\x18\x05 \x01(\t\x12#\n\x05usage\x18\x06 \x01(\x0b\x32\x14.naksha.v1.TaskUsage\x12\r\n\x05\x65rror\x18\x07 \x01(\t\x12\x0e\n\x06worker\x18\x08 \x01(\t\x12\x18\n\x10lease_expires_ms\x18\t \x01(\x04\x12\x12\n\ncreated_ms\x18\n \x01(\x04\x12\x13\n\x0bready_at_ms\x18\x0b \x01(\x04\x12\x12\n\nstarted_ms\x18\x0c \x01(\x04\x12\x13\n\x0b\x66inished_ms\x18\r \x01(\x04\"\x84\x03\n\x03Job\x12\n\n\x02id\x18\x01 \x01(\x04\x12$\n\x06status\x18\x02 \x01(\x0e\x32\x14.naksha.v1.JobStatus\x12\r\n\x05graph\x18\x03 \x01(\t\x12\x15\n\rgraph_version\x18\x04 \x01(\r\x12\x14\n\x0c\x63ontent_hash\x18\x05 \x01(\t\x12\x10\n\x08priority\x18\x06 \x01(\x05\x12\x17\n\x0fidempotency_key\x18\x07 \x01(\t\x12\x12\n\ninput_json\x18\x08 \x01(\t\x12\x12\n\nstate_json\x18\t \x01(\t\x12\x12\n\ncreated_ms\x18\n \x01(\x04\x12\x12\n\nupdated_ms\x18\x0b \x01(\x04\x12\x12\n\nstarted_ms\x18\x0c \x01(\x04\x12\x13\n\x0b\x66inished_ms\x18\r \x01(\x04\x12\"\n\x05\x65rror\x18\x0e \x01(\x0b\x32\x13.naksha.v1.JobError\x12\x1e\n\x05tasks\x18\x0f \x03(\x0b\x32\x0f.naksha.v1.Task\x12\x10\n\x08\x61rchived\x18\x10 \x01(\x08\x12\x15\n\rarchived_json\x18\x11 \x01(\t\"\xb3\x01\n\nJobSummary\x12\n\n\x02id\x18\x01 \x01(\x04\x12$\n\x06status\x18\x02 \x01(\x0e\x32\x14.naksha.v1.JobStatus\x12\r\n\x05graph\x18\x03 \x01(\t\x12\x15\n\rgraph_version\x18\x04 \x01(\r\x12\x10\n\x08priority\x18\x05 \x01(\x05\x12\x12\n\ncreated_ms\x18\x06 \x01(\x04\x12\x12\n\nupdated_ms\x18\x07 \x01(\x04\x12\x13\n\x0b\x66inished_ms\x18\x08 \x01(\x04\"k\n\x0fListJobsRequest\x12$\n\x06status\x18\x01 \x01(\x0e\x32\x14.naksha.v1.JobStatus\x12\r\n\x05graph\x18\x02 \x01(\t\x12\r\n\x05limit\x18\x03 \x01(\r\x12\x14\n\x0c\x61\x66ter_job_id\x18\x04 \x01(\x04\"L\n\x10ListJobsResponse\x12#\n\x04jobs\x18\x01 \x03(\x0b\x32\x15.naksha.v1.JobSummary\x12\x13\n\x0bnext_cursor\x18\x02 \x01(\x04\"9\n\x0fWatchJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\x04\x12\x16\n\x0e\x61\x66ter_event_id\x18\x02 \x01(\x04\"a\n\nTaskChange\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x0c\n\x04node\x18\x02 \x01(\t\x12#\n\x05state\x18\x03 \x01(\x0e\x32\x14.naksha.v1.TaskState\x12\x0f\n\x07\x61ttempt\x18\x04 \x01(\r\"d\n\tJobChange\x12&\n\x06status\x18\x01 \x01(\x0e\x32\x14.naksha.v1.JobStatusH\x00\x12%\n\x04task\x18\x02 \x01(\x0b\x32\x15.naksha.v1.TaskChangeH\x00\x42\x08\n\x06\x63hange\"\x81\x01\n\x08JobEvent\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\x04\x12\x0e\n\x06job_id\x18\x02 \x01(\x04\x12\x14\n\x0ctimestamp_ms\x18\x03 \x01(\x04\x12%\n\x07\x63hanges\x18\x04 \x03(\x0b\x32\x14.naksha.v1.JobChange\x12\x16\n\x0emissed_earlier\x18\x05 \x01(\x08\"7\n\x14RegisterGraphRequest\x12\x0c\n\x04yaml\x18\x01 \x01(\t\x12\x11\n\tfile_name\x18\x02 \x01(\t\"Z\n\x0cGraphVersion\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\r\x12\x14\n\x0c\x63ontent_hash\x18\x03 \x01(\t\x12\x15\n\rregistered_ms\x18\x04 \x01(\x04\"P\n\x15RegisterGraphResponse\x12&\n\x05graph\x18\x01 \x01(\x0b\x32\x17.naksha.v1.GraphVersion\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\"!\n\x11ListGraphsRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"=\n\x12ListGraphsResponse\x12\'\n\x06graphs\x18\x01 \x03(\x0b\x32\x17.naksha.v1.GraphVersion\"\x16\n\x14\x43lusterStatusRequest\"O\n\rClusterMember\x12\n\n\x02id\x18\x01 \x01(\x04\x12\x0c\n\x04role\x18\x02 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x03 \x01(\t\x12\x13\n\x0bmatch_index\x18\x04 \x01(\x04\"\xb5\x01\n\x15\x43lusterStatusResponse\x12\x0e\n\x06leader\x18\x01 \x01(\x04\x12\x0c\n\x04term\x18\x02 \x01(\x04\x12\x14\n\x0c\x63ommit_index\x18\x03 \x01(\x04\x12\x15\n\rapplied_index\x18\x04 \x01(\x04\x12\x11\n\tserved_by\x18\x05 \x01(\x04\x12\x13\n\x0b\x61nswered_by\x18\x06 \x01(\x04\x12)\n\x07members\x18\x07 \x03(\x0b\x32\x18.naksha.v1.ClusterMember\"\x0f\n\rHealthRequest\"\xb9\x01\n\x0eHealthResponse\x12\x37\n\x06status\x18\x01 \x01(\x0e\x32\'.naksha.v1.HealthResponse.ServingStatus\x12\x0f\n\x07node_id\x18\x02 \x01(\x04\x12\x0e\n\x06reason\x18\x03 \x01(\t\"M\n\rServingStatus\x12\x1e\n\x1aSERVING_STATUS_UNSPECIFIED\x10\x00\x12\x0b\n\x07SERVING\x10\x01\x12\x0f\n\x0bNOT_SERVING\x10\x02*\xbd\x01\n\tJobStatus\x12\x1a\n\x16JOB_STATUS_UNSPECIFIED\x10\x00\x12\x15\n\x11JOB_STATUS_QUEUED\x10\x01\x12\x16\n\x12JOB_STATUS_RUNNING\x10\x02\x12\x1a\n\x16JOB_STATUS_INTERRUPTED\x10\x03\x12\x18\n\x14JOB_STATUS_SUCCEEDED\x10\x04\x12\x15\n\x11JOB_STATUS_FAILED\x10\x05\x12\x18\n\x14JOB_STATUS_CANCELLED\x10\x06*\xf2\x01\n\tTaskState\x12\x1a\n\x16TASK_STATE_UNSPECIFIED\x10\x00\x12\x14\n\x10TASK_STATE_READY\x10\x01\x12\x15\n\x11TASK_STATE_LEASED\x10\x02\x12\x18\n\x14TASK_STATE_SUCCEEDED\x10\x03\x12\x17\n\x13TASK_STATE_RETRYING\x10\x04\x12\x15\n\x11TASK_STATE_FAILED\x10\x05\x12\x1c\n\x18TASK_STATE_DEAD_LETTERED\x10\x06\x12\x1a\n\x16TASK_STATE_INTERRUPTED\x10\x07\x12\x18\n\x14TASK_STATE_CANCELLED\x10\x08\x32\xae\x05\n\x06Naksha\x12\x46\n\tSubmitJob\x12\x1b.naksha.v1.SubmitJobRequest\x1a\x1c.naksha.v1.SubmitJobResponse\x12\x32\n\x06GetJob\x12\x18.naksha.v1.GetJobRequest\x1a\x0e.naksha.v1.Job\x12\x38\n\tCancelJob\x12\x1b.naksha.v1.CancelJobRequest\x1a\x0e.naksha.v1.Job\x12\x38\n\tResumeJob\x12\x1b.naksha.v1.ResumeJobRequest\x1a\x0e.naksha.v1.Job\x12\x43\n\x08ListJobs\x12\x1a.naksha.v1.ListJobsRequest\x1a\x1b.naksha.v1.ListJobsResponse\x12=\n\x08WatchJob\x12\x1a.naksha.v1.WatchJobRequest\x1a\x13.naksha.v1.JobEvent0\x01\x12R\n\rRegisterGraph\x12\x1f.naksha.v1.RegisterGraphRequest\x1a .naksha.v1.RegisterGraphResponse\x12I\n\nListGraphs\x12\x1c.naksha.v1.ListGraphsRequest\x1a\x1d.naksha.v1.ListGraphsResponse\x12R\n\rClusterStatus\x12\x1f.naksha.v1.ClusterStatusRequest\x1a .naksha.v1.ClusterStatusResponse\x12=\n\x06Health\x12\x18.naksha.v1.HealthRequest\x1a\x19.naksha.v1.HealthResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16naksha/v1/naksha.proto\x12\tnaksha.v1\"\xa1\x01\n\x10SubmitJobRequest\x12\r\n\x05graph\x18\x01 \x01(\t\x12\x15\n\rgraph_version\x18\x02 \x01(\r\x12\x12\n\ngraph_yaml\x18\x03 \x01(\t\x12\x12\n\ninput_json\x18\x04 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x05 \x01(\t\x12\x10\n\x08priority\x18\x06 \x01(\x05\x12\x14\n\x0c\x66\x61irness_key\x18\x07 \x01(\t\"[\n\x11SubmitJobResponse\x12\x0e\n\x06job_id\x18\x01 \x01(\x04\x12$\n\x06status\x18\x02 \x01(\x0e\x32\x14.naksha.v1.JobStatus\x12\x10\n\x08\x65xisting\x18\x03 \x01(\x08\"\x1f\n\rGetJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\x04\"\"\n\x10\x43\x61ncelJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\x04\"6\n\x10ResumeJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\x04\x12\x12\n\ninput_json\x18\x02 \x01(\t\":\n\x08JobError\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x0f\n\x07task_id\x18\x03 \x01(\t\"d\n\tTaskUsage\x12\r\n\x05model\x18\x01 \x01(\t\x12\x15\n\rprompt_tokens\x18\x02 \x01(\x04\x12\x19\n\x11\x63ompletion_tokens\x18\x03 \x01(\x04\x12\x16\n\x0e\x63ost_micro_usd\x18\x04 \x01(\x04\"\xb1\x02\n\x04Task\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04node\x18\x02 \x01(\t\x12#\n\x05state\x18\x03 \x01(\x0e\x32\x14.naksha.v1.TaskState\x12\x0f\n\x07\x61ttempt\x18\x04 \x01(\r\x12\x13\n\x0boutput_json\x18\x05 \x01(\t\x12#\n\x05usage\x18\x06 \x01(\x0b\x32\x14.naksha.v1.TaskUsage\x12\r\n\x05\x65rror\x18\x07 \x01(\t\x12\x0e\n\x06worker\x18\x08 \x01(\t\x12\x18\n\x10lease_expires_ms\x18\t \x01(\x04\x12\x12\n\ncreated_ms\x18\n \x01(\x04\x12\x13\n\x0bready_at_ms\x18\x0b \x01(\x04\x12\x12\n\nstarted_ms\x18\x0c \x01(\x04\x12\x13\n\x0b\x66inished_ms\x18\r \x01(\x04\x12\x14\n\x0c\x63hild_job_id\x18\x0e \x01(\x04\"\x9c\x03\n\x03Job\x12\n\n\x02id\x18\x01 \x01(\x04\x12$\n\x06status\x18\x02 \x01(\x0e\x32\x14.naksha.v1.JobStatus\x12\r\n\x05graph\x18\x03 \x01(\t\x12\x15\n\rgraph_version\x18\x04 \x01(\r\x12\x14\n\x0c\x63ontent_hash\x18\x05 \x01(\t\x12\x10\n\x08priority\x18\x06 \x01(\x05\x12\x17\n\x0fidempotency_key\x18\x07 \x01(\t\x12\x12\n\ninput_json\x18\x08 \x01(\t\x12\x12\n\nstate_json\x18\t \x01(\t\x12\x12\n\ncreated_ms\x18\n \x01(\x04\x12\x12\n\nupdated_ms\x18\x0b \x01(\x04\x12\x12\n\nstarted_ms\x18\x0c \x01(\x04\x12\x13\n\x0b\x66inished_ms\x18\r \x01(\x04\x12\"\n\x05\x65rror\x18\x0e \x01(\x0b\x32\x13.naksha.v1.JobError\x12\x1e\n\x05tasks\x18\x0f \x03(\x0b\x32\x0f.naksha.v1.Task\x12\x10\n\x08\x61rchived\x18\x10 \x01(\x08\x12\x15\n\rarchived_json\x18\x11 \x01(\t\x12\x16\n\x0eparent_task_id\x18\x12 \x01(\t\"\xb3\x01\n\nJobSummary\x12\n\n\x02id\x18\x01 \x01(\x04\x12$\n\x06status\x18\x02 \x01(\x0e\x32\x14.naksha.v1.JobStatus\x12\r\n\x05graph\x18\x03 \x01(\t\x12\x15\n\rgraph_version\x18\x04 \x01(\r\x12\x10\n\x08priority\x18\x05 \x01(\x05\x12\x12\n\ncreated_ms\x18\x06 \x01(\x04\x12\x12\n\nupdated_ms\x18\x07 \x01(\x04\x12\x13\n\x0b\x66inished_ms\x18\x08 \x01(\x04\"k\n\x0fListJobsRequest\x12$\n\x06status\x18\x01 \x01(\x0e\x32\x14.naksha.v1.JobStatus\x12\r\n\x05graph\x18\x02 \x01(\t\x12\r\n\x05limit\x18\x03 \x01(\r\x12\x14\n\x0c\x61\x66ter_job_id\x18\x04 \x01(\x04\"L\n\x10ListJobsResponse\x12#\n\x04jobs\x18\x01 \x03(\x0b\x32\x15.naksha.v1.JobSummary\x12\x13\n\x0bnext_cursor\x18\x02 \x01(\x04\"9\n\x0fWatchJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\x04\x12\x16\n\x0e\x61\x66ter_event_id\x18\x02 \x01(\x04\"a\n\nTaskChange\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x0c\n\x04node\x18\x02 \x01(\t\x12#\n\x05state\x18\x03 \x01(\x0e\x32\x14.naksha.v1.TaskState\x12\x0f\n\x07\x61ttempt\x18\x04 \x01(\r\"d\n\tJobChange\x12&\n\x06status\x18\x01 \x01(\x0e\x32\x14.naksha.v1.JobStatusH\x00\x12%\n\x04task\x18\x02 \x01(\x0b\x32\x15.naksha.v1.TaskChangeH\x00\x42\x08\n\x06\x63hange\"\x81\x01\n\x08JobEvent\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\x04\x12\x0e\n\x06job_id\x18\x02 \x01(\x04\x12\x14\n\x0ctimestamp_ms\x18\x03 \x01(\x04\x12%\n\x07\x63hanges\x18\x04 \x03(\x0b\x32\x14.naksha.v1.JobChange\x12\x16\n\x0emissed_earlier\x18\x05 \x01(\x08\"7\n\x14RegisterGraphRequest\x12\x0c\n\x04yaml\x18\x01 \x01(\t\x12\x11\n\tfile_name\x18\x02 \x01(\t\"Z\n\x0cGraphVersion\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\r\x12\x14\n\x0c\x63ontent_hash\x18\x03 \x01(\t\x12\x15\n\rregistered_ms\x18\x04 \x01(\x04\"P\n\x15RegisterGraphResponse\x12&\n\x05graph\x18\x01 \x01(\x0b\x32\x17.naksha.v1.GraphVersion\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\"!\n\x11ListGraphsRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"=\n\x12ListGraphsResponse\x12\'\n\x06graphs\x18\x01 \x03(\x0b\x32\x17.naksha.v1.GraphVersion\"\x16\n\x14\x43lusterStatusRequest\"O\n\rClusterMember\x12\n\n\x02id\x18\x01 \x01(\x04\x12\x0c\n\x04role\x18\x02 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x03 \x01(\t\x12\x13\n\x0bmatch_index\x18\x04 \x01(\x04\"\xb5\x01\n\x15\x43lusterStatusResponse\x12\x0e\n\x06leader\x18\x01 \x01(\x04\x12\x0c\n\x04term\x18\x02 \x01(\x04\x12\x14\n\x0c\x63ommit_index\x18\x03 \x01(\x04\x12\x15\n\rapplied_index\x18\x04 \x01(\x04\x12\x11\n\tserved_by\x18\x05 \x01(\x04\x12\x13\n\x0b\x61nswered_by\x18\x06 \x01(\x04\x12)\n\x07members\x18\x07 \x03(\x0b\x32\x18.naksha.v1.ClusterMember\"\x0f\n\rHealthRequest\"\xb9\x01\n\x0eHealthResponse\x12\x37\n\x06status\x18\x01 \x01(\x0e\x32\'.naksha.v1.HealthResponse.ServingStatus\x12\x0f\n\x07node_id\x18\x02 \x01(\x04\x12\x0e\n\x06reason\x18\x03 \x01(\t\"M\n\rServingStatus\x12\x1e\n\x1aSERVING_STATUS_UNSPECIFIED\x10\x00\x12\x0b\n\x07SERVING\x10\x01\x12\x0f\n\x0bNOT_SERVING\x10\x02*\xbd\x01\n\tJobStatus\x12\x1a\n\x16JOB_STATUS_UNSPECIFIED\x10\x00\x12\x15\n\x11JOB_STATUS_QUEUED\x10\x01\x12\x16\n\x12JOB_STATUS_RUNNING\x10\x02\x12\x1a\n\x16JOB_STATUS_INTERRUPTED\x10\x03\x12\x18\n\x14JOB_STATUS_SUCCEEDED\x10\x04\x12\x15\n\x11JOB_STATUS_FAILED\x10\x05\x12\x18\n\x14JOB_STATUS_CANCELLED\x10\x06*\x8a\x02\n\tTaskState\x12\x1a\n\x16TASK_STATE_UNSPECIFIED\x10\x00\x12\x14\n\x10TASK_STATE_READY\x10\x01\x12\x15\n\x11TASK_STATE_LEASED\x10\x02\x12\x18\n\x14TASK_STATE_SUCCEEDED\x10\x03\x12\x17\n\x13TASK_STATE_RETRYING\x10\x04\x12\x15\n\x11TASK_STATE_FAILED\x10\x05\x12\x1c\n\x18TASK_STATE_DEAD_LETTERED\x10\x06\x12\x1a\n\x16TASK_STATE_INTERRUPTED\x10\x07\x12\x18\n\x14TASK_STATE_CANCELLED\x10\x08\x12\x16\n\x12TASK_STATE_WAITING\x10\t2\xae\x05\n\x06Naksha\x12\x46\n\tSubmitJob\x12\x1b.naksha.v1.SubmitJobRequest\x1a\x1c.naksha.v1.SubmitJobResponse\x12\x32\n\x06GetJob\x12\x18.naksha.v1.GetJobRequest\x1a\x0e.naksha.v1.Job\x12\x38\n\tCancelJob\x12\x1b.naksha.v1.CancelJobRequest\x1a\x0e.naksha.v1.Job\x12\x38\n\tResumeJob\x12\x1b.naksha.v1.ResumeJobRequest\x1a\x0e.naksha.v1.Job\x12\x43\n\x08ListJobs\x12\x1a.naksha.v1.ListJobsRequest\x1a\x1b.naksha.v1.ListJobsResponse\x12=\n\x08WatchJob\x12\x1a.naksha.v1.WatchJobRequest\x1a\x13.naksha.v1.JobEvent0\x01\x12R\n\rRegisterGraph\x12\x1f.naksha.v1.RegisterGraphRequest\x1a .naksha.v1.RegisterGraphResponse\x12I\n\nListGraphs\x12\x1c.naksha.v1.ListGraphsRequest\x1a\x1d.naksha.v1.ListGraphsResponse\x12R\n\rClusterStatus\x12\x1f.naksha.v1.ClusterStatusRequest\x1a .naksha.v1.ClusterStatusResponse\x12=\n\x06Health\x12\x18.naksha.v1.HealthRequest\x1a\x19.naksha.v1.HealthResponseb\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'naksha.v1.naksha_pb2', globals())
 if _descriptor._USE_C_DESCRIPTORS == False:
 
   DESCRIPTOR._options = None
-  _JOBSTATUS._serialized_start=2843
-  _JOBSTATUS._serialized_end=3032
-  _TASKSTATE._serialized_start=3035
-  _TASKSTATE._serialized_end=3277
+  _JOBSTATUS._serialized_start=2889
+  _JOBSTATUS._serialized_end=3078
+  _TASKSTATE._serialized_start=3081
+  _TASKSTATE._serialized_end=3347
   _SUBMITJOBREQUEST._serialized_start=38
   _SUBMITJOBREQUEST._serialized_end=199
   _SUBMITJOBRESPONSE._serialized_start=201
@@ -39,45 +39,45 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _TASKUSAGE._serialized_start=479
   _TASKUSAGE._serialized_end=579
   _TASK._serialized_start=582
-  _TASK._serialized_end=865
-  _JOB._serialized_start=868
-  _JOB._serialized_end=1256
-  _JOBSUMMARY._serialized_start=1259
-  _JOBSUMMARY._serialized_end=1438
-  _LISTJOBSREQUEST._serialized_start=1440
-  _LISTJOBSREQUEST._serialized_end=1547
-  _LISTJOBSRESPONSE._serialized_start=1549
-  _LISTJOBSRESPONSE._serialized_end=1625
-  _WATCHJOBREQUEST._serialized_start=1627
-  _WATCHJOBREQUEST._serialized_end=1684
-  _TASKCHANGE._serialized_start=1686
-  _TASKCHANGE._serialized_end=1783
-  _JOBCHANGE._serialized_start=1785
-  _JOBCHANGE._serialized_end=1885
-  _JOBEVENT._serialized_start=1888
-  _JOBEVENT._serialized_end=2017
-  _REGISTERGRAPHREQUEST._serialized_start=2019
-  _REGISTERGRAPHREQUEST._serialized_end=2074
-  _GRAPHVERSION._serialized_start=2076
-  _GRAPHVERSION._serialized_end=2166
-  _REGISTERGRAPHRESPONSE._serialized_start=2168
-  _REGISTERGRAPHRESPONSE._serialized_end=2248
-  _LISTGRAPHSREQUEST._serialized_start=2250
-  _LISTGRAPHSREQUEST._serialized_end=2283
-  _LISTGRAPHSRESPONSE._serialized_start=2285
-  _LISTGRAPHSRESPONSE._serialized_end=2346
-  _CLUSTERSTATUSREQUEST._serialized_start=2348
-  _CLUSTERSTATUSREQUEST._serialized_end=2370
-  _CLUSTERMEMBER._serialized_start=2372
-  _CLUSTERMEMBER._serialized_end=2451
-  _CLUSTERSTATUSRESPONSE._serialized_start=2454
-  _CLUSTERSTATUSRESPONSE._serialized_end=2635
-  _HEALTHREQUEST._serialized_start=2637
-  _HEALTHREQUEST._serialized_end=2652
-  _HEALTHRESPONSE._serialized_start=2655
-  _HEALTHRESPONSE._serialized_end=2840
-  _HEALTHRESPONSE_SERVINGSTATUS._serialized_start=2763
-  _HEALTHRESPONSE_SERVINGSTATUS._serialized_end=2840
-  _NAKSHA._serialized_start=3280
-  _NAKSHA._serialized_end=3966
+  _TASK._serialized_end=887
+  _JOB._serialized_start=890
+  _JOB._serialized_end=1302
+  _JOBSUMMARY._serialized_start=1305
+  _JOBSUMMARY._serialized_end=1484
+  _LISTJOBSREQUEST._serialized_start=1486
+  _LISTJOBSREQUEST._serialized_end=1593
+  _LISTJOBSRESPONSE._serialized_start=1595
+  _LISTJOBSRESPONSE._serialized_end=1671
+  _WATCHJOBREQUEST._serialized_start=1673
+  _WATCHJOBREQUEST._serialized_end=1730
+  _TASKCHANGE._serialized_start=1732
+  _TASKCHANGE._serialized_end=1829
+  _JOBCHANGE._serialized_start=1831
+  _JOBCHANGE._serialized_end=1931
+  _JOBEVENT._serialized_start=1934
+  _JOBEVENT._serialized_end=2063
+  _REGISTERGRAPHREQUEST._serialized_start=2065
+  _REGISTERGRAPHREQUEST._serialized_end=2120
+  _GRAPHVERSION._serialized_start=2122
+  _GRAPHVERSION._serialized_end=2212
+  _REGISTERGRAPHRESPONSE._serialized_start=2214
+  _REGISTERGRAPHRESPONSE._serialized_end=2294
+  _LISTGRAPHSREQUEST._serialized_start=2296
+  _LISTGRAPHSREQUEST._serialized_end=2329
+  _LISTGRAPHSRESPONSE._serialized_start=2331
+  _LISTGRAPHSRESPONSE._serialized_end=2392
+  _CLUSTERSTATUSREQUEST._serialized_start=2394
+  _CLUSTERSTATUSREQUEST._serialized_end=2416
+  _CLUSTERMEMBER._serialized_start=2418
+  _CLUSTERMEMBER._serialized_end=2497
+  _CLUSTERSTATUSRESPONSE._serialized_start=2500
+  _CLUSTERSTATUSRESPONSE._serialized_end=2681
+  _HEALTHREQUEST._serialized_start=2683
+  _HEALTHREQUEST._serialized_end=2698
+  _HEALTHRESPONSE._serialized_start=2701
+  _HEALTHRESPONSE._serialized_end=2886
+  _HEALTHRESPONSE_SERVINGSTATUS._serialized_start=2809
+  _HEALTHRESPONSE_SERVINGSTATUS._serialized_end=2886
+  _NAKSHA._serialized_start=3350
+  _NAKSHA._serialized_end=4036
 # @@protoc_insertion_point(module_scope)

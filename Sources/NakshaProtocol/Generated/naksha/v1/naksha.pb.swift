@@ -89,6 +89,9 @@ public nonisolated enum Naksha_V1_TaskState: SwiftProtobuf.Enum, Swift.CaseItera
   case deadLettered // = 6
   case interrupted // = 7
   case cancelled // = 8
+
+  /// A subgraph node's task: its child job (Task.child_job_id) runs; the task ends with it.
+  case waiting // = 9
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -106,6 +109,7 @@ public nonisolated enum Naksha_V1_TaskState: SwiftProtobuf.Enum, Swift.CaseItera
     case 6: self = .deadLettered
     case 7: self = .interrupted
     case 8: self = .cancelled
+    case 9: self = .waiting
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -121,6 +125,7 @@ public nonisolated enum Naksha_V1_TaskState: SwiftProtobuf.Enum, Swift.CaseItera
     case .deadLettered: return 6
     case .interrupted: return 7
     case .cancelled: return 8
+    case .waiting: return 9
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -136,6 +141,7 @@ public nonisolated enum Naksha_V1_TaskState: SwiftProtobuf.Enum, Swift.CaseItera
     .deadLettered,
     .interrupted,
     .cancelled,
+    .waiting,
   ]
 
 }
@@ -265,53 +271,95 @@ public nonisolated struct Naksha_V1_TaskUsage: Sendable {
   public init() {}
 }
 
-public nonisolated struct Naksha_V1_Task: Sendable {
+public nonisolated struct Naksha_V1_Task: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// "JOB.NUMBER": task 3 of job 42 is "42.3".
-  public var id: String = String()
+  public var id: String {
+    get {_storage._id}
+    set {_uniqueStorage()._id = newValue}
+  }
 
   /// The graph node the task runs.
-  public var node: String = String()
+  public var node: String {
+    get {_storage._node}
+    set {_uniqueStorage()._node = newValue}
+  }
 
-  public var state: Naksha_V1_TaskState = .unspecified
+  public var state: Naksha_V1_TaskState {
+    get {_storage._state}
+    set {_uniqueStorage()._state = newValue}
+  }
 
-  public var attempt: UInt32 = 0
+  public var attempt: UInt32 {
+    get {_storage._attempt}
+    set {_uniqueStorage()._attempt = newValue}
+  }
 
   /// The node's output, a JSON object; empty until it succeeded.
-  public var outputJson: String = String()
+  public var outputJson: String {
+    get {_storage._outputJson}
+    set {_uniqueStorage()._outputJson = newValue}
+  }
 
   public var usage: Naksha_V1_TaskUsage {
-    get {_usage ?? Naksha_V1_TaskUsage()}
-    set {_usage = newValue}
+    get {_storage._usage ?? Naksha_V1_TaskUsage()}
+    set {_uniqueStorage()._usage = newValue}
   }
   /// Returns true if `usage` has been explicitly set.
-  public var hasUsage: Bool {self._usage != nil}
+  public var hasUsage: Bool {_storage._usage != nil}
   /// Clears the value of `usage`. Subsequent reads from it will return its default value.
-  public mutating func clearUsage() {self._usage = nil}
+  public mutating func clearUsage() {_uniqueStorage()._usage = nil}
 
-  public var error: String = String()
+  public var error: String {
+    get {_storage._error}
+    set {_uniqueStorage()._error = newValue}
+  }
 
   /// The worker holding the lease, while leased.
-  public var worker: String = String()
+  public var worker: String {
+    get {_storage._worker}
+    set {_uniqueStorage()._worker = newValue}
+  }
 
-  public var leaseExpiresMs: UInt64 = 0
+  public var leaseExpiresMs: UInt64 {
+    get {_storage._leaseExpiresMs}
+    set {_uniqueStorage()._leaseExpiresMs = newValue}
+  }
 
-  public var createdMs: UInt64 = 0
+  public var createdMs: UInt64 {
+    get {_storage._createdMs}
+    set {_uniqueStorage()._createdMs = newValue}
+  }
 
-  public var readyAtMs: UInt64 = 0
+  public var readyAtMs: UInt64 {
+    get {_storage._readyAtMs}
+    set {_uniqueStorage()._readyAtMs = newValue}
+  }
 
-  public var startedMs: UInt64 = 0
+  public var startedMs: UInt64 {
+    get {_storage._startedMs}
+    set {_uniqueStorage()._startedMs = newValue}
+  }
 
-  public var finishedMs: UInt64 = 0
+  public var finishedMs: UInt64 {
+    get {_storage._finishedMs}
+    set {_uniqueStorage()._finishedMs = newValue}
+  }
+
+  /// A subgraph task's child job (its latest attempt's), 0 when none.
+  public var childJobID: UInt64 {
+    get {_storage._childJobID}
+    set {_uniqueStorage()._childJobID = newValue}
+  }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _usage: Naksha_V1_TaskUsage? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 /// Timestamps are milliseconds since the Unix epoch, 0 when not reached yet.
@@ -410,6 +458,12 @@ public nonisolated struct Naksha_V1_Job: @unchecked Sendable {
   public var archivedJson: String {
     get {_storage._archivedJson}
     set {_uniqueStorage()._archivedJson = newValue}
+  }
+
+  /// For a child job (a subgraph call): the parent's task ("JOB.NUMBER"), else empty.
+  public var parentTaskID: String {
+    get {_storage._parentTaskID}
+    set {_uniqueStorage()._parentTaskID = newValue}
   }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -786,7 +840,7 @@ nonisolated extension Naksha_V1_JobStatus: SwiftProtobuf._ProtoNameProviding {
 }
 
 nonisolated extension Naksha_V1_TaskState: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0TASK_STATE_UNSPECIFIED\0\u{1}TASK_STATE_READY\0\u{1}TASK_STATE_LEASED\0\u{1}TASK_STATE_SUCCEEDED\0\u{1}TASK_STATE_RETRYING\0\u{1}TASK_STATE_FAILED\0\u{1}TASK_STATE_DEAD_LETTERED\0\u{1}TASK_STATE_INTERRUPTED\0\u{1}TASK_STATE_CANCELLED\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0TASK_STATE_UNSPECIFIED\0\u{1}TASK_STATE_READY\0\u{1}TASK_STATE_LEASED\0\u{1}TASK_STATE_SUCCEEDED\0\u{1}TASK_STATE_RETRYING\0\u{1}TASK_STATE_FAILED\0\u{1}TASK_STATE_DEAD_LETTERED\0\u{1}TASK_STATE_INTERRUPTED\0\u{1}TASK_STATE_CANCELLED\0\u{1}TASK_STATE_WAITING\0")
 }
 
 nonisolated extension Naksha_V1_SubmitJobRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
@@ -1071,93 +1125,160 @@ nonisolated extension Naksha_V1_TaskUsage: SwiftProtobuf.Message, SwiftProtobuf.
 
 nonisolated extension Naksha_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Task"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}node\0\u{1}state\0\u{1}attempt\0\u{3}output_json\0\u{1}usage\0\u{1}error\0\u{1}worker\0\u{3}lease_expires_ms\0\u{3}created_ms\0\u{3}ready_at_ms\0\u{3}started_ms\0\u{3}finished_ms\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}node\0\u{1}state\0\u{1}attempt\0\u{3}output_json\0\u{1}usage\0\u{1}error\0\u{1}worker\0\u{3}lease_expires_ms\0\u{3}created_ms\0\u{3}ready_at_ms\0\u{3}started_ms\0\u{3}finished_ms\0\u{3}child_job_id\0")
+
+  fileprivate class _StorageClass {
+    var _id: String = String()
+    var _node: String = String()
+    var _state: Naksha_V1_TaskState = .unspecified
+    var _attempt: UInt32 = 0
+    var _outputJson: String = String()
+    var _usage: Naksha_V1_TaskUsage? = nil
+    var _error: String = String()
+    var _worker: String = String()
+    var _leaseExpiresMs: UInt64 = 0
+    var _createdMs: UInt64 = 0
+    var _readyAtMs: UInt64 = 0
+    var _startedMs: UInt64 = 0
+    var _finishedMs: UInt64 = 0
+    var _childJobID: UInt64 = 0
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _id = source._id
+      _node = source._node
+      _state = source._state
+      _attempt = source._attempt
+      _outputJson = source._outputJson
+      _usage = source._usage
+      _error = source._error
+      _worker = source._worker
+      _leaseExpiresMs = source._leaseExpiresMs
+      _createdMs = source._createdMs
+      _readyAtMs = source._readyAtMs
+      _startedMs = source._startedMs
+      _finishedMs = source._finishedMs
+      _childJobID = source._childJobID
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
-      case 2: try { try decoder.decodeSingularStringField(value: &self.node) }()
-      case 3: try { try decoder.decodeSingularEnumField(value: &self.state) }()
-      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.attempt) }()
-      case 5: try { try decoder.decodeSingularStringField(value: &self.outputJson) }()
-      case 6: try { try decoder.decodeSingularMessageField(value: &self._usage) }()
-      case 7: try { try decoder.decodeSingularStringField(value: &self.error) }()
-      case 8: try { try decoder.decodeSingularStringField(value: &self.worker) }()
-      case 9: try { try decoder.decodeSingularUInt64Field(value: &self.leaseExpiresMs) }()
-      case 10: try { try decoder.decodeSingularUInt64Field(value: &self.createdMs) }()
-      case 11: try { try decoder.decodeSingularUInt64Field(value: &self.readyAtMs) }()
-      case 12: try { try decoder.decodeSingularUInt64Field(value: &self.startedMs) }()
-      case 13: try { try decoder.decodeSingularUInt64Field(value: &self.finishedMs) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._id) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._node) }()
+        case 3: try { try decoder.decodeSingularEnumField(value: &_storage._state) }()
+        case 4: try { try decoder.decodeSingularUInt32Field(value: &_storage._attempt) }()
+        case 5: try { try decoder.decodeSingularStringField(value: &_storage._outputJson) }()
+        case 6: try { try decoder.decodeSingularMessageField(value: &_storage._usage) }()
+        case 7: try { try decoder.decodeSingularStringField(value: &_storage._error) }()
+        case 8: try { try decoder.decodeSingularStringField(value: &_storage._worker) }()
+        case 9: try { try decoder.decodeSingularUInt64Field(value: &_storage._leaseExpiresMs) }()
+        case 10: try { try decoder.decodeSingularUInt64Field(value: &_storage._createdMs) }()
+        case 11: try { try decoder.decodeSingularUInt64Field(value: &_storage._readyAtMs) }()
+        case 12: try { try decoder.decodeSingularUInt64Field(value: &_storage._startedMs) }()
+        case 13: try { try decoder.decodeSingularUInt64Field(value: &_storage._finishedMs) }()
+        case 14: try { try decoder.decodeSingularUInt64Field(value: &_storage._childJobID) }()
+        default: break
+        }
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if !self.id.isEmpty {
-      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
-    }
-    if !self.node.isEmpty {
-      try visitor.visitSingularStringField(value: self.node, fieldNumber: 2)
-    }
-    if self.state != .unspecified {
-      try visitor.visitSingularEnumField(value: self.state, fieldNumber: 3)
-    }
-    if self.attempt != 0 {
-      try visitor.visitSingularUInt32Field(value: self.attempt, fieldNumber: 4)
-    }
-    if !self.outputJson.isEmpty {
-      try visitor.visitSingularStringField(value: self.outputJson, fieldNumber: 5)
-    }
-    try { if let v = self._usage {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
-    } }()
-    if !self.error.isEmpty {
-      try visitor.visitSingularStringField(value: self.error, fieldNumber: 7)
-    }
-    if !self.worker.isEmpty {
-      try visitor.visitSingularStringField(value: self.worker, fieldNumber: 8)
-    }
-    if self.leaseExpiresMs != 0 {
-      try visitor.visitSingularUInt64Field(value: self.leaseExpiresMs, fieldNumber: 9)
-    }
-    if self.createdMs != 0 {
-      try visitor.visitSingularUInt64Field(value: self.createdMs, fieldNumber: 10)
-    }
-    if self.readyAtMs != 0 {
-      try visitor.visitSingularUInt64Field(value: self.readyAtMs, fieldNumber: 11)
-    }
-    if self.startedMs != 0 {
-      try visitor.visitSingularUInt64Field(value: self.startedMs, fieldNumber: 12)
-    }
-    if self.finishedMs != 0 {
-      try visitor.visitSingularUInt64Field(value: self.finishedMs, fieldNumber: 13)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._id.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._id, fieldNumber: 1)
+      }
+      if !_storage._node.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._node, fieldNumber: 2)
+      }
+      if _storage._state != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._state, fieldNumber: 3)
+      }
+      if _storage._attempt != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._attempt, fieldNumber: 4)
+      }
+      if !_storage._outputJson.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._outputJson, fieldNumber: 5)
+      }
+      try { if let v = _storage._usage {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+      } }()
+      if !_storage._error.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._error, fieldNumber: 7)
+      }
+      if !_storage._worker.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._worker, fieldNumber: 8)
+      }
+      if _storage._leaseExpiresMs != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._leaseExpiresMs, fieldNumber: 9)
+      }
+      if _storage._createdMs != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._createdMs, fieldNumber: 10)
+      }
+      if _storage._readyAtMs != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._readyAtMs, fieldNumber: 11)
+      }
+      if _storage._startedMs != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._startedMs, fieldNumber: 12)
+      }
+      if _storage._finishedMs != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._finishedMs, fieldNumber: 13)
+      }
+      if _storage._childJobID != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._childJobID, fieldNumber: 14)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Naksha_V1_Task, rhs: Naksha_V1_Task) -> Bool {
-    if lhs.id != rhs.id {return false}
-    if lhs.node != rhs.node {return false}
-    if lhs.state != rhs.state {return false}
-    if lhs.attempt != rhs.attempt {return false}
-    if lhs.outputJson != rhs.outputJson {return false}
-    if lhs._usage != rhs._usage {return false}
-    if lhs.error != rhs.error {return false}
-    if lhs.worker != rhs.worker {return false}
-    if lhs.leaseExpiresMs != rhs.leaseExpiresMs {return false}
-    if lhs.createdMs != rhs.createdMs {return false}
-    if lhs.readyAtMs != rhs.readyAtMs {return false}
-    if lhs.startedMs != rhs.startedMs {return false}
-    if lhs.finishedMs != rhs.finishedMs {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._id != rhs_storage._id {return false}
+        if _storage._node != rhs_storage._node {return false}
+        if _storage._state != rhs_storage._state {return false}
+        if _storage._attempt != rhs_storage._attempt {return false}
+        if _storage._outputJson != rhs_storage._outputJson {return false}
+        if _storage._usage != rhs_storage._usage {return false}
+        if _storage._error != rhs_storage._error {return false}
+        if _storage._worker != rhs_storage._worker {return false}
+        if _storage._leaseExpiresMs != rhs_storage._leaseExpiresMs {return false}
+        if _storage._createdMs != rhs_storage._createdMs {return false}
+        if _storage._readyAtMs != rhs_storage._readyAtMs {return false}
+        if _storage._startedMs != rhs_storage._startedMs {return false}
+        if _storage._finishedMs != rhs_storage._finishedMs {return false}
+        if _storage._childJobID != rhs_storage._childJobID {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1165,7 +1286,7 @@ nonisolated extension Naksha_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Mess
 
 nonisolated extension Naksha_V1_Job: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Job"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}status\0\u{1}graph\0\u{3}graph_version\0\u{3}content_hash\0\u{1}priority\0\u{3}idempotency_key\0\u{3}input_json\0\u{3}state_json\0\u{3}created_ms\0\u{3}updated_ms\0\u{3}started_ms\0\u{3}finished_ms\0\u{1}error\0\u{1}tasks\0\u{1}archived\0\u{3}archived_json\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}status\0\u{1}graph\0\u{3}graph_version\0\u{3}content_hash\0\u{1}priority\0\u{3}idempotency_key\0\u{3}input_json\0\u{3}state_json\0\u{3}created_ms\0\u{3}updated_ms\0\u{3}started_ms\0\u{3}finished_ms\0\u{1}error\0\u{1}tasks\0\u{1}archived\0\u{3}archived_json\0\u{3}parent_task_id\0")
 
   fileprivate class _StorageClass {
     var _id: UInt64 = 0
@@ -1185,6 +1306,7 @@ nonisolated extension Naksha_V1_Job: SwiftProtobuf.Message, SwiftProtobuf._Messa
     var _tasks: [Naksha_V1_Task] = []
     var _archived: Bool = false
     var _archivedJson: String = String()
+    var _parentTaskID: String = String()
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -1212,6 +1334,7 @@ nonisolated extension Naksha_V1_Job: SwiftProtobuf.Message, SwiftProtobuf._Messa
       _tasks = source._tasks
       _archived = source._archived
       _archivedJson = source._archivedJson
+      _parentTaskID = source._parentTaskID
     }
   }
 
@@ -1247,6 +1370,7 @@ nonisolated extension Naksha_V1_Job: SwiftProtobuf.Message, SwiftProtobuf._Messa
         case 15: try { try decoder.decodeRepeatedMessageField(value: &_storage._tasks) }()
         case 16: try { try decoder.decodeSingularBoolField(value: &_storage._archived) }()
         case 17: try { try decoder.decodeSingularStringField(value: &_storage._archivedJson) }()
+        case 18: try { try decoder.decodeSingularStringField(value: &_storage._parentTaskID) }()
         default: break
         }
       }
@@ -1310,6 +1434,9 @@ nonisolated extension Naksha_V1_Job: SwiftProtobuf.Message, SwiftProtobuf._Messa
       if !_storage._archivedJson.isEmpty {
         try visitor.visitSingularStringField(value: _storage._archivedJson, fieldNumber: 17)
       }
+      if !_storage._parentTaskID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._parentTaskID, fieldNumber: 18)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1336,6 +1463,7 @@ nonisolated extension Naksha_V1_Job: SwiftProtobuf.Message, SwiftProtobuf._Messa
         if _storage._tasks != rhs_storage._tasks {return false}
         if _storage._archived != rhs_storage._archived {return false}
         if _storage._archivedJson != rhs_storage._archivedJson {return false}
+        if _storage._parentTaskID != rhs_storage._parentTaskID {return false}
         return true
       }
       if !storagesAreEqual {return false}
