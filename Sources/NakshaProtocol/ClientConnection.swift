@@ -25,7 +25,9 @@ final class ClientConnection: Sendable {
     let channel: any Channel
     let address: String
     private let state = Mutex(State())
-    private let encoder = FrameEncoder()
+    /// Requests over the servers' default limit (4 MiB) are refused here, for that call
+    /// alone, instead of costing every call on the connection its answer.
+    private let encoder = FrameEncoder(limits: WireLimits(maxFrameBytes: ProtocolLimits().maxRequestBytes))
 
     private init(channel: any Channel, address: String) {
         self.channel = channel
@@ -200,9 +202,12 @@ final class ClientConnection: Sendable {
         case .ping:
             write(Frame(kind: .pong, streamID: frame.streamID))
         case .goodbye:
-            let status = (try? Naksha_V1_Status(serializedBytes: frame.payload)).map { RPCError(status: $0) }
-            // Calls still pending when the server says goodbye were not all answered.
-            failAll(status.map { RPCError(.unavailable, "the server closed the connection: \($0.message)", reason: $0.reason) }
+            // Calls still pending when the server says goodbye were not answered. The goodbye's
+            // status says why: UNAVAILABLE (shutting down, idle) is worth a retry elsewhere;
+            // RESOURCE_EXHAUSTED or INVALID_ARGUMENT (a request over the limit, bad bytes)
+            // would only fail again.
+            let status = frame.payload.isEmpty ? nil : try? Naksha_V1_Status(serializedBytes: frame.payload)
+            failAll(status.map { RPCError($0.code == .ok ? .unavailable : $0.code, "the server closed the connection: \($0.message)", reason: $0.reason) }
                 ?? RPCError(.unavailable, "the server closed the connection", reason: "goodbye"))
             channel.close(promise: nil)
         default:

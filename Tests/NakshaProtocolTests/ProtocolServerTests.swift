@@ -90,6 +90,20 @@ import Testing
         #expect(graphs.count == 200)
     }
 
+    @Test func anOversizedRequestFailsAloneAndTheConnectionGoesOn() async throws {
+        let probe = Probe()
+        let (server, client) = try await Self.start(probe)
+        defer { Task { await client.close(); await server.shutdown() } }
+        #expect(try await Self.echo(client, "before").graph == "before")
+        do {
+            _ = try await Self.echo(client, String(repeating: "x", count: 5 << 20))
+            Issue.record("a 5 MiB request was sent")
+        } catch let error as RPCError {
+            #expect(error.code == .resourceExhausted && error.reason == "requestTooLarge", "\(error)")
+        }
+        #expect(try await Self.echo(client, "after").graph == "after")
+    }
+
     @Test func unknownMethodsAndPastDeadlinesGetTheirStatus() async throws {
         let probe = Probe()
         let (server, client) = try await Self.start(probe)
