@@ -179,7 +179,7 @@ let package = Package(
         .testTarget(name: "RaftCoreTests", dependencies: ["RaftCore", "NakshaCore"], swiftSettings: strictSettings),
         .testTarget(
             name: "NakshaSimulationTests",
-            dependencies: ["NakshaSimulation", "RaftCore", "NakshaCore"],
+            dependencies: ["NakshaSimulation", "RaftCore", "NakshaCore", "NakshaRaftStorage", "NakshaState", "NakshaGraph"],
             swiftSettings: strictSettings
         ),
         .testTarget(

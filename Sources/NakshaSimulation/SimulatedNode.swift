@@ -45,8 +45,9 @@ struct SimulatedNode {
     }
 
     /// The state machine a simulated node hosts (sub-machine 0).
-    static func host() -> StateMachineHost {
-        StateMachineHost([0: DigestMachine()])
+    static func host(extra: (any ReplicatedStateMachine)? = nil) -> StateMachineHost {
+        guard let extra else { return StateMachineHost([0: DigestMachine()]) }
+        return StateMachineHost([0: DigestMachine(), SimulationWorkloadTag.machine: extra])
     }
 
     /// The digest after the last applied command, as the node's state machine holds it.
@@ -89,8 +90,8 @@ struct DigestMachine: ReplicatedStateMachine {
     }
 
     /// The digest stored in a node snapshot (the host's bytes), or nil if it does not decode.
-    static func digest(inNodeSnapshot data: [UInt8]) -> UInt64? {
-        var host = SimulatedNode.host()
+    static func digest(inNodeSnapshot data: [UInt8], extra: (any ReplicatedStateMachine)? = nil) -> UInt64? {
+        var host = SimulatedNode.host(extra: extra)
         guard (try? host.restore(data)) != nil else { return nil }
         return (host[0] as? DigestMachine)?.digest
     }

@@ -78,6 +78,10 @@ extension Simulation {
         } else {
             position = currentLeader ?? up[0]
         }
+        if workload != nil, random.next(below: 2) == 0 {
+            proposeWorkloadCommand(at: position)
+            return
+        }
         nextCommand += 1
         var bytes: [UInt8] = []
         var value = nextCommand

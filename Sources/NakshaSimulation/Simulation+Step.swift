@@ -146,7 +146,7 @@ extension Simulation {
         let id = nodes[position].id
         if let snapshot = output.ready.snapshot, output.installed != nil {
             nodes[position].appliedIndex = snapshot.metadata.index
-            guard let digest = DigestMachine.digest(inNodeSnapshot: snapshot.data) else {
+            guard let digest = DigestMachine.digest(inNodeSnapshot: snapshot.data, extra: workload?.makeMachine()) else {
                 checker.fail("Snapshot: \(id) installed a snapshot at \(snapshot.metadata.index) whose state does not decode")
                 return
             }
@@ -173,7 +173,14 @@ extension Simulation {
             checker.fail("State Machine Safety: \(id) applied index \(entry.index) after \(nodes[position].appliedIndex)")
             return
         }
-        if case .command = entry.payload {
+        if case .command = entry.payload, let requestID = applied.requestID, requestID.client >= SimulationWorkloadTag.firstClient {
+            // The workload's machine: its result goes to the workload, once per index.
+            if entry.index > workloadReportedThrough {
+                workloadReportedThrough = entry.index
+                workload?.applied(index: entry.index, requestID: requestID, result: applied.result ?? [])
+                stats.workloadCommandsApplied += 1
+            }
+        } else if case .command = entry.payload {
             guard let result = applied.result, result.count == 8, applied.requestID != nil else {
                 checker.fail("Apply: \(id) applied command \(entry.index) without a digest result: \(String(decoding: applied.result ?? [], as: UTF8.self))")
                 return

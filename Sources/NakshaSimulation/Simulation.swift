@@ -20,8 +20,25 @@ public struct Simulation {
     var nextCommand: UInt64 = 0
     var nextReadID: UInt64 = 0
     var faultsEnabled = true
+    /// An application driven through the log next to the digest machine (see
+    /// `SimulationWorkload`); nil in the plain Raft simulation.
+    public internal(set) var workload: (any SimulationWorkload)?
+    /// The highest index whose workload result was reported (each index once).
+    var workloadReportedThrough: UInt64 = 0
+
+    /// A simulation that also runs `workload`'s state machine (sub-machine 1) on every
+    /// replica and proposes its commands among the digest machine's. The run's choices
+    /// change, so a seed's trace differs from the plain simulation's.
+    public init(options: SimulationOptions, workload: any SimulationWorkload) {
+        self.init(options: options, optionalWorkload: workload)
+    }
 
     public init(options: SimulationOptions) {
+        self.init(options: options, optionalWorkload: nil)
+    }
+
+    private init(options: SimulationOptions, optionalWorkload: (any SimulationWorkload)?) {
+        self.workload = optionalWorkload
         precondition(options.nodeCount >= 1, "a simulation needs at least one node")
         self.options = options
         var random = SeededGenerator(seed: options.seed)
@@ -138,7 +155,7 @@ public struct Simulation {
             let loaded = try storage.load()
             checkRecovery(position, loaded: loaded?.state)
             let replica = try RaftReplica(
-                configuration: configuration(for: id), storage: storage, host: SimulatedNode.host(),
+                configuration: configuration(for: id), storage: storage, host: SimulatedNode.host(extra: workload?.makeMachine()),
                 configuredVoters: alone ? [id] : configuredVoters, join: nodes[position].joining, maxCommandBytes: 1 << 16,
                 mutations: options.replicaMutations)
             nodes[position].replica = replica

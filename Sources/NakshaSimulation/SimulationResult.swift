@@ -20,6 +20,8 @@ public struct SimulationStats: Sendable, Equatable {
     public var ticks = 0
     public var messagesDelivered = 0
     public var proposals = 0
+    /// Commands of the workload's state machine applied (each index counted once).
+    public var workloadCommandsApplied = 0
     public var highestCommitted: LogIndex = 0
     public var leadersElected = 0
     public var crashes = 0
