@@ -150,7 +150,7 @@ let package = Package(
         .testTarget(name: "NakshaCoreTests", dependencies: ["NakshaCore"], swiftSettings: strictSettings),
         .testTarget(
             name: "NakshaWireTests",
-            dependencies: ["NakshaWire", "NakshaCore"],
+            dependencies: ["NakshaWire", "NakshaCore", "NakshaTestSupport"],
             exclude: ["Golden"],
             swiftSettings: strictSettings
         ),
@@ -192,7 +192,7 @@ let package = Package(
             swiftSettings: strictSettings),
         .testTarget(name: "NakshaVectorTests", dependencies: ["NakshaVector", "NakshaCore"], swiftSettings: strictSettings),
         .testTarget(
-            name: "NakshaProtocolTests", dependencies: ["NakshaProtocol", "NakshaWire", "NakshaCore", swiftProtobuf, nioCore, nioPosix],
+            name: "NakshaProtocolTests", dependencies: ["NakshaProtocol", "NakshaWire", "NakshaCore", "NakshaTestSupport", swiftProtobuf, nioCore, nioPosix],
             exclude: ["Golden"], swiftSettings: strictSettings),
         .testTarget(
             name: "NakshaProvidersTests",

@@ -55,34 +55,61 @@ extension Coordinator {
 
     /// Registers every `*.yaml` / `*.yml` graph in `directory`, retrying until the cluster
     /// has a leader; idempotent (same content, same version), so every coordinator does it at
-    /// start. Files that do not load are logged and skipped.
+    /// start. A graph that calls another as a subgraph is registered after it (files are
+    /// tried again after a pass that registered something). Files that do not load, or that
+    /// the cluster refuses in the end, are logged and skipped.
     func registerGraphs(in directory: String) async {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else {
             logger.info("no graphs directory", metadata: ["graphs_dir": "\(directory)"])
             return
         }
+        var pending: [(name: String, path: String, yaml: String)] = []
         for name in names.sorted() where name.hasSuffix(".yaml") || name.hasSuffix(".yml") {
             let path = "\(directory)/\(name)"
             guard let yaml = try? String(contentsOfFile: path, encoding: .utf8) else { continue }
-            if let problem = (try? GraphDefinition.load(yaml: yaml, fileName: name)) == nil ? "does not load" : nil {
-                logger.warning("graph file skipped", metadata: ["file": "\(path)", "reason": "\(problem)"])
+            if (try? GraphDefinition.load(yaml: yaml, fileName: name)) == nil {
+                logger.warning("graph file skipped", metadata: ["file": "\(path)", "reason": "does not load"])
                 continue
             }
-            let deadline = ContinuousClock.now + .seconds(60)
-            while ContinuousClock.now < deadline, !Task.isCancelled {
-                do {
-                    let outcome = try await registerGraph(yaml: yaml, fileName: name)
+            pending.append((name, path, yaml))
+        }
+        var refusals: [String: ClusterError] = [:]
+        while !pending.isEmpty, !Task.isCancelled {
+            var left: [(name: String, path: String, yaml: String)] = []
+            for file in pending {
+                switch await registerUntilAnswered(file.yaml, name: file.name) {
+                case .success(let outcome):
                     if case .graphRegistered(let info, let created) = outcome {
-                        logger.info("graph registered", metadata: ["graph": "\(info.reference)", "created": "\(created)", "file": "\(path)"])
+                        logger.info("graph registered", metadata: ["graph": "\(info.reference)", "created": "\(created)", "file": "\(file.path)"])
                     }
-                    break
-                } catch let error as ClusterError {
-                    logger.warning("graph not registered", metadata: ["file": "\(path)", "error": "\(error)"])
-                    break
-                } catch {
-                    try? await Task.sleep(for: .milliseconds(200))  // no leader yet
+                case .failure(let error):
+                    refusals[file.path] = error
+                    left.append(file)
+                case nil:
+                    return  // cancelled, or no leader for a minute
                 }
             }
+            if left.count == pending.count { break }  // no progress: the rest is refused for good
+            pending = left
         }
+        for file in pending {
+            logger.warning("graph not registered", metadata: ["file": "\(file.path)", "error": "\(refusals[file.path].map { "\($0)" } ?? "")"])
+        }
+    }
+
+    /// Registers one graph, waiting up to a minute for a leader: the outcome, the cluster's
+    /// refusal, or nil when there was no answer.
+    private func registerUntilAnswered(_ yaml: String, name: String) async -> Result<ClusterOutcome, ClusterError>? {
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < deadline, !Task.isCancelled {
+            do {
+                return .success(try await registerGraph(yaml: yaml, fileName: name))
+            } catch let error as ClusterError {
+                return .failure(error)
+            } catch {
+                try? await Task.sleep(for: .milliseconds(200))  // no leader yet
+            }
+        }
+        return nil
     }
 }

@@ -41,6 +41,15 @@ extension ClusterState {
         if let name, name != definition.name {
             return .failure(ClusterError(.invalidGraph, "the definition is named \"\(definition.name)\", not \"\(name)\""))
         }
+        // A subgraph call runs the version it names, so that version must be registered first.
+        for node in definition.nodes.keys.sorted() {
+            guard let reference = definition.nodes[node]?.subgraph, graphRecord(reference) == nil else { continue }
+            let known = graphs[reference.name].map { " (registered: " + $0.map { "\($0.info.reference)" }.joined(separator: ", ") + ")" } ?? ""
+            return .failure(
+                ClusterError(
+                    .invalidGraph,
+                    "unknown_subgraph: node \"\(node)\" of graph \(definition.reference) calls \(reference), which is not registered\(known); register it first"))
+        }
         if let existing = graphRecord(definition.reference) {
             return .failure(
                 ClusterError(

@@ -1,5 +1,6 @@
 import Foundation
 import NakshaProtocol
+import NakshaTestSupport
 import NakshaWire
 import SwiftProtobuf
 import Testing
@@ -35,20 +36,9 @@ import Testing
         ]
     }
 
-    static func hex(_ bytes: [UInt8]) -> String {
-        stride(from: 0, to: bytes.count, by: 16).map { start in
-            bytes[start..<min(start + 16, bytes.count)].map { String(format: "%02x", $0) }.joined(separator: " ")
-        }.joined(separator: "\n") + "\n"
-    }
-
     static func check(_ name: String, _ bytes: [UInt8]) throws {
-        let url = directory.appendingPathComponent("\(name).hex")
-        if ProcessInfo.processInfo.environment["NAKSHA_REGENERATE_GOLDEN"] == "1" {
-            try hex(bytes).write(to: url, atomically: true, encoding: .utf8)
-            return
-        }
-        let expected = try String(contentsOf: url, encoding: .utf8)
-        #expect(hex(bytes) == expected, "\(name) changed: the client protocol's bytes are a contract")
+        let (expected, actual) = try GoldenFile(directory: directory, bytesPerLine: 16).compare(name, bytes)
+        #expect(actual == expected, "\(name) changed: the client protocol's bytes are a contract")
     }
 
     @Test func submitJobRequestAndResponseBytes() throws {

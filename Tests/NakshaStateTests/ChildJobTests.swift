@@ -180,6 +180,18 @@ import Testing
         #expect(replica.state.encoded() == harness.state.encoded())
     }
 
+    @Test func aGraphIsRefusedUntilTheGraphItCallsIsRegistered() throws {
+        var harness = Harness()
+        let early = harness.apply(.registerGraph(RegisterGraph(name: "caller", yaml: Self.caller, contentHash: Graphs.hash(Self.caller))))
+        guard case .failure(let error) = early else {
+            Issue.record("registered a graph whose subgraph is unknown: \(early)")
+            return
+        }
+        #expect(error.code == .invalidGraph && error.message.contains("unknown_subgraph") && error.message.contains("summarize@1"), "\(error)")
+        try harness.register(Self.summarize)
+        try harness.register(Self.caller)
+    }
+
     @Test func withoutChildJobsIdsAreStillTheSubmitIndexes() throws {
         var harness = try Self.harness()
         let first = try harness.submit("summarize", input: ["text": "a"])

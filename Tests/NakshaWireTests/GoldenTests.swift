@@ -1,4 +1,5 @@
 import Foundation
+import NakshaTestSupport
 import NakshaWire
 import Testing
 
@@ -26,20 +27,13 @@ import Testing
         return cases
     }()
 
-    static func hex(_ bytes: [UInt8]) -> String {
-        stride(from: 0, to: bytes.count, by: 32).map { start in
-            bytes[start..<min(start + 32, bytes.count)].map { String(format: "%02x", $0) }.joined(separator: " ")
-        }.joined(separator: "\n") + "\n"
-    }
+    static let golden = GoldenFile(directory: directory, bytesPerLine: 32)
+
+    static func hex(_ bytes: [UInt8]) -> String { golden.hex(bytes) }
 
     static func check(_ name: String, _ bytes: [UInt8]) throws {
-        let url = directory.appendingPathComponent("\(name).hex")
-        if ProcessInfo.processInfo.environment["NAKSHA_REGENERATE_GOLDEN"] == "1" {
-            try hex(bytes).write(to: url, atomically: true, encoding: .utf8)
-            return
-        }
-        let expected = try String(contentsOf: url, encoding: .utf8)
-        #expect(hex(bytes) == expected, "golden \(name).hex differs: the wire format changed")
+        let (expected, actual) = try golden.compare(name, bytes)
+        #expect(actual == expected, "golden \(name).hex differs: the wire format changed")
     }
 
     @Test func framesMatchTheirGoldenBytes() throws {
