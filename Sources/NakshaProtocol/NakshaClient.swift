@@ -127,7 +127,8 @@ public final class NakshaClient: Sendable {
 
     /// The job's events after `afterEventID`, until the event that finishes it. A dropped
     /// connection or a coordinator going away is survived: the watch resumes on another
-    /// server after the last event received, with no gap and no duplicate.
+    /// server after the last event received, with no gap and no duplicate. When no server
+    /// answers for `configuration.defaultTimeout`, the last error is thrown.
     public func watchJob(_ id: UInt64, afterEventID: UInt64 = 0, window: UInt32 = 32) -> JobWatch {
         JobWatch(client: self, jobID: id, after: afterEventID, window: window)
     }
@@ -251,6 +252,8 @@ public struct JobWatch: AsyncSequence, Sendable {
         var consumedSinceGrant: UInt32 = 0
         var finished = false
         var backoff = Duration.milliseconds(50)
+        /// When the current run of failed attempts began (nil while events flow).
+        var failingSince: ContinuousClock.Instant? = nil
 
         init(client: NakshaClient, jobID: UInt64, lastEventID: UInt64, window: UInt32) {
             self.client = client
@@ -282,11 +285,16 @@ public struct JobWatch: AsyncSequence, Sendable {
                         consumedSinceGrant = 0
                     }
                     backoff = .milliseconds(50)
+                    failingSince = nil
                     if event.eventID <= lastEventID { continue }  // never hand out a duplicate
                     lastEventID = event.eventID
                     return event
                 } catch let error as RPCError where error.code == .unavailable || error.code == .unknown {
-                    // Nothing is applied by watching: resume after the last event elsewhere.
+                    // Nothing is applied by watching: resume after the last event elsewhere,
+                    // unless no server has answered for the client's default timeout.
+                    let since = failingSince ?? ContinuousClock.now
+                    failingSince = since
+                    guard ContinuousClock.now - since < client.configuration.defaultTimeout else { throw error }
                     current = nil
                     consumedSinceGrant = 0
                     client.rotate()
