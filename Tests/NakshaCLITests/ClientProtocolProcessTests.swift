@@ -33,7 +33,12 @@ import Testing
         defer { Task { await client.close() } }
 
         let id = try await Self.submit(client, "napper", key: "watch-1")
-        #expect(try await Self.submit(client, "napper", key: "watch-1") == id, "the same idempotency key is the same job")
+        // A follower forwards to the leader: the same key through a follower is the same job.
+        let follower = try #require(cluster.clientPorts.keys.sorted().first { $0 != leader })
+        let viaFollower = try Self.client(cluster, servers: [cluster.client(follower)])
+        defer { Task { await viaFollower.close() } }
+        #expect(try await Self.submit(viaFollower, "napper", key: "watch-1") == id, "the same idempotency key is the same job")
+        #expect(try await viaFollower.getJob(id).graph == "napper", "a follower reads the job")
         var events: [Naksha_V1_JobEvent] = []
         var killed: UInt64? = nil
         for try await event in client.watchJob(id) {

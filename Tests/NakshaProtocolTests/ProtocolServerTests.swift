@@ -135,6 +135,28 @@ import Testing
         #expect(probe.slowStarted.load(ordering: .relaxed) == 1, "the handler never ran for the past deadline")
     }
 
+    @Test func cancellingTheCallersTaskCancelsTheCallOnTheServer() async throws {
+        let probe = Probe()
+        let (server, client) = try await Self.start(probe)
+        defer { Task { await client.close(); await server.shutdown() } }
+        let call = Task { () -> RPCError? in
+            do {
+                let _: Naksha_V1_Job = try await client.unary("test/Slow", Naksha_V1_GetJobRequest(), timeout: .seconds(60), retry: .idempotent)
+                return nil
+            } catch let error as RPCError {
+                return error
+            } catch {
+                return RPCError(.internal, "\(error)")
+            }
+        }
+        #expect(await eventually { probe.slowStarted.load(ordering: .relaxed) == 1 })
+        call.cancel()
+        let error = await call.value
+        #expect(error?.code == .cancelled, "\(String(describing: error))")
+        #expect(await eventually { probe.cancelled.load(ordering: .relaxed) == 1 }, "the server's handler was cancelled by the cancel frame")
+        #expect(try await Self.echo(client, "still here").graph == "still here")
+    }
+
     @Test func aReaderThatStopsHoldsTheServerToOneWindow() async throws {
         let probe = Probe()
         let (server, client) = try await Self.start(probe)
