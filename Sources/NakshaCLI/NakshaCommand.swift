@@ -10,7 +10,7 @@ struct NakshaCommand: AsyncParsableCommand {
         version: NakshaVersion.current,
         subcommands: [
             DevCommand.self, CoordinatorCommand.self, ClusterCommand.self, BenchCommand.self, GraphCommand.self, MigrateCommand.self,
-            WireCommand.self, WorkerCommand.self, IngestCommand.self, AskCommand.self, SubmitCommand.self, JobCommand.self, JobsCommand.self,
+            WireCommand.self, WorkerCommand.self, IngestCommand.self, AskCommand.self, SubmitCommand.self, JobCommand.self, JobsCommand.self, CollectionCommand.self, ShardsCommand.self,
         ]
     )
 }

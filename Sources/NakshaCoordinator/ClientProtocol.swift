@@ -102,6 +102,7 @@ enum ClientProtocol {
         router.unary(NakshaMethod.clusterStatus) { (_: Naksha_V1_ClusterStatusRequest, _) in
             JobProto.clusterStatus(try await coordinator.clusterStatus())
         }
+        addCollectionRoutes(to: &router, coordinator: coordinator)
         router.unary(NakshaMethod.health) { (_: Naksha_V1_HealthRequest, _) in
             let status = try await coordinator.node.status()
             var response = Naksha_V1_HealthResponse()
@@ -217,7 +218,7 @@ enum ClientProtocol {
         case let error as ClusterError:
             let reason = HTTPGateway.camelCase("\(error.code)")
             switch error.code {
-            case .unknownGraph, .unknownJob, .unknownTask, .unknownWorker: return RPCError(.notFound, error.message, reason: reason)
+            case .unknownGraph, .unknownJob, .unknownTask, .unknownWorker, .unknownCollection: return RPCError(.notFound, error.message, reason: reason)
             case .invalidGraph, .invalidInput, .invalidCommand, .malformedCommand: return RPCError(.invalidArgument, error.message, reason: reason)
             case .idempotencyConflict, .graphVersionConflict: return RPCError(.alreadyExists, error.message, reason: reason)
             case .notCancellable, .notInterrupted, .staleLease: return RPCError(.failedPrecondition, error.message, reason: reason)

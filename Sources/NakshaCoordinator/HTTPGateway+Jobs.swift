@@ -244,7 +244,7 @@ extension HTTPGateway {
 
     static func status(for code: ClusterError.Code) -> HTTPResponse.Status {
         switch code {
-        case .unknownGraph, .unknownJob, .unknownTask, .unknownWorker: return .notFound
+        case .unknownGraph, .unknownJob, .unknownTask, .unknownWorker, .unknownCollection: return .notFound
         case .invalidGraph, .invalidInput: return .unprocessableContent
         case .idempotencyConflict, .graphVersionConflict, .notCancellable, .notInterrupted, .staleLease: return .conflict
         case .outputTooLarge, .stateTooLarge: return .contentTooLarge

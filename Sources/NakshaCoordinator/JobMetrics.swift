@@ -8,7 +8,8 @@ import Synchronization
 /// what entries did (`leading`, set by a leader-only loop), so a cluster-wide sum counts each
 /// job once:
 /// `naksha_jobs_submitted_total{graph}`, `naksha_jobs_finished_total{graph,status}`,
-/// `naksha_job_duration_seconds{graph}` (submit to finish, leader timestamps),
+/// `naksha_job_duration_seconds{graph}` (submit to finish, leader timestamps; child jobs of
+/// subgraph calls are counted when they finish, under their own graph),
 /// `naksha_task_attempts_total{result}` (`succeeded`, `retrying`, `failed`, `dead_lettered`,
 /// `expired`), and the gauges `naksha_tasks_ready`, `naksha_tasks_leased`,
 /// `naksha_cluster_state_bytes` (the encoded state, sampled by the leader).
@@ -46,7 +47,7 @@ final class JobMetrics: Sendable {
         case .workersRemoved(_, let tasks):
             for task in tasks { finishedIfDone(task.job, state: state) }
         case .graphRegistered, .graphConcurrencySet, .tasksLeased, .jobResumed, .workerRegistered, .jobsEvicted, .keyConcurrencySet,
-            .providerRateSet, .providerThrottled:
+            .providerRateSet, .providerThrottled, .collectionCreated, .collectionDropped:
             break
         }
     }
@@ -63,7 +64,18 @@ final class JobMetrics: Sendable {
         Counter(label: "naksha_task_attempts_total", dimensions: [("result", result)]).increment()
     }
 
+    /// Counts `id` if the entry finished it, and each parent job (subgraph calls) the same
+    /// entry finished with it.
     private func finishedIfDone(_ id: JobID, state: ClusterState) {
+        finishedOne(id, state: state)
+        var parent = state.job(id)?.parent
+        while let task = parent {
+            finishedOne(task.job, state: state)
+            parent = state.job(task.job)?.parent
+        }
+    }
+
+    private func finishedOne(_ id: JobID, state: ClusterState) {
         guard let job = state.job(id), job.status.isFinished, let finished = job.finishedMillis, finished == job.updatedMillis,
             state.lastAppliedIndex == job.events.last?.index
         else { return }

@@ -119,6 +119,27 @@ public final class NakshaClient: Sendable {
         try await unary(NakshaMethod.clusterStatus, Naksha_V1_ClusterStatusRequest(), timeout: timeout, retry: .idempotent)
     }
 
+    /// Creates a collection (the same shape again answers `created: false`).
+    public func createCollection(_ request: Naksha_V1_CreateCollectionRequest, timeout: Duration? = nil) async throws -> Naksha_V1_Collection {
+        try await unary(NakshaMethod.createCollection, request, timeout: timeout, retry: .idempotent)
+    }
+
+    public func listCollections(timeout: Duration? = nil) async throws -> Naksha_V1_ListCollectionsResponse {
+        try await unary(NakshaMethod.listCollections, Naksha_V1_ListCollectionsRequest(), timeout: timeout, retry: .idempotent)
+    }
+
+    public func dropCollection(_ name: String, timeout: Duration? = nil) async throws -> Naksha_V1_DropCollectionResponse {
+        var request = Naksha_V1_DropCollectionRequest()
+        request.name = name
+        return try await unary(NakshaMethod.dropCollection, request, timeout: timeout, retry: .onlyIfUnapplied)
+    }
+
+    public func listShards(collection: String = "", timeout: Duration? = nil) async throws -> Naksha_V1_ListShardsResponse {
+        var request = Naksha_V1_ListShardsRequest()
+        request.collection = collection
+        return try await unary(NakshaMethod.listShards, request, timeout: timeout, retry: .idempotent)
+    }
+
     /// The health of the server the client is connected to (no retry elsewhere: the answer
     /// is about one server).
     public func health(timeout: Duration? = nil) async throws -> Naksha_V1_HealthResponse {

@@ -78,4 +78,8 @@ public enum NakshaMethod {
     public static let listGraphs = "\(service)/ListGraphs"
     public static let clusterStatus = "\(service)/ClusterStatus"
     public static let health = "\(service)/Health"
+    public static let createCollection = "\(service)/CreateCollection"
+    public static let listCollections = "\(service)/ListCollections"
+    public static let dropCollection = "\(service)/DropCollection"
+    public static let listShards = "\(service)/ListShards"
 }

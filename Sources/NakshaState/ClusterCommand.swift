@@ -40,6 +40,11 @@ public enum ClusterCommand: Sendable, Hashable, Codable {
     /// `Retry-After` asks: no task of that provider is leased before then. A later close
     /// wins over an earlier one (reports arriving out of order never reopen a bucket early).
     case throttleProvider(provider: String, untilMillis: UInt64)
+    /// Creates a vector collection and places its shards' replicas on the registered workers
+    /// (idempotent: the same shape again is the same collection).
+    case createCollection(CreateCollection)
+    /// Drops a collection from the shard map.
+    case dropCollection(String)
 
     /// The command's name, for logs and metrics labels.
     public var name: String {
@@ -60,6 +65,8 @@ public enum ClusterCommand: Sendable, Hashable, Codable {
         case .setKeyConcurrency: return "set_key_concurrency"
         case .setProviderRate: return "set_provider_rate"
         case .throttleProvider: return "throttle_provider"
+        case .createCollection: return "create_collection"
+        case .dropCollection: return "drop_collection"
         }
     }
 }

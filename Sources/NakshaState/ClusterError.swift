@@ -20,12 +20,15 @@ public struct ClusterError: Error, Sendable, Hashable, Codable, CustomStringConv
             case malformedCommand = "malformed_command"
             case malformedState = "malformed_state"
             case unknownVersion = "unknown_version"
+            case unknownCollection = "unknown_collection"
         }
 
         let base: Base
 
         /// No registered graph of that name (and version).
         public static let unknownGraph = Code(base: .unknownGraph)
+        /// No vector collection of that name.
+        public static let unknownCollection = Code(base: .unknownCollection)
         /// A graph definition that does not load or validate, or whose name is not the one given.
         public static let invalidGraph = Code(base: .invalidGraph)
         /// A graph version already registered with other content (bump `version:`).

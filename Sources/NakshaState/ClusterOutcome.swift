@@ -28,6 +28,9 @@ public enum ClusterOutcome: Sendable, Hashable, Codable {
     /// `tokensPerSecond` is nil when the rate limit was removed.
     case providerRateSet(provider: String, tokensPerSecond: Double?, burst: Int?)
     case providerThrottled(provider: String, untilMillis: UInt64)
+    /// The collection exists (`created` false when it already did), at shard-map `epoch`.
+    case collectionCreated(String, epoch: UInt64, created: Bool)
+    case collectionDropped(String, epoch: UInt64)
 }
 
 /// One registered graph version.

@@ -25,6 +25,8 @@ private struct StateSnapshot: Codable {
     /// Only when child jobs took ids above the last applied index (otherwise the next id
     /// is the next entry's index either way).
     var lastJobID: UInt64?
+    /// Only once a collection was created.
+    var shardMap: ShardMap?
 }
 
 private struct FairnessCursor: Codable {
@@ -47,7 +49,7 @@ extension ClusterState {
             },
             keyConcurrency: keyConcurrency.isEmpty ? nil : keyConcurrency,
             providers: providers.isEmpty ? nil : providers.keys.sorted().compactMap { providers[$0] },
-            lastJobID: lastJobID == 0 ? nil : lastJobID)
+            lastJobID: lastJobID == 0 ? nil : lastJobID, shardMap: shardMap == ShardMap() ? nil : shardMap)
         do {
             return Self.snapshotMagic + [Self.formatVersion] + (try CanonicalEncoder.encode(snapshot))
         } catch {
@@ -92,6 +94,7 @@ extension ClusterState {
         state.keyConcurrency = snapshot.keyConcurrency ?? [:]
         for bucket in snapshot.providers ?? [] { state.providers[bucket.provider] = bucket }
         state.lastJobID = snapshot.lastJobID ?? 0
+        state.shardMap = snapshot.shardMap ?? ShardMap()
         return state
     }
 

@@ -127,6 +127,7 @@ extension ClusterState {
         workers[register.worker] = WorkerRecord(
             id: register.worker, capacity: register.capacity, labels: register.labels,
             memoryBudgetBytes: register.memoryBudgetBytes, registeredMillis: registered)
+        replaceShards(removing: [])
         return .success(.workerRegistered(register.worker))
     }
 
@@ -144,6 +145,7 @@ extension ClusterState {
             guard let lease = task(id)?.lease, case .success = leasedTask(id, token: lease.token) else { continue }
             _ = retryOrDeadLetter(id, reason: "\(reason) while holding lease \(lease.token)", context: context)
         }
+        replaceShards(removing: gone)
         return .success(.workersRemoved(removed, releasedTasks: released))
     }
 

@@ -47,6 +47,8 @@ public struct ClusterState: Sendable, Equatable {
     var keyConcurrency: [String: Int] = [:]
     /// The provider governor's buckets, by provider key.
     var providers: [String: ProviderBucket] = [:]
+    /// Vector collections and where their shards' replicas are placed.
+    var shardMap = ShardMap()
 
     public init(limits: ClusterLimits = ClusterLimits()) {
         self.limits = limits
@@ -84,6 +86,8 @@ public struct ClusterState: Sendable, Equatable {
         case .setKeyConcurrency(let key, let maxLeased): return setKeyConcurrency(key, maxLeased)
         case .setProviderRate(let provider, let rate, let burst): return setProviderRate(provider, tokensPerSecond: rate, burst: burst, context: context)
         case .throttleProvider(let provider, let until): return throttleProvider(provider, untilMillis: until, context: context)
+        case .createCollection(let create): return createCollection(create, context: context)
+        case .dropCollection(let name): return dropCollection(name)
         }
     }
 

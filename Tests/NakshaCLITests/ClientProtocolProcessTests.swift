@@ -110,6 +110,46 @@ import Testing
         #expect(child.tasks.first?.state == .succeeded && child.tasks.first?.startedMs ?? 0 > 0, "the child's task was leased and ran")
     }
 
+    @Test("a collection's shards are placed on the workers, two replicas each, and a killed worker's replicas are placed elsewhere once it expires")
+    func shardMapFollowsWorkers() async throws {
+        let (cluster, workers) = try await WorkerProcessTests.start(workers: 3)
+        defer { workers.stopAll(); cluster.stopAll() }
+        let client = try Self.client(cluster)
+        defer { Task { await client.close() } }
+        var request = Naksha_V1_CreateCollectionRequest()
+        request.name = "papers"
+        request.dimension = 8
+        request.metric = "l2"
+        request.index = "flat"
+        request.shards = 4
+        request.replicas = 2
+        let created = try await client.createCollection(request)
+        #expect(created.created && created.shards == 4)
+        #expect(try await client.createCollection(request).created == false, "the same shape again is the same collection")
+        request.metric = "manhattan"
+        do {
+            _ = try await client.createCollection(request)
+            Issue.record("an unknown metric was accepted")
+        } catch let error as RPCError {
+            #expect(error.code == .invalidArgument, "\(error)")
+        }
+        let before = try await client.listShards()
+        #expect(before.shards.count == 4 && before.shards.allSatisfy { $0.workers.count == 2 && !$0.underReplicated }, "\(before)")
+        #expect(before.workers.map(\.replicas).sorted() == [2, 3, 3], "8 replicas over 3 workers: \(before.workers)")
+        workers.kill9("w1")
+        // Expired after three lease durations without a heartbeat; its replicas move.
+        let moved = await CoordinatorProcessTests.waitUntil(timeout: .seconds(30)) {
+            guard let map = try? await client.listShards() else { return false }
+            return map.shards.allSatisfy { $0.workers.count == 2 && !$0.workers.contains("w1") }
+        }
+        #expect(moved, "w1's replicas were placed on w2 and w3")
+        let after = try await client.listShards()
+        #expect(after.epoch > before.epoch)
+        let dropped = try await client.dropCollection("papers")
+        #expect(dropped.epoch > after.epoch)
+        #expect(try await client.listCollections().collections.isEmpty)
+    }
+
     @Test("the Python client, built from the same .proto files, submits and watches a job on a three-node cluster")
     func pythonClientInterop() async throws {
         let (cluster, workers) = try await WorkerProcessTests.start(workers: 1)

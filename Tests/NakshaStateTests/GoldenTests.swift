@@ -53,6 +53,8 @@ import Testing
         .setKeyConcurrency(key: "tenant-a", maxLeasedTasks: 16),
         .setProviderRate(provider: "openai:text-embedding-3-small", tokensPerSecond: 12.5, burst: 40),
         .throttleProvider(provider: "llm.chat:gpt-4o-mini", untilMillis: 1_700_000_060_000),
+        .createCollection(CreateCollection(CollectionSpec(name: "docs", dimension: 384, metric: .cosine, index: .hnsw, shards: 8, replicas: 2))),
+        .dropCollection("docs"),
     ]
 
     /// A number per case: adding a case to `ClusterCommand` fails to compile here until it
@@ -75,12 +77,14 @@ import Testing
         case .setKeyConcurrency: return 13
         case .setProviderRate: return 14
         case .throttleProvider: return 15
+        case .createCollection: return 16
+        case .dropCollection: return 17
         }
     }
 
     @Test func everyCommandCaseHasAGoldenFile() {
         #expect(Self.commands.map(Self.commandCase) == Array(0..<Self.commands.count))
-        #expect(Self.commands.count == 16)
+        #expect(Self.commands.count == 18)
     }
 
     @Test(arguments: commands)
@@ -130,12 +134,14 @@ import Testing
                         graphTask: GraphTaskID(step: 0, node: "answer"), item: nil, attempt: 1, state: [:], provider: "llm.chat:gpt-4o-mini")
                 ]))
         ),
+        ("collection_created", .success(.collectionCreated("docs", epoch: 3, created: true))),
+        ("collection_dropped", .success(.collectionDropped("docs", epoch: 4))),
         ("failure", .failure(ClusterError(.staleLease, "lease 12 of task 9.2 is no longer valid (it is succeeded); drop the result"))),
     ]
 
     /// A number per outcome case (a new case fails to compile here until it has a golden file).
     static func resultCase(_ result: ClusterResult) -> Int {
-        guard case .success(let outcome) = result else { return 15 }
+        guard case .success(let outcome) = result else { return 17 }
         switch outcome {
         case .graphRegistered: return 0
         case .graphConcurrencySet: return 1
@@ -152,12 +158,14 @@ import Testing
         case .keyConcurrencySet: return 12
         case .providerRateSet: return 13
         case .providerThrottled: return 14
+        case .collectionCreated: return 15
+        case .collectionDropped: return 16
         }
     }
 
     @Test func everyResultCaseHasAGoldenFile() {
         // Every case once (tasks_leased twice: with and without a provider), the failure last.
-        #expect(Self.results.map { Self.resultCase($0.result) } == Array(0..<12) + [12, 13, 14, 3, 15])
+        #expect(Self.results.map { Self.resultCase($0.result) } == Array(0..<12) + [12, 13, 14, 3, 15, 16, 17])
     }
 
     @Test func resultBytesMatchTheirGoldenFiles() throws {

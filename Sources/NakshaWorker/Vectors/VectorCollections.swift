@@ -34,9 +34,9 @@ actor VectorCollections {
         var payload: GraphValue?
     }
 
-    /// The shard of a vector id: FNV-1a of its UTF-8 bytes, modulo the shard count.
+    /// The shard of a vector id (`ShardHash`).
     static func shard(of id: String, count: Int) -> Int {
-        Int(FNV1a.hash(id.utf8) % UInt64(max(count, 1)))
+        ShardHash.shard(of: id, shardCount: max(count, 1))
     }
 
     func upsert(_ records: [Record], into name: String, metricName: String) async throws(NodeFailure) -> Int {

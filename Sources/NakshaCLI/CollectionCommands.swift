@@ -1,0 +1,113 @@
+import ArgumentParser
+import Foundation
+import NakshaProtocol
+import SwiftProtobuf
+
+/// `naksha collection create | list | drop`: vector collections in the shard map.
+struct CollectionCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "collection",
+        abstract: "Create, list and drop vector collections (the shard map; see docs/vectors.md).",
+        subcommands: [Create.self, List.self, Drop.self]
+    )
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create a collection; its shards' replicas are placed on the registered workers.",
+            discussion: "Example: naksha collection create docs --dimension 384 --metric cosine --shards 8 --replicas 2")
+        @Argument(help: "The collection's name.") var name: String
+        @Option(help: "Vector dimension.") var dimension: UInt32
+        @Option(help: "cosine, ip or l2.") var metric = "cosine"
+        @Option(help: "flat, hnsw or int8.") var index = "hnsw"
+        @Option(help: "Shards (1…1024).") var shards: UInt32 = 4
+        @Option(help: "Replicas of each shard (1…16).") var replicas: UInt32 = 2
+        @OptionGroup var connection: ClientOptions
+
+        func run() async throws {
+            try await runClient {
+                let client = try connection.client()
+                defer { Task { await client.close() } }
+                var request = Naksha_V1_CreateCollectionRequest()
+                request.name = name
+                request.dimension = dimension
+                request.metric = metric
+                request.index = index
+                request.shards = shards
+                request.replicas = replicas
+                let created = try await client.createCollection(request)
+                print("collection \(created.name) \(created.created ? "created" : "exists already with this shape"): \(created.dimension) dimensions, \(created.metric), \(created.index), \(created.shards) shards × \(created.replicas) replicas (map epoch \(created.epoch))")
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Collections and their shape.")
+        @OptionGroup var connection: ClientOptions
+
+        func run() async throws {
+            try await runClient {
+                let client = try connection.client()
+                defer { Task { await client.close() } }
+                let list = try await client.listCollections()
+                print("NAME".padding(toLength: 24, withPad: " ", startingAt: 0) + "DIM   METRIC  INDEX  SHARDS×REPLICAS")
+                for item in list.collections {
+                    print(item.name.padding(toLength: 24, withPad: " ", startingAt: 0) + "\(item.dimension)".padding(toLength: 6, withPad: " ", startingAt: 0)
+                        + item.metric.padding(toLength: 8, withPad: " ", startingAt: 0) + item.index.padding(toLength: 7, withPad: " ", startingAt: 0)
+                        + "\(item.shards)×\(item.replicas)")
+                }
+                print("shard map epoch \(list.epoch)")
+            }
+        }
+    }
+
+    struct Drop: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Drop a collection from the shard map.")
+        @Argument(help: "The collection's name.") var name: String
+        @OptionGroup var connection: ClientOptions
+
+        func run() async throws {
+            try await runClient {
+                let client = try connection.client()
+                defer { Task { await client.close() } }
+                let dropped = try await client.dropCollection(name)
+                print("collection \(name) dropped (map epoch \(dropped.epoch))")
+            }
+        }
+    }
+}
+
+/// `naksha shards list`: where each shard's replicas are, and the spread per worker.
+struct ShardsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "shards", abstract: "Show the shard map: replicas per shard and per worker.", subcommands: [List.self])
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Replicas per shard, then per worker with its memory budget.")
+        @Option(help: "Only this collection.") var collection: String?
+        @Flag(help: "Print JSON.") var json = false
+        @OptionGroup var connection: ClientOptions
+
+        func run() async throws {
+            try await runClient {
+                let client = try connection.client()
+                defer { Task { await client.close() } }
+                let map = try await client.listShards(collection: collection ?? "")
+                if json {
+                    print((try? map.jsonString()) ?? "{}")  // a generated message always encodes
+                    return
+                }
+                print("shard map epoch \(map.epoch)")
+                for shard in map.shards {
+                    let workers = shard.workers.isEmpty ? "(no worker registered)" : shard.workers.joined(separator: ", ")
+                    print("  \(shard.collection)/\(shard.shard)".padding(toLength: 28, withPad: " ", startingAt: 0) + workers
+                        + (shard.underReplicated ? "  under-replicated" : ""))
+                }
+                print("WORKER".padding(toLength: 20, withPad: " ", startingAt: 0) + "REPLICAS  MEMORY BUDGET")
+                for worker in map.workers {
+                    let budget = worker.memoryBudgetBytes == 0 ? "-" : ByteCountFormatter.string(fromByteCount: Int64(clamping: worker.memoryBudgetBytes), countStyle: .memory)
+                    print(worker.worker.padding(toLength: 20, withPad: " ", startingAt: 0) + "\(worker.replicas)".padding(toLength: 10, withPad: " ", startingAt: 0) + budget)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,101 @@
+import NakshaCore
+import Testing
+
+@testable import NakshaState
+
+/// The shard map in `ClusterState`: collections, replica placement balanced over workers,
+/// re-placement when workers leave, the epoch, and snapshots.
+@Suite struct ShardMapTests {
+    static func spec(_ name: String = "docs", shards: Int = 4, replicas: Int = 2) -> CollectionSpec {
+        CollectionSpec(name: name, dimension: 384, metric: .cosine, index: .hnsw, shards: shards, replicas: replicas)
+    }
+
+    static func check(_ map: ShardMap, workers: Int) {
+        for placement in map.placements {
+            let spec = map.collections[placement.key.collection]
+            #expect(Set(placement.workers).count == placement.workers.count, "\(placement.key): two replicas on one worker")
+            #expect(placement.workers.count == min(spec?.replicas ?? 0, workers), "\(placement.key): \(placement.workers)")
+        }
+        let counts = map.replicaCounts.values
+        if let low = counts.min(), let high = counts.max(), counts.count == workers { #expect(high - low <= 1, "balanced: \(map.replicaCounts)") }
+    }
+
+    @Test func aCollectionIsPlacedBalancedAndIdempotently() throws {
+        var harness = Harness()
+        for index in 0..<3 { harness.addWorker(WorkerID(rawValue: "w\(index)")) }
+        let created = harness.apply(.createCollection(CreateCollection(Self.spec())))
+        guard case .success(.collectionCreated("docs", let epoch, true)) = created else {
+            Issue.record("\(created)")
+            return
+        }
+        let map = harness.state.shards
+        #expect(map.placements.count == 4 && map.epoch == epoch)
+        Self.check(map, workers: 3)
+        #expect(map.replicaCounts.values.sorted() == [2, 3, 3], "8 replicas over 3 workers")
+        // The same shape again is the same collection; another shape is refused.
+        #expect(harness.apply(.createCollection(CreateCollection(Self.spec()))) == .success(.collectionCreated("docs", epoch: epoch, created: false)))
+        #expect(harness.apply(.createCollection(CreateCollection(Self.spec(shards: 8)))).errorCode == .invalidCommand)
+        #expect(harness.state.shards.epoch == epoch, "a refused or repeated create changes nothing")
+    }
+
+    @Test func badShapesAreRefused() {
+        var harness = Harness()
+        for bad in [Self.spec(""), Self.spec("a b"), Self.spec(shards: 0), Self.spec(replicas: 0), Self.spec(shards: 5000)] {
+            #expect(harness.apply(.createCollection(CreateCollection(bad))).errorCode == .invalidCommand, "\(bad)")
+        }
+        var wide = Self.spec()
+        wide.dimension = 0
+        #expect(harness.apply(.createCollection(CreateCollection(wide))).errorCode == .invalidCommand)
+        #expect(harness.apply(.dropCollection("nope")).errorCode == .unknownCollection)
+        #expect(harness.state.shards == ShardMap())
+    }
+
+    @Test func workersJoiningFillMissingReplicasAndLeavingOnesArePlacedElsewhere() throws {
+        var harness = Harness()
+        harness.apply(.createCollection(CreateCollection(Self.spec(replicas: 3))))
+        #expect(harness.state.shards.placements.allSatisfy { $0.workers.isEmpty }, "no worker yet: nothing placed")
+        harness.addWorker("w0")
+        Self.check(harness.state.shards, workers: 1)
+        harness.addWorker("w1")
+        harness.addWorker("w2")
+        harness.addWorker("w3")
+        let before = harness.state.shards
+        Self.check(before, workers: 4)
+        #expect(before.placements.allSatisfy { $0.workers.count == 3 })
+        // A fifth worker takes nothing from the others by itself (no flapping).
+        harness.addWorker("w4")
+        #expect(harness.state.shards.placements == before.placements)
+        harness.apply(.deregisterWorker("w1"))
+        let after = harness.state.shards
+        #expect(after.epoch > before.epoch)
+        #expect(after.placements.allSatisfy { $0.workers.count == 3 && !$0.workers.contains("w1") })
+        #expect(after.replicaCounts["w4"] ?? 0 > 0, "w1's replicas went to the worker with the fewest")
+        // Replicas that stayed where they were did not move.
+        for (old, new) in zip(before.placements, after.placements) {
+            #expect(old.workers.filter { $0 != "w1" }.allSatisfy(new.workers.contains))
+        }
+    }
+
+    @Test func dropAndSnapshotKeepTheMapAndItsEpoch() throws {
+        var harness = Harness()
+        harness.addWorker("w0")
+        harness.addWorker("w1")
+        harness.apply(.createCollection(CreateCollection(Self.spec("a"))))
+        harness.apply(.createCollection(CreateCollection(Self.spec("b", shards: 2, replicas: 1))))
+        let restored = try ClusterState.decode(harness.state.encoded())
+        #expect(restored == harness.state && restored.encoded() == harness.state.encoded())
+        #expect(harness.apply(.dropCollection("a")) == .success(.collectionDropped("a", epoch: 3)))
+        #expect(harness.state.shards.placements.map(\.key.collection) == ["b", "b"])
+        harness.apply(.dropCollection("b"))
+        let empty = try ClusterState.decode(harness.state.encoded())
+        #expect(empty.shards.epoch == 4 && empty.shards.collections.isEmpty, "the epoch survives a restore after the last drop")
+    }
+
+    @Test func shardHashIsStable() {
+        // Part of the data format: these values must never change.
+        #expect(ShardHash.shard(of: "doc-1", shardCount: 8) == Int(FNV1a.hash("doc-1".utf8) % 8))
+        #expect((0..<1000).map { ShardHash.shard(of: "id-\($0)", shardCount: 4) }.reduce(into: [0, 0, 0, 0]) { $0[$1] += 1 }.allSatisfy { $0 > 200 },
+            "ids spread over shards")
+        #expect(ShardHash.shard(of: "", shardCount: 1) == 0)
+    }
+}
