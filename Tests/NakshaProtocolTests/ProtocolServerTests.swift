@@ -197,8 +197,18 @@ import Testing
 
     // MARK: Hostile bytes on raw sockets
 
-    /// Writes `bytes` on a new connection and reads until the server closes it.
-    static func rawExchange(_ port: Int, _ bytes: [UInt8], closeWrite: Bool = false) throws -> [UInt8] {
+    /// Writes `bytes` on a new connection and reads until the server closes it, on a thread
+    /// of its own: blocking socket calls must not hold one of the few threads Swift's
+    /// concurrency runs every other test on.
+    static func rawExchange(_ port: Int, _ bytes: [UInt8], closeWrite: Bool = false) async throws -> [UInt8] {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(with: Result { try blockingExchange(port, bytes, closeWrite: closeWrite) })
+            }
+        }
+    }
+
+    static func blockingExchange(_ port: Int, _ bytes: [UInt8], closeWrite: Bool) throws -> [UInt8] {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw CocoaError(.fileNoSuchFile) }
         defer { close(fd) }
@@ -240,26 +250,26 @@ import Testing
         defer { Task { await client.close(); await server.shutdown() } }
         #expect(try await Self.echo(client, "before").graph == "before")
 
-        let http = try Self.rawExchange(server.port, Array("GET / HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
+        let http = try await Self.rawExchange(server.port, Array("GET / HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
         #expect(try Self.goodbye(http)?.reason == "badMagic", "an HTTP client is told what is wrong, then closed")
 
         var oversized = try FrameEncoder(compressionThreshold: .max).encode(Frame(kind: .request, streamID: 1, payload: [UInt8](repeating: 1, count: 100)))
         oversized.replaceSubrange(16..<20, with: [0x00, 0x00, 0x00, 0x10])  // declares 256 MiB
-        #expect(try Self.goodbye(Self.rawExchange(server.port, oversized))?.code == .resourceExhausted)
+        #expect(try await Self.goodbye(Self.rawExchange(server.port, oversized))?.code == .resourceExhausted)
 
         let request = try FrameEncoder().encode(try ProtocolGoldenAndFuzzTests.submitRequestFrame())
         // A frame cut short, then EOF: the connection closes without an answer to the call.
-        let truncated = try Self.rawExchange(server.port, Array(request.prefix(30)), closeWrite: true)
+        let truncated = try await Self.rawExchange(server.port, Array(request.prefix(30)), closeWrite: true)
         var truncatedFrames = FrameDecoder()
         truncatedFrames.append(truncated)
         #expect(try truncatedFrames.nextFrame()?.kind != .status, "no call ran from half a frame")
 
         var flipped = request
         flipped[30] ^= 0xFF
-        #expect(try Self.goodbye(Self.rawExchange(server.port, flipped))?.reason == "checksumMismatch")
+        #expect(try await Self.goodbye(Self.rawExchange(server.port, flipped))?.reason == "checksumMismatch")
 
         let wrongKind = try FrameEncoder().encode(Frame(kind: .reply, streamID: 1, payload: []))
-        #expect(try Self.goodbye(Self.rawExchange(server.port, wrongKind))?.reason == "protocolError")
+        #expect(try await Self.goodbye(Self.rawExchange(server.port, wrongKind))?.reason == "protocolError")
 
         // The first connection never noticed.
         #expect(try await Self.echo(client, "after").graph == "after")
@@ -271,7 +281,7 @@ import Testing
         let (server, client) = try await Self.start(probe, limits: ProtocolLimits(maxConnections: 1))
         defer { Task { await client.close(); await server.shutdown() } }
         #expect(try await Self.echo(client, "first").graph == "first")
-        let refused = try Self.rawExchange(server.port, [])
+        let refused = try await Self.rawExchange(server.port, [])
         #expect(try Self.goodbye(refused)?.reason == "tooManyConnections")
     }
 
