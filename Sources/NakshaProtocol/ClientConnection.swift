@@ -64,14 +64,14 @@ final class ClientConnection: Sendable {
 
     /// Sends a request and waits for its single response.
     func unary(_ request: Naksha_V1_Request) async throws -> [UInt8] {
-        let streamID = try reserveStreamID()
+        let payload = try Self.serialize(request)
+        let started = Mutex<UInt64?>(nil)
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
-                guard register(streamID, .unary(continuation, response: nil)) else { return }
-                send(request, streamID: streamID)
+                started.withLock { $0 = start(payload, .unary(continuation, response: nil)) }
             }
         } onCancel: {
-            cancel(streamID: streamID)
+            if let streamID = started.withLock({ $0 }) { cancel(streamID: streamID) }
         }
     }
 
@@ -79,12 +79,12 @@ final class ClientConnection: Sendable {
     /// ends at an OK status and throws the `RPCError` of any other. The caller grants
     /// credit with `grant`.
     func stream(_ request: Naksha_V1_Request) throws -> (streamID: UInt64, messages: AsyncThrowingStream<[UInt8], any Error>) {
-        let streamID = try reserveStreamID()
+        let payload = try Self.serialize(request)
         let (messages, continuation) = AsyncThrowingStream<[UInt8], any Error>.makeStream()
+        guard let streamID = start(payload, .stream(continuation)) else { return (0, messages) }
         continuation.onTermination = { [weak self] termination in
             if case .cancelled = termination { self?.cancel(streamID: streamID) }
         }
-        if register(streamID, .stream(continuation)) { send(request, streamID: streamID) }
         return (streamID, messages)
     }
 
@@ -109,33 +109,39 @@ final class ClientConnection: Sendable {
 
     // MARK: Internals
 
-    private func reserveStreamID() throws -> UInt64 {
-        try state.withLock { state in
-            if let closed = state.closed { throw closed }
-            defer { state.nextStreamID += 1 }
-            return state.nextStreamID
-        }
-    }
-
-    /// Records the call; false (having failed it) when the connection is already gone.
-    private func register(_ streamID: UInt64, _ pending: Pending) -> Bool {
-        let closed: RPCError? = state.withLock { state in
-            if let closed = state.closed { return closed }
-            state.pending[streamID] = pending
-            return nil
-        }
-        if let closed {
-            Self.fail(pending, RPCError(.unavailable, closed.message, reason: "connectFailed"))
-            return false
-        }
-        return true
-    }
-
-    private func send(_ request: Naksha_V1_Request, streamID: UInt64) {
+    private static func serialize(_ request: Naksha_V1_Request) throws -> [UInt8] {
         do {
-            write(Frame(kind: .request, streamID: streamID, payload: try request.serializedBytes()))
+            return try request.serializedBytes()
         } catch {
-            fail(streamID: streamID, RPCError(.invalidArgument, "the request cannot be serialized: \(error)", reason: "malformedRequest"))
+            throw RPCError(.invalidArgument, "the request cannot be serialized: \(error)", reason: "malformedRequest")
+        }
+    }
+
+    /// Gives the call the next stream id, records it and hands its request frame to the
+    /// channel, all under the lock: requests leave in stream-id order, which the server
+    /// requires (ids increase). Returns the id, or nil when the call failed at once (the
+    /// connection is gone, or the request is over the frame limit); `pending` has then been
+    /// failed.
+    private func start(_ payload: [UInt8], _ pending: Pending) -> UInt64? {
+        let outcome: Result<UInt64, RPCError> = state.withLock { state in
+            if let closed = state.closed { return .failure(RPCError(.unavailable, closed.message, reason: "connectFailed")) }
+            let streamID = state.nextStreamID
+            let bytes: [UInt8]
+            do {
+                bytes = try encoder.encode(Frame(kind: .request, streamID: streamID, payload: payload))
+            } catch {
+                return .failure(RPCError(.resourceExhausted, "the request is \(payload.count) bytes, over the frame limit", reason: "requestTooLarge"))
+            }
+            state.nextStreamID += 1
+            state.pending[streamID] = pending
+            channel.writeAndFlush(ByteBuffer(bytes: bytes), promise: nil)
+            return .success(streamID)
+        }
+        switch outcome {
+        case .success(let streamID): return streamID
+        case .failure(let error):
+            Self.fail(pending, error)
+            return nil
         }
     }
 
