@@ -52,6 +52,11 @@ final class StalledPeer: Sendable {
     func close() async { try? await channel.close() }
 }
 
+/// Calls that have ended.
+final class FinishedCalls: Sendable {
+    let count = Atomic<Int>(0)
+}
+
 /// The largest queue and in-flight count the sampler saw.
 final class Peaks: Sendable {
     let value = Mutex((queued: 0, inFlight: 0))
@@ -69,9 +74,11 @@ final class Peaks: Sendable {
         let calls = 40
         let observed = Peaks()
         let started = ContinuousClock.now
+        let finished = FinishedCalls()
         let outcomes = try await withThrowingTaskGroup(of: RemoteCallError.Code?.self) { group in
             for _ in 0..<calls {
                 group.addTask {
+                    defer { finished.count.add(1, ordering: .relaxed) }
                     do {
                         _ = try await NakshaActorSystem.$callTimeout.withValue(.seconds(2)) { try await remote.echo(payload) }
                         return nil
@@ -81,8 +88,11 @@ final class Peaks: Sendable {
                 }
             }
             group.addTask {
-                // Sample the queue while the calls are outstanding.
-                while ContinuousClock.now - started < .milliseconds(1500) {
+                // Sample the queue until every call has ended (not for a fixed time: under a
+                // loaded parallel test run this task may start late).
+                var samples = 0
+                while samples < 3 || finished.count.load(ordering: .relaxed) < calls {
+                    samples += 1
                     let queued = system.maxQueuedBytes
                     let inFlight = system.inFlightOutgoingCalls
                     observed.value.withLock { $0 = (max($0.queued, queued), max($0.inFlight, inFlight)) }
