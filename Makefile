@@ -10,9 +10,8 @@ NAKSHA := .build/debug/naksha
 # suites' timers and deadlines.
 PURE_SUITES := ^(NakshaCoreTests|NakshaWireTests|RaftCoreTests|NakshaSimulationTests|NakshaGraphTests|NakshaVectorTests|NakshaStateTests)\.
 # The Postgres suites come next, alone too: bulk COPY tests encode and compare millions of
-# floats on a cooperative thread for seconds, which starved the actor suites' deadlines. The
-# client protocol's suites join them: a 100,000-input fuzz run and 2,000 concurrent calls.
-STORE_SUITES := ^NakshaStoreTests\.|^NakshaProtocolTests\.
+# floats on a cooperative thread for seconds, which starved the actor suites' deadlines.
+STORE_SUITES := ^NakshaStoreTests\.
 # Real coordinator processes last, alone, one test at a time (--no-parallel also serialises
 # swift-testing suites): the failover test times kill -9 → new leader, and the log-safety
 # tests fill a disk and race a snapshot install.
