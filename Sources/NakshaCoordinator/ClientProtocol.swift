@@ -262,9 +262,11 @@ struct ClientProtocolService: Service {
     func run() async throws {
         let server = try await ProtocolServer.start(host: host, port: port, router: ClientProtocol.router(for: coordinator))
         coordinator.logger.info("client protocol listening", metadata: ["client": "\(host):\(server.port)"])
-        // Returns at graceful shutdown, or throws when the group is cancelled; either way the
-        // server drains and closes.
-        try? await gracefulShutdown()
+        do {
+            try await gracefulShutdown()
+        } catch {
+            // The group was cancelled rather than asked to shut down: drain and close all the same.
+        }
         await server.shutdown()
     }
 }

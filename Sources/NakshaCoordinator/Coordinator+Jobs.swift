@@ -67,8 +67,10 @@ extension Coordinator {
         for name in names.sorted() where name.hasSuffix(".yaml") || name.hasSuffix(".yml") {
             let path = "\(directory)/\(name)"
             guard let yaml = try? String(contentsOfFile: path, encoding: .utf8) else { continue }
-            if (try? GraphDefinition.load(yaml: yaml, fileName: name)) == nil {
-                logger.warning("graph file skipped", metadata: ["file": "\(path)", "reason": "does not load"])
+            do {
+                _ = try GraphDefinition.load(yaml: yaml, fileName: name)
+            } catch {
+                logger.warning("graph file skipped", metadata: ["file": "\(path)", "reason": "\(error)"])
                 continue
             }
             pending.append((name, path, yaml))
@@ -107,7 +109,8 @@ extension Coordinator {
             } catch let error as ClusterError {
                 return .failure(error)
             } catch {
-                try? await Task.sleep(for: .milliseconds(200))  // no leader yet
+                // No leader yet (or the node is still starting): wait and ask again.
+                do { try await Task.sleep(for: .milliseconds(200)) } catch { return nil }
             }
         }
         return nil

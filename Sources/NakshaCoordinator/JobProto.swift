@@ -108,6 +108,8 @@ enum JobProto {
         message.id = id.rawValue
         message.archived = true
         message.archivedJson = text
+        // The archive's text always goes out whole in `archived_json`; the fields below are a
+        // convenience copied from it, so text that does not parse just leaves them empty.
         guard let object = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] else { return message }
         if let raw = object["status"] as? String, let parsed = JobStatus(rawValue: raw) { message.status = status(parsed) }
         message.graph = object["graph"] as? String ?? ""

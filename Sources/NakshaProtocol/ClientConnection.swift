@@ -91,6 +91,7 @@ final class ClientConnection: Sendable {
     func grant(_ messages: UInt32, streamID: UInt64) {
         var credit = Naksha_V1_Credit()
         credit.messages = messages
+        // A message of one integer field always encodes.
         write(Frame(kind: .credit, streamID: streamID, payload: (try? credit.serializedBytes()) ?? []))
     }
 

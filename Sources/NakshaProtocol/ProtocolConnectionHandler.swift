@@ -114,7 +114,7 @@ final class ProtocolConnectionHandler: ChannelInboundHandler {
             start(streamID: streamID, request: request, context: context)
         case .refuseCall(let streamID, let status):
             ProtocolMetrics.callEnded(method: "", known: false, code: status.code, duration: .zero)
-            write(Frame(kind: .status, flags: .endOfStream, streamID: streamID, payload: (try? status.serializedBytes()) ?? []), compress: false)
+            write(Frame(kind: .status, flags: .endOfStream, streamID: streamID, payload: Self.bytes(of: status)), compress: false)
         case .cancelCall(let streamID):
             tasks.removeValue(forKey: streamID)?.cancel()
             waiting.removeValue(forKey: streamID)?.continuation.resume(throwing: CancellationError())
@@ -127,7 +127,7 @@ final class ProtocolConnectionHandler: ChannelInboundHandler {
             write(Frame(kind: .pong, streamID: streamID), compress: false)
         case .closeConnection(let status):
             var goodbye = Frame(kind: .goodbye, streamID: 0)
-            if let status { goodbye.payload = (try? status.serializedBytes()) ?? [] }
+            if let status { goodbye.payload = Self.bytes(of: status) }
             write(goodbye, compress: false)
             context.flush()
             context.close(promise: nil)
@@ -201,7 +201,7 @@ final class ProtocolConnectionHandler: ChannelInboundHandler {
         tasks[streamID] = nil
         let (sendStatus, then) = machine.callEnded(streamID: streamID)
         if sendStatus {
-            write(Frame(kind: .status, flags: .endOfStream, streamID: streamID, payload: (try? status.serializedBytes()) ?? []),
+            write(Frame(kind: .status, flags: .endOfStream, streamID: streamID, payload: Self.bytes(of: status)),
                 compress: compressing.contains(streamID))
             context?.flush()
         }
@@ -209,9 +209,32 @@ final class ProtocolConnectionHandler: ChannelInboundHandler {
         perform(then)
     }
 
+    /// A status's bytes. Serializing a generated message with valid strings cannot fail;
+    /// should it ever, the peer gets an empty status (code OK would be wrong), so the code
+    /// alone is kept.
+    static func bytes(of status: Naksha_V1_Status) -> [UInt8] {
+        do {
+            return try status.serializedBytes()
+        } catch {
+            ProtocolMetrics.connectionError("statusNotEncoded")
+            var bare = Naksha_V1_Status()
+            bare.code = status.code
+            return (try? bare.serializedBytes()) ?? []  // an enum field alone always encodes
+        }
+    }
+
+    /// Writes a frame the server made (statuses, pongs, goodbyes: small, so never over the
+    /// frame limit); one that does not encode is counted and the connection closed, since
+    /// the peer would otherwise wait for an answer that never comes.
     private func write(_ frame: Frame, compress: Bool) {
-        guard let context, let bytes = try? (compress ? compressingEncoder : plainEncoder).encode(frame) else { return }
-        context.write(wrapOutboundOut(ByteBuffer(bytes: bytes)), promise: nil)
+        guard let context else { return }
+        do {
+            let bytes = try (compress ? compressingEncoder : plainEncoder).encode(frame)
+            context.write(wrapOutboundOut(ByteBuffer(bytes: bytes)), promise: nil)
+        } catch {
+            ProtocolMetrics.connectionError("frameNotEncoded")
+            context.close(promise: nil)
+        }
     }
 }
 
