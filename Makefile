@@ -12,6 +12,9 @@ PURE_SUITES := ^(NakshaCoreTests|NakshaWireTests|RaftCoreTests|NakshaSimulationT
 # The Postgres suites come next, alone too: bulk COPY tests encode and compare millions of
 # floats on a cooperative thread for seconds, which starved the actor suites' deadlines.
 STORE_SUITES := ^NakshaStoreTests\.
+# The client protocol's suites run alone as well: a 100,000-input fuzz run and 1,000
+# concurrent calls would starve the actor suites' deadlines.
+PROTOCOL_SUITES := ^NakshaProtocolTests\.
 # Real coordinator processes last, alone, one test at a time (--no-parallel also serialises
 # swift-testing suites): the failover test times kill -9 → new leader, and the log-safety
 # tests fill a disk and race a snapshot install.
@@ -33,7 +36,8 @@ test: setup ## Set up, build, lint, run every test suite; non-zero exit on any f
 	$(SWIFT) build --build-tests $(SWIFT_BUILD_FLAGS)
 	$(SWIFT) test --skip-build $(SWIFT_BUILD_FLAGS) --filter '$(PURE_SUITES)'
 	$(SWIFT) test --skip-build $(SWIFT_BUILD_FLAGS) --filter '$(STORE_SUITES)'
-	$(SWIFT) test --skip-build $(SWIFT_BUILD_FLAGS) --skip '$(PURE_SUITES)' --skip '$(STORE_SUITES)' --skip '$(PROCESS_SUITES)'
+	$(SWIFT) test --skip-build $(SWIFT_BUILD_FLAGS) --filter '$(PROTOCOL_SUITES)'
+	$(SWIFT) test --skip-build $(SWIFT_BUILD_FLAGS) --skip '$(PURE_SUITES)' --skip '$(STORE_SUITES)' --skip '$(PROTOCOL_SUITES)' --skip '$(PROCESS_SUITES)'
 	$(SWIFT) test --skip-build $(SWIFT_BUILD_FLAGS) --no-parallel --filter '$(PROCESS_SUITES)'
 
 QUESTION ?= How does Naksha make sure an acknowledged write is never lost?
