@@ -8,7 +8,7 @@ NAKSHA := .build/debug/naksha
 # CPU-bound suites (pure cores, simulation, kernels) run first and alone: they would
 # otherwise occupy Swift's cooperative threads (one per core) and starve the network
 # suites' timers and deadlines.
-PURE_SUITES := ^(NakshaCoreTests|NakshaWireTests|RaftCoreTests|NakshaSimulationTests|NakshaGraphTests|NakshaVectorTests|NakshaStateTests)\.
+PURE_SUITES := ^(NakshaCoreTests|NakshaWireTests|RaftCoreTests|NakshaSimulationTests|NakshaGraphTests|NakshaVectorTests|NakshaStateTests|NakshaClusterAPITests)\.
 # The Postgres suites come next, alone too: bulk COPY tests encode and compare millions of
 # floats on a cooperative thread for seconds, which starved the actor suites' deadlines.
 STORE_SUITES := ^NakshaStoreTests\.

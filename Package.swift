@@ -90,7 +90,7 @@ let package = Package(
 
         // The distributed-actor interface workers call on coordinators (one stable module).
         .target(
-            name: "NakshaClusterAPI", dependencies: ["NakshaCore", "NakshaActors", "NakshaState", "NakshaGraph"],
+            name: "NakshaClusterAPI", dependencies: ["NakshaCore", "NakshaActors", "NakshaState", "NakshaGraph", "NakshaVector"],
             swiftSettings: strictSettings),
 
         // I/O services.
@@ -160,6 +160,9 @@ let package = Package(
             resources: [.copy("Corpus")],
             swiftSettings: strictSettings
         ),
+        .testTarget(
+            name: "NakshaClusterAPITests", dependencies: ["NakshaClusterAPI", "NakshaVector", "NakshaGraph", "NakshaCore"],
+            swiftSettings: strictSettings),
         .testTarget(
             name: "NakshaCLITests",
             dependencies: [

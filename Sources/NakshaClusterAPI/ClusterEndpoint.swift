@@ -7,7 +7,7 @@ import NakshaState
 /// `cluster` on the coordinator's peer port. Workers resolve it on the leader (a follower
 /// answers `ClusterAPIError.notLeader` with the leader's address) and call:
 /// `register`, `heartbeat`, `lease` (a long-poll for a batch), `complete`, `fail`, `graph`,
-/// `deregister` and `throttle`.
+/// `deregister`, `throttle` and `shardAssignments`.
 ///
 /// It lives in this shared module so that workers never import the coordinator. Its
 /// dispatch table (`remoteCalls`) maps each function's mangled name; `ClusterEndpointTests`
@@ -69,6 +69,12 @@ public distributed actor ClusterEndpoint: RemoteCallable {
         try await backend.throttle(report)
     }
 
+    /// The replicas the shard map places on the calling worker (a long poll on the epoch).
+    /// Any coordinator answers, from its applied state.
+    public distributed func shardAssignments(_ request: ShardAssignmentRequest) async throws -> ShardAssignments {
+        try await backend.shardAssignments(request)
+    }
+
     public static let remoteCalls: [String: RemoteCall<ClusterEndpoint>] = [
         "$s16NakshaClusterAPI0B8EndpointC8registeryAA15HeartbeatAnswerV0A5State14RegisterWorkerVYaKFTE": .returning { endpoint, arguments in try await endpoint.register(arguments.decodeNextArgument()) },
         "$s16NakshaClusterAPI0B8EndpointC9heartbeatyAA15HeartbeatAnswerVAA06WorkerF0VYaKFTE": .returning { endpoint, arguments in try await endpoint.heartbeat(arguments.decodeNextArgument()) },
@@ -78,5 +84,8 @@ public distributed actor ClusterEndpoint: RemoteCallable {
         "$s16NakshaClusterAPI0B8EndpointC5graph11contentHashAA15GraphSourceTextVSS_tYaKFTE": .returning { endpoint, arguments in try await endpoint.graph(contentHash: arguments.decodeNextArgument()) },
         "$s16NakshaClusterAPI0B8EndpointC10deregisteryy0A4Core8WorkerIDVYaKFTE": .void { endpoint, arguments in try await endpoint.deregister(arguments.decodeNextArgument()) },
         "$s16NakshaClusterAPI0B8EndpointC8throttleyyAA16ProviderThrottleVYaKFTE": .void { endpoint, arguments in try await endpoint.throttle(arguments.decodeNextArgument()) },
+        "$s16NakshaClusterAPI0B8EndpointC16shardAssignmentsyAA05ShardF0VAA0G17AssignmentRequestVYaKFTE": .returning { endpoint, arguments in
+            try await endpoint.shardAssignments(arguments.decodeNextArgument())
+        },
     ]
 }

@@ -112,4 +112,5 @@ public protocol ClusterBackend: Sendable {
     func graph(contentHash: String) async throws -> GraphSourceText
     func deregister(_ worker: WorkerID) async throws
     func throttle(_ report: ProviderThrottle) async throws
+    func shardAssignments(_ request: ShardAssignmentRequest) async throws -> ShardAssignments
 }

@@ -6,6 +6,7 @@ import NakshaState
 /// the placement of their replicas (`naksha collection …`, `naksha shards list`).
 extension ClientProtocol {
     static func addCollectionRoutes(to router: inout RPCRouter, coordinator: Coordinator) {
+        let vectors = VectorRouter(coordinator: coordinator)
         router.unary(NakshaMethod.createCollection) { (request: Naksha_V1_CreateCollectionRequest, context) in
             guard let metric = VectorMetric(rawValue: request.metric.isEmpty ? "cosine" : request.metric) else {
                 throw RPCError(.invalidArgument, "metric \"\(request.metric)\" is not one of cosine, ip, l2", reason: "invalidCommand")
@@ -16,10 +17,7 @@ extension ClientProtocol {
             let spec = CollectionSpec(
                 name: request.name, dimension: Int(request.dimension), metric: metric, index: index,
                 shards: request.shards == 0 ? 1 : Int(request.shards), replicas: request.replicas == 0 ? 1 : Int(request.replicas))
-            let outcome = try await coordinator.propose(.createCollection(CreateCollection(spec)), timeout: context.remaining(cap: .seconds(10)))
-            guard case .collectionCreated(let name, let epoch, let created) = outcome else { throw RPCError(.internal, "unexpected outcome \(outcome)") }
-            let stored = try await coordinator.readState { $0.shards.collections[name] }
-            guard let stored else { throw RPCError(.notFound, "collection \(name) was dropped meanwhile", reason: "unknownCollection") }
+            let (stored, epoch, created) = try await vectors.createCollection(spec, timeout: context.remaining(cap: .seconds(10)))
             var answer = collection(stored, epoch: epoch)
             answer.created = created
             return answer
@@ -32,8 +30,7 @@ extension ClientProtocol {
             return response
         }
         router.unary(NakshaMethod.dropCollection) { (request: Naksha_V1_DropCollectionRequest, context) in
-            let outcome = try await coordinator.propose(.dropCollection(request.name), timeout: context.remaining(cap: .seconds(10)))
-            guard case .collectionDropped(_, let epoch) = outcome else { throw RPCError(.internal, "unexpected outcome \(outcome)") }
+            let epoch = try await vectors.dropCollection(request.name, timeout: context.remaining(cap: .seconds(10)))
             var response = Naksha_V1_DropCollectionResponse()
             response.epoch = epoch
             return response

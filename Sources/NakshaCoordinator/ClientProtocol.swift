@@ -227,6 +227,18 @@ enum ClientProtocol {
             }
         case let error as GraphError:
             return RPCError(.invalidArgument, "\(error)", reason: "invalidGraph")
+        case let error as VectorServiceError:
+            let code: RPCCode
+            switch error.code {
+            case .invalidInput, .invalidFilter, .dimensionMismatch: code = .invalidArgument
+            case .unknownCollection: code = .notFound
+            case .tooLarge: code = .resourceExhausted
+            case .conflict: code = .alreadyExists
+            case .coldStoreRequired: code = .failedPrecondition
+            // An upsert's outcome is unknown (repeating it is safe: it is idempotent by id).
+            case .coldStoreUnavailable: code = .unknown
+            }
+            return RPCError(code, error.message, reason: error.code.rawValue)
         case let error as RaftError:
             var metadata: [String: String] = [:]
             if let leader = error.leaderHint { metadata["leader"] = "\(leader.rawValue)" }

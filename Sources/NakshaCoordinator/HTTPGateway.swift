@@ -129,6 +129,7 @@ public enum HTTPGateway {
         }
         addJobRoutes(to: router, coordinator: coordinator)
         addLimitRoutes(to: router, coordinator: coordinator)
+        addVectorRoutes(to: router, coordinator: coordinator)
         let configuration = coordinator.configuration
         return Application(
             router: router,

@@ -107,6 +107,28 @@ final class WorkerGateway: ClusterBackend, Sendable {
         return HeartbeatAnswer(stop: stale, leaseDurationMillis: leaseDurationMillis)
     }
 
+    /// Any coordinator answers from its applied state: a follower's map is at most a few
+    /// entries behind, and the next answer brings the worker up to date.
+    func shardAssignments(_ request: ShardAssignmentRequest) async throws -> ShardAssignments {
+        let deadline = ContinuousClock.now + .milliseconds(Int64(min(request.waitMillis, 30_000)))
+        let worker = request.worker
+        while true {
+            let answer = await coordinator.localState { state in Self.assignments(of: worker, in: state.shards) }
+            if let answer, answer.epoch != request.afterEpoch || ContinuousClock.now >= deadline { return answer }
+            if answer == nil, ContinuousClock.now >= deadline { return ShardAssignments(epoch: request.afterEpoch, shards: []) }
+            try Task.checkCancellation()
+            await coordinator.stateChanged.wait(timeout: .milliseconds(200))
+        }
+    }
+
+    static func assignments(of worker: WorkerID, in map: ShardMap) -> ShardAssignments {
+        let shards = map.placements.compactMap { placement -> AssignedShard? in
+            guard placement.workers.contains(worker), let spec = map.collections[placement.key.collection] else { return nil }
+            return AssignedShard(spec: spec, shard: placement.key.shard)
+        }
+        return ShardAssignments(epoch: map.epoch, shards: shards)
+    }
+
     func lease(_ request: LeaseRequest) async throws -> [TaskAssignment] {
         try await requireLeader()
         heard(from: request.worker)

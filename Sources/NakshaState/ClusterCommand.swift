@@ -201,11 +201,16 @@ public struct RegisterWorker: Sendable, Hashable, Codable {
     public var capacity: Int
     public var labels: [String: String]
     public var memoryBudgetBytes: UInt64
+    /// Where the worker's shard endpoint listens (`HOST:PORT`, its actor system), so routers
+    /// can ask it for the shards placed on it; nil for a worker that serves no shards. Absent
+    /// from the encoding when nil, so entries written before it existed read back unchanged.
+    public var shardAddress: String?
 
-    public init(worker: WorkerID, capacity: Int, labels: [String: String] = [:], memoryBudgetBytes: UInt64 = 0) {
+    public init(worker: WorkerID, capacity: Int, labels: [String: String] = [:], memoryBudgetBytes: UInt64 = 0, shardAddress: String? = nil) {
         self.worker = worker
         self.capacity = capacity
         self.labels = labels
         self.memoryBudgetBytes = memoryBudgetBytes
+        self.shardAddress = shardAddress
     }
 }

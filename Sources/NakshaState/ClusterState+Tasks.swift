@@ -126,7 +126,7 @@ extension ClusterState {
         let registered = workers[register.worker]?.registeredMillis ?? context.timestampMillis
         workers[register.worker] = WorkerRecord(
             id: register.worker, capacity: register.capacity, labels: register.labels,
-            memoryBudgetBytes: register.memoryBudgetBytes, registeredMillis: registered)
+            memoryBudgetBytes: register.memoryBudgetBytes, registeredMillis: registered, shardAddress: register.shardAddress)
         replaceShards(removing: [])
         return .success(.workerRegistered(register.worker))
     }

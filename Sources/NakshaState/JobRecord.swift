@@ -163,6 +163,8 @@ public struct WorkerRecord: Sendable, Hashable, Codable {
     public internal(set) var labels: [String: String]
     public internal(set) var memoryBudgetBytes: UInt64
     public internal(set) var registeredMillis: UInt64
+    /// Where its shard endpoint listens (`RegisterWorker.shardAddress`).
+    public internal(set) var shardAddress: String?
 }
 
 /// A job's place in the ready queue. The queue is sorted by priority (higher first), then

@@ -20,11 +20,14 @@ public final class Worker: Sendable {
     let coldStore: PostgresColdStore?
     let metrics: MetricsExport
     let logger: Logger
+    /// Kept so the well-known actor stays resolvable for routers.
+    let shardEndpoint: ShardEndpoint?
 
     private init(
         configuration: WorkerConfiguration, system: NakshaActorSystem, loop: WorkerLoop, httpClient: HTTPClient,
-        coldStore: PostgresColdStore?, metrics: MetricsExport, logger: Logger
+        coldStore: PostgresColdStore?, metrics: MetricsExport, logger: Logger, shardEndpoint: ShardEndpoint?
     ) {
+        self.shardEndpoint = shardEndpoint
         self.configuration = configuration
         self.system = system
         self.loop = loop
@@ -57,9 +60,15 @@ public final class Worker: Sendable {
         let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
         let providers = ModelProviders(settings: configuration.providers, httpClient: httpClient)
         let connection = ClusterConnection(system: system, coordinators: configuration.coordinators, logger: logger)
+        // Shards are served only with a cold store, their durable copy.
+        let shards = coldStore.map {
+            ShardServer(worker: configuration.id, memoryBudgetBytes: configuration.memoryBudgetBytes, coldStore: $0, logger: logger)
+        }
+        let shardEndpoint = shards.map { ShardEndpoint.start(backend: $0, system: system) }
         let loop = WorkerLoop(
             configuration: configuration, connection: connection, providers: providers,
-            vectors: VectorCollections(coldStore: coldStore, logger: logger), httpClient: httpClient, logger: logger)
+            vectors: VectorCollections(coldStore: coldStore, logger: logger), shards: shards,
+            shardAddress: shards == nil ? nil : system.address.description, httpClient: httpClient, logger: logger)
         logger.info(
             "worker started",
             metadata: [
@@ -70,7 +79,7 @@ public final class Worker: Sendable {
             ])
         return Worker(
             configuration: configuration, system: system, loop: loop, httpClient: httpClient, coldStore: coldStore, metrics: metrics,
-            logger: logger)
+            logger: logger, shardEndpoint: shardEndpoint)
     }
 
     /// Runs until SIGTERM or SIGINT, then drains (see `WorkerLoop`) and closes everything.

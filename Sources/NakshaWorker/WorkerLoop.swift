@@ -22,6 +22,9 @@ final class WorkerLoop: Service, Sendable {
     let graphs: GraphCache
     let providers: ModelProviders
     let vectors: VectorCollections
+    /// The shards this worker serves (nil without a cold store), and where routers reach them.
+    let shards: ShardServer?
+    let shardAddress: String?
     let httpClient: HTTPClient
     let cache = NodeOutputCache()
     let logger: Logger
@@ -32,8 +35,10 @@ final class WorkerLoop: Service, Sendable {
 
     init(
         configuration: WorkerConfiguration, connection: ClusterConnection, providers: ModelProviders, vectors: VectorCollections,
-        httpClient: HTTPClient, logger: Logger
+        shards: ShardServer? = nil, shardAddress: String? = nil, httpClient: HTTPClient, logger: Logger
     ) {
+        self.shards = shards
+        self.shardAddress = shardAddress
         self.configuration = configuration
         self.connection = connection
         self.graphs = GraphCache(connection: connection)
@@ -73,6 +78,10 @@ final class WorkerLoop: Service, Sendable {
         }
         await withDiscardingTaskGroup { group in
             group.addTask { await self.heartbeatLoop() }
+            if let shards = self.shards {
+                group.addTask { await shards.followAssignments(self.connection) }
+                group.addTask { await shards.pollChanges() }
+            }
             await self.leaseLoop(group: &group)
             // Draining: tasks in flight may finish within the grace period.
             let graceEnd = ContinuousClock.now + configuration.shutdownGrace
@@ -94,7 +103,7 @@ final class WorkerLoop: Service, Sendable {
     private func register() async throws {
         let registration = WorkerRegistration(
             worker: configuration.id, capacity: configuration.concurrency, labels: configuration.labels,
-            memoryBudgetBytes: configuration.memoryBudgetBytes)
+            memoryBudgetBytes: configuration.memoryBudgetBytes, shardAddress: shardAddress)
         let answer = try await connection.call("register", within: .seconds(30)) { try await $0.register(registration) }
         leaseDurationMillis.store(answer.leaseDurationMillis, ordering: .relaxed)
         registered.store(true, ordering: .relaxed)

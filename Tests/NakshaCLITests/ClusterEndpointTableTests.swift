@@ -26,6 +26,7 @@ import Testing
             case graph(contentHash: String)
             case deregister(WorkerID)
             case throttle(ProviderThrottle)
+            case shardAssignments(ShardAssignmentRequest)
         }
 
         private struct State {
@@ -76,6 +77,11 @@ import Testing
         func deregister(_ worker: WorkerID) async throws { try record(.deregister(worker)) }
 
         func throttle(_ report: ProviderThrottle) async throws { try record(.throttle(report)) }
+
+        func shardAssignments(_ request: ShardAssignmentRequest) async throws -> ShardAssignments {
+            try record(.shardAssignments(request))
+            return Fixtures.assignments
+        }
     }
 
     enum Fixtures {
@@ -99,6 +105,10 @@ import Testing
             usage: TaskUsage(model: "gpt-4o-mini", promptTokens: 1200, completionTokens: 300, costMicroUSD: 360))
         static let failure = TaskFailureReport(task: task, token: LeaseToken(rawValue: 41), reason: "provider timeout", retryable: true)
         static let throttle = ProviderThrottle(worker: "w-1", provider: "llm.chat:gpt-4o-mini", retryAfterMillis: 7000)
+        static let assignmentRequest = ShardAssignmentRequest(worker: "w-1", afterEpoch: 3, waitMillis: 250)
+        static let assignments = ShardAssignments(
+            epoch: 4,
+            shards: [AssignedShard(spec: CollectionSpec(name: "docs", dimension: 384, metric: .cosine, index: .hnsw, shards: 8, replicas: 2), shard: 5)])
     }
 
     /// Two actor systems on loopback: the endpoint on one, its remote reference on the other.
@@ -132,7 +142,7 @@ import Testing
     }
 
     @Test func theTableHasOneEntryPerDistributedFunction() {
-        #expect(ClusterEndpoint.remoteCalls.count == 8)
+        #expect(ClusterEndpoint.remoteCalls.count == 9)
         #expect(ClusterEndpoint.remoteCalls.count == Function.allCases.count)
     }
 
@@ -146,6 +156,7 @@ import Testing
             #expect(try await endpoint.graph(contentHash: "5f1c0e") == Fixtures.graphSource)
             try await endpoint.deregister("w-1")
             try await endpoint.throttle(Fixtures.throttle)
+            #expect(try await endpoint.shardAssignments(Fixtures.assignmentRequest) == Fixtures.assignments)
 
             #expect(
                 backend.calls == [
@@ -157,13 +168,14 @@ import Testing
                     .graph(contentHash: "5f1c0e"),
                     .deregister("w-1"),
                     .throttle(Fixtures.throttle),
+                    .shardAssignments(Fixtures.assignmentRequest),
                 ])
         }
     }
 
     /// The distributed functions, for a table of the error each one carries back.
     enum Function: String, CaseIterable, Sendable {
-        case register, heartbeat, lease, complete, fail, graph, deregister, throttle
+        case register, heartbeat, lease, complete, fail, graph, deregister, throttle, shardAssignments
 
         func call(_ endpoint: ClusterEndpoint) async throws {
             switch self {
@@ -175,6 +187,7 @@ import Testing
             case .graph: _ = try await endpoint.graph(contentHash: "5f1c0e")
             case .deregister: try await endpoint.deregister("w-1")
             case .throttle: try await endpoint.throttle(Fixtures.throttle)
+            case .shardAssignments: _ = try await endpoint.shardAssignments(Fixtures.assignmentRequest)
             }
         }
     }

@@ -1,0 +1,287 @@
+import CoreMetrics
+import Logging
+import NakshaClusterAPI
+import NakshaCore
+import NakshaState
+import NakshaStore
+import NakshaVector
+
+/// The shards a worker serves: the replicas the shard map places on it, loaded from the cold
+/// store and kept caught up with it, answering routers' searches (`ShardEndpoint`).
+///
+/// - Assignments arrive by a long poll on the map's epoch (`followAssignments`); a new
+///   replica is loaded (one at a time, so the memory check sees every loaded replica), a
+///   removed one is dropped.
+/// - Loading pages through the shard's changes in sequence order; the replica serves only
+///   once the load finished (`ready`). Changes after that are applied by a catch-up — on a
+///   router's hint after an upsert, before a read-your-writes search that asks for a newer
+///   sequence, and by a poll every second — each change once, in sequence order.
+/// - The memory budget: a load that would take the worker's replicas past its budget stops
+///   and the replica is `refused` — logged, counted in
+///   `naksha_worker_shard_refusals_total{reason}`, shown by `naksha shards list` — never an
+///   out-of-memory kill. Routers ask another replica.
+/// - Searches run inside the actor, against the index in place: a write never copies it.
+actor ShardServer: ShardBackend {
+    enum Slot {
+        case loading(AssignedShard)
+        case ready(ShardReplica)
+        case refused(AssignedShard, reason: String)
+    }
+
+    let worker: WorkerID
+    let memoryBudgetBytes: UInt64
+    let coldStore: PostgresColdStore?
+    let logger: Logger
+    private var slots: [ShardKey: Slot] = [:]
+    private var assigned: [ShardKey: AssignedShard] = [:]
+    private(set) var epoch: UInt64 = 0
+    private var loadQueue: [ShardKey] = []
+    private var loading = false
+    /// Bytes of replicas loaded or being loaded (a load reserves what it has read so far).
+    private var reservedBytes: [ShardKey: Int] = [:]
+    static let pageSize = 10_000
+
+    init(worker: WorkerID, memoryBudgetBytes: UInt64, coldStore: PostgresColdStore?, logger: Logger) {
+        self.worker = worker
+        self.memoryBudgetBytes = memoryBudgetBytes
+        self.coldStore = coldStore
+        self.logger = logger
+    }
+
+    // MARK: Assignments
+
+    /// Follows the map until cancelled: long-polls `shardAssignments` and applies each answer.
+    func followAssignments(_ connection: ClusterConnection) async {
+        guard coldStore != nil else { return }
+        var failures = 0
+        while !Task.isCancelled {
+            let request = ShardAssignmentRequest(worker: worker, afterEpoch: epoch, waitMillis: 10_000)
+            do {
+                let answer = try await connection.call("shardAssignments", within: .seconds(15), callTimeout: .seconds(15)) {
+                    try await $0.shardAssignments(request)
+                }
+                failures = 0
+                apply(answer)
+            } catch is CancellationError {
+                return
+            } catch {
+                failures += 1
+                if failures == 1 || failures % 20 == 0 { logger.warning("cannot read the shard map; retrying", metadata: ["error": "\(error)"]) }
+                do { try await Task.sleep(for: .milliseconds(500)) } catch { return }
+            }
+        }
+    }
+
+    /// Catches every ready replica up once a second until cancelled.
+    func pollChanges() async {
+        while !Task.isCancelled {
+            do { try await Task.sleep(for: .seconds(1)) } catch { return }
+            for key in slots.keys.sorted() {
+                guard case .ready = slots[key] else { continue }
+                do {
+                    try await catchUp(key, to: nil)
+                } catch {
+                    logger.debug("shard catch-up failed", metadata: ["shard": "\(key)", "error": "\(error)"])
+                }
+            }
+        }
+    }
+
+    func apply(_ assignments: ShardAssignments) {
+        guard assignments.epoch >= epoch else { return }
+        epoch = assignments.epoch
+        let wanted = Dictionary(assignments.shards.map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })
+        for key in assigned.keys.sorted() where wanted[key] == nil || wanted[key]?.spec != assigned[key]?.spec {
+            assigned[key] = nil
+            slots[key] = nil
+            reservedBytes[key] = nil
+            loadQueue.removeAll { $0 == key }
+            logger.info("shard replica dropped", metadata: ["shard": "\(key)", "epoch": "\(epoch)"])
+        }
+        for key in wanted.keys.sorted() where assigned[key] == nil {
+            guard let shard = wanted[key] else { continue }
+            assigned[key] = shard
+            slots[key] = .loading(shard)
+            loadQueue.append(key)
+        }
+        reportGauges()
+        if !loading, !loadQueue.isEmpty {
+            loading = true
+            Task { await self.drainLoadQueue() }
+        }
+    }
+
+    private func drainLoadQueue() async {
+        defer { loading = false }
+        while !loadQueue.isEmpty {
+            let key = loadQueue.removeFirst()
+            guard let shard = assigned[key] else { continue }
+            await load(shard)
+        }
+    }
+
+    // MARK: Loading
+
+    private func load(_ shard: AssignedShard) async {
+        guard let coldStore else { return }
+        let key = shard.key
+        let started = ContinuousClock.now
+        let others = reservedBytes.filter { $0.key != key }.values.reduce(0, +)
+        let budget = Int(clamping: memoryBudgetBytes)
+        var replica: ShardReplica?
+        var after: Int64 = 0
+        do {
+            while true {
+                let changes = try await coldStore.vectorChanges(collection: key.collection, shard: key.shard, afterSequence: after, limit: Self.pageSize)
+                guard assigned[key]?.spec == shard.spec else { return }  // dropped or replaced meanwhile
+                if replica == nil {
+                    let sample = shard.spec.index == .int8 ? changes.filter { !$0.isDeleted && $0.vector.count == shard.spec.dimension }.flatMap(\.vector) : []
+                    replica = try ShardReplica(spec: shard.spec, shard: key.shard, trainingSample: sample)
+                }
+                guard var current = replica else { return }
+                let projected = current.memoryBytes + current.estimatedBytes(adding: changes.count)
+                if others + projected > budget {
+                    refuse(
+                        shard,
+                        reason: "memory budget: this replica needs more than \(projected) bytes and the worker's others hold \(others) of its \(budget)-byte budget (raise --memory-budget or add workers)",
+                        code: "memory_budget")
+                    return
+                }
+                replica = nil  // unique: the apply below mutates in place
+                report(current.apply(changes), key)
+                reservedBytes[key] = current.memoryBytes
+                after = changes.last?.sequence ?? after
+                replica = current
+                if changes.count < Self.pageSize { break }
+            }
+        } catch {
+            refuse(shard, reason: "cold store: \(error)", code: "cold_store")
+            return
+        }
+        guard let loaded = replica, assigned[key]?.spec == shard.spec else { return }
+        slots[key] = .ready(loaded)
+        reservedBytes[key] = loaded.memoryBytes
+        let seconds = (ContinuousClock.now - started).inSeconds
+        Timer(label: "naksha_worker_shard_load_seconds").recordSeconds(seconds)
+        logger.info(
+            "shard replica ready",
+            metadata: [
+                "shard": "\(key)", "vectors": "\(loaded.count)", "bytes": "\(loaded.memoryBytes)", "sequence": "\(loaded.appliedSequence)",
+                "seconds": "\(seconds)", "epoch": "\(epoch)",
+            ])
+        reportGauges()
+    }
+
+    private func refuse(_ shard: AssignedShard, reason: String, code: String) {
+        slots[shard.key] = .refused(shard, reason: reason)
+        reservedBytes[shard.key] = nil
+        Counter(label: "naksha_worker_shard_refusals_total", dimensions: [("reason", code)]).increment()
+        logger.error("shard replica refused", metadata: ["shard": "\(shard.key)", "reason": "\(reason)", "worker": "\(worker)"])
+        reportGauges()
+    }
+
+    private func report(_ skipped: [(id: String, error: VectorError)], _ key: ShardKey) {
+        for (id, error) in skipped {
+            Counter(label: "naksha_worker_vectors_skipped_total", dimensions: [("collection", key.collection)]).increment()
+            logger.warning("vector skipped", metadata: ["shard": "\(key)", "id": "\(id)", "error": "\(error)"])
+        }
+    }
+
+    private func reportGauges() {
+        var ready = 0
+        var bytes = 0
+        for slot in slots.values {
+            if case .ready(let replica) = slot {
+                ready += 1
+                bytes += replica.memoryBytes
+            }
+        }
+        Gauge(label: "naksha_worker_shard_replicas").record(ready)
+        Gauge(label: "naksha_worker_shard_memory_bytes").record(bytes)
+    }
+
+    // MARK: Catch-up
+
+    /// Applies the shard's changes after its applied sequence (all of them when `target` is
+    /// nil; until `target` is reached otherwise).
+    private func catchUp(_ key: ShardKey, to target: Int64?) async throws {
+        guard let coldStore else { return }
+        while true {
+            guard case .ready(let replica) = slots[key] else { return }
+            let after = replica.appliedSequence
+            if let target, after >= target { return }
+            let changes = try await coldStore.vectorChanges(collection: key.collection, shard: key.shard, afterSequence: after, limit: Self.pageSize)
+            guard case .ready(var current) = slots[key] else { return }
+            slots[key] = nil  // unique: the apply mutates in place
+            report(current.apply(changes), key)
+            reservedBytes[key] = current.memoryBytes
+            slots[key] = .ready(current)
+            if changes.count < Self.pageSize { return }
+        }
+    }
+
+    // MARK: ShardBackend
+
+    func catchUp(_ hint: ShardCatchUp) async throws {
+        try await catchUp(ShardKey(collection: hint.collection, shard: hint.shard), to: hint.sequence)
+    }
+
+    func search(_ request: ShardSearchRequest) async throws -> ShardSearchAnswer {
+        let key = ShardKey(collection: request.collection, shard: request.shard)
+        guard case .ready(let replica) = slots[key] else {
+            let state: String
+            switch slots[key] {
+            case .loading: state = "is still loading"
+            case .refused(_, let reason): state = "was refused (\(reason))"
+            default: state = "is not placed here"
+            }
+            throw ClusterAPIError(code: ClusterAPIError.shardNotServing, message: "worker \(worker): shard \(key) \(state)")
+        }
+        guard request.vector.count == replica.spec.dimension else {
+            throw ClusterAPIError(
+                code: ClusterAPIError.dimensionMismatch,
+                message: "collection \"\(key.collection)\" holds \(replica.spec.dimension)-dimensional vectors; the query has \(request.vector.count)")
+        }
+        let filter = try request.filterJSON.map { json throws(ClusterAPIError) in try VectorFilter.parse(json: json) }
+        if request.minSequence > replica.appliedSequence {
+            do {
+                try await catchUp(key, to: request.minSequence)
+            } catch {
+                throw ClusterAPIError(code: ClusterAPIError.coldStoreUnavailable, message: "worker \(worker): shard \(key) cannot catch up: \(error)")
+            }
+        }
+        guard case .ready(let current) = slots[key] else {
+            throw ClusterAPIError(code: ClusterAPIError.shardNotServing, message: "worker \(worker): shard \(key) was dropped")
+        }
+        guard current.appliedSequence >= request.minSequence else {
+            throw ClusterAPIError(
+                code: ClusterAPIError.coldStoreUnavailable,
+                message: "worker \(worker): shard \(key) reached sequence \(current.appliedSequence), not \(request.minSequence)")
+        }
+        do {
+            let hits = try current.search(request.vector, k: request.k, filter: filter)
+            return ShardSearchAnswer(hits: hits, appliedSequence: current.appliedSequence, exact: current.isExact)
+        } catch {
+            throw ClusterAPIError(code: "invalidQuery", message: "shard \(key): \(error)")
+        }
+    }
+
+    func status() async throws -> WorkerShardStatus {
+        let replicas = slots.keys.sorted().compactMap { key -> ShardReplicaStatus? in
+            switch slots[key] {
+            case .loading:
+                return ShardReplicaStatus(
+                    collection: key.collection, shard: key.shard, state: .loading, vectors: 0, memoryBytes: UInt64(reservedBytes[key] ?? 0), appliedSequence: 0)
+            case .ready(let replica):
+                return ShardReplicaStatus(
+                    collection: key.collection, shard: key.shard, state: .ready, vectors: replica.count, memoryBytes: UInt64(replica.memoryBytes),
+                    appliedSequence: replica.appliedSequence)
+            case .refused(_, let reason):
+                return ShardReplicaStatus(collection: key.collection, shard: key.shard, state: .refused, vectors: 0, memoryBytes: 0, appliedSequence: 0, reason: reason)
+            case nil:
+                return nil
+            }
+        }
+        return WorkerShardStatus(worker: worker, memoryBudgetBytes: memoryBudgetBytes, replicas: replicas)
+    }
+}
