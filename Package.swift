@@ -90,7 +90,7 @@ let package = Package(
 
         // The distributed-actor interface workers call on coordinators (one stable module).
         .target(
-            name: "NakshaClusterAPI", dependencies: ["NakshaCore", "NakshaActors", "NakshaState", "NakshaGraph", "NakshaVector"],
+            name: "NakshaClusterAPI", dependencies: ["NakshaCore", "NakshaActors", "NakshaState", "NakshaGraph"],
             swiftSettings: strictSettings),
 
         // I/O services.
@@ -161,7 +161,7 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(
-            name: "NakshaClusterAPITests", dependencies: ["NakshaClusterAPI", "NakshaVector", "NakshaGraph", "NakshaCore"],
+            name: "NakshaClusterAPITests", dependencies: ["NakshaClusterAPI", "NakshaGraph", "NakshaCore"],
             swiftSettings: strictSettings),
         .testTarget(
             name: "NakshaCLITests",

@@ -1,7 +1,26 @@
 import NakshaGraph
-import NakshaVector
 
-/// A query's metadata filter, written as JSON, and its reading into `MetadataFilter`.
+/// A scalar a filter compares with.
+public enum FilterScalar: Sendable, Hashable {
+    case string(String)
+    case int(Int64)
+    case double(Double)
+    case bool(Bool)
+}
+
+/// A parsed filter; workers evaluate it as the vector index's `MetadataFilter` (same cases,
+/// same meaning).
+public indirect enum FilterExpression: Sendable, Hashable {
+    case equals(String, FilterScalar)
+    /// Both bounds inclusive; nil is open.
+    case range(String, min: FilterScalar?, max: FilterScalar?)
+    case isIn(String, [FilterScalar])
+    case and([FilterExpression])
+    case or([FilterExpression])
+    case not(FilterExpression)
+}
+
+/// A query's metadata filter, written as JSON, and its reading into a `FilterExpression`.
 ///
 /// The form (docs/vectors.md#filters):
 /// - `{"lang": "en"}` — the value under `lang` equals `"en"`; several keys must all match;
@@ -13,7 +32,7 @@ import NakshaVector
 /// matches a condition on it.
 public enum VectorFilter {
     /// Reads a filter; throws `ClusterAPIError.invalidFilter` saying what is wrong and where.
-    public static func parse(json: String) throws(ClusterAPIError) -> MetadataFilter {
+    public static func parse(json: String) throws(ClusterAPIError) -> FilterExpression {
         let value: GraphValue
         do {
             value = try GraphValue(parsingJSON: json, name: "filter")
@@ -23,17 +42,17 @@ public enum VectorFilter {
         return try parse(value, path: "filter")
     }
 
-    public static func parse(_ value: GraphValue, path: String) throws(ClusterAPIError) -> MetadataFilter {
+    public static func parse(_ value: GraphValue, path: String) throws(ClusterAPIError) -> FilterExpression {
         guard case .map(let fields) = value else {
             throw invalid(path, "must be an object such as {\"lang\": \"en\"}")
         }
-        var conditions: [MetadataFilter] = []
+        var conditions: [FilterExpression] = []
         for key in fields.keys.sorted() {
             guard let field = fields[key] else { continue }
             switch key {
             case "$or", "$and":
                 guard case .list(let items) = field else { throw invalid("\(path).\(key)", "must be a list of filters") }
-                var parts: [MetadataFilter] = []
+                var parts: [FilterExpression] = []
                 for (position, item) in items.enumerated() { parts.append(try parse(item, path: "\(path).\(key)[\(position)]")) }
                 conditions.append(key == "$or" ? .or(parts) : .and(parts))
             case "$not":
@@ -46,14 +65,14 @@ public enum VectorFilter {
         return conditions.count == 1 ? conditions[0] : .and(conditions)
     }
 
-    private static func condition(_ key: String, _ field: GraphValue, path: String) throws(ClusterAPIError) -> MetadataFilter {
+    private static func condition(_ key: String, _ field: GraphValue, path: String) throws(ClusterAPIError) -> FilterExpression {
         if let scalar = metadataValue(field) { return .equals(key, scalar) }
         guard case .map(let operators) = field, !operators.isEmpty else {
             throw invalid(path, "must be a string, number or boolean, or an object of gte, lte, in, ne")
         }
-        var lower: MetadataValue?
-        var upper: MetadataValue?
-        var parts: [MetadataFilter] = []
+        var lower: FilterScalar?
+        var upper: FilterScalar?
+        var parts: [FilterExpression] = []
         for name in operators.keys.sorted() {
             guard let operand = operators[name] else { continue }
             switch name {
@@ -62,7 +81,7 @@ public enum VectorFilter {
                 if name == "gte" { lower = bound } else { upper = bound }
             case "in":
                 guard case .list(let items) = operand else { throw invalid("\(path).in", "must be a list of values") }
-                var values: [MetadataValue] = []
+                var values: [FilterScalar] = []
                 for item in items {
                     guard let scalar = metadataValue(item) else { throw invalid("\(path).in", "holds a value that is not a string, number or boolean") }
                     values.append(scalar)
@@ -80,7 +99,7 @@ public enum VectorFilter {
     }
 
     /// A scalar as a metadata value; nil for null, lists and objects (they are not indexed).
-    public static func metadataValue(_ value: GraphValue) -> MetadataValue? {
+    public static func metadataValue(_ value: GraphValue) -> FilterScalar? {
         switch value {
         case .string(let text): return .string(text)
         case .int(let number): return .int(Int64(number))
@@ -91,9 +110,9 @@ public enum VectorFilter {
     }
 
     /// The scalar fields of a metadata object, the ones filters can match.
-    public static func indexedValues(of metadata: GraphValue?) -> [String: MetadataValue] {
+    public static func indexedValues(of metadata: GraphValue?) -> [String: FilterScalar] {
         guard case .map(let fields)? = metadata else { return [:] }
-        var values: [String: MetadataValue] = [:]
+        var values: [String: FilterScalar] = [:]
         for (key, field) in fields { if let scalar = metadataValue(field) { values[key] = scalar } }
         return values
     }

@@ -1,12 +1,11 @@
 import NakshaClusterAPI
 import NakshaGraph
-import NakshaVector
 import Testing
 
 @Suite struct VectorFilterTests {
-    static func read(_ json: String) throws -> MetadataFilter { try VectorFilter.parse(json: json) }
+    static func read(_ json: String) throws -> FilterExpression { try VectorFilter.parse(json: json) }
 
-    @Test func theJSONFormReadsAsMetadataFilters() throws {
+    @Test func theJSONFormReadsAsFilterExpressions() throws {
         #expect(try Self.read(#"{"lang": "en"}"#) == .equals("lang", .string("en")))
         #expect(try Self.read(#"{"year": {"gte": 2020, "lte": 2024}}"#) == .range("year", min: .int(2020), max: .int(2024)))
         #expect(try Self.read(#"{"tag": {"in": ["a", "b"]}}"#) == .isIn("tag", [.string("a"), .string("b")]))

@@ -88,7 +88,7 @@ struct ShardReplica: Sendable {
 
     private mutating func upsert(_ id: String, _ vector: [Float], payloadJSON: String?) throws(VectorError) {
         let slot = slotOfID[id] ?? nextSlot
-        let metadata = VectorFilter.indexedValues(of: VectorPayload(storedJSON: payloadJSON).metadata)
+        let metadata = VectorFilter.indexedValues(of: VectorPayload(storedJSON: payloadJSON).metadata).mapValues(MetadataValue.init)
         if flat != nil { try flat?.upsert(id: slot, vector: vector, metadata: metadata) }
         if hnsw != nil { try hnsw?.upsert(id: slot, vector: vector, metadata: metadata) }
         if int8 != nil { try int8?.upsert(id: slot, vector: vector, metadata: metadata) }

@@ -242,7 +242,7 @@ actor ShardServer: ShardBackend {
                 code: ClusterAPIError.dimensionMismatch,
                 message: "collection \"\(key.collection)\" holds \(replica.spec.dimension)-dimensional vectors; the query has \(request.vector.count)")
         }
-        let filter = try request.filterJSON.map { json throws(ClusterAPIError) in try VectorFilter.parse(json: json) }
+        let filter = try request.filterJSON.map { json throws(ClusterAPIError) in MetadataFilter(try VectorFilter.parse(json: json)) }
         if request.minSequence > replica.appliedSequence {
             do {
                 try await catchUp(key, to: request.minSequence)
