@@ -18,7 +18,7 @@ PROTOCOL_SUITES := ^NakshaProtocolTests\.
 # Real coordinator processes last, alone, one test at a time (--no-parallel also serialises
 # swift-testing suites): the failover test times kill -9 → new leader, and the log-safety
 # tests fill a disk and race a snapshot install.
-PROCESS_SUITES := ^NakshaCLITests\.CoordinatorProcessTests|^NakshaCLITests\.LogSafetyProcessTests|^NakshaCLITests\.JobQueueProcessTests|^NakshaCLITests\.WorkerProcessTests|^NakshaCLITests\.DevClusterProcessTests|^NakshaCLITests\.ClientProtocolProcessTests
+PROCESS_SUITES := ^NakshaCLITests\.CoordinatorProcessTests|^NakshaCLITests\.LogSafetyProcessTests|^NakshaCLITests\.JobQueueProcessTests|^NakshaCLITests\.WorkerProcessTests|^NakshaCLITests\.DevClusterProcessTests|^NakshaCLITests\.ClientProtocolProcessTests|^NakshaCLITests\.VectorProcessTests
 
 .PHONY: help setup build test run stop bench bench-raft lint proto clean
 

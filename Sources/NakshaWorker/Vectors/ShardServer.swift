@@ -16,8 +16,8 @@ import NakshaVector
 ///   once the load finished (`ready`). Changes after that are applied by a catch-up — on a
 ///   router's hint after an upsert, before a read-your-writes search that asks for a newer
 ///   sequence, and by a poll every second — each change once, in sequence order.
-/// - The memory budget: a load that would take the worker's replicas past its budget stops
-///   and the replica is `refused` — logged, counted in
+/// - The memory budget: a load or a catch-up that would take the worker's replicas past its
+///   budget stops and the replica is `refused` (dropped from memory) — logged, counted in
 ///   `naksha_worker_shard_refusals_total{reason}`, shown by `naksha shards list` — never an
 ///   out-of-memory kill. Routers ask another replica.
 /// - Searches run inside the actor, against the index in place: a write never copies it.
@@ -211,7 +211,16 @@ actor ShardServer: ShardBackend {
             let after = replica.appliedSequence
             if let target, after >= target { return }
             let changes = try await coldStore.vectorChanges(collection: key.collection, shard: key.shard, afterSequence: after, limit: Self.pageSize)
-            guard case .ready(var current) = slots[key] else { return }
+            guard case .ready(var current) = slots[key], let shard = assigned[key] else { return }
+            let others = reservedBytes.filter { $0.key != key }.values.reduce(0, +)
+            let projected = current.memoryBytes + current.estimatedBytes(adding: changes.filter { $0.sequence > current.appliedSequence && !$0.isDeleted }.count)
+            if others + projected > Int(clamping: memoryBudgetBytes) {
+                refuse(
+                    shard,
+                    reason: "memory budget: growing to about \(projected) bytes would take the worker past its \(memoryBudgetBytes)-byte budget (its other replicas hold \(others)); raise --memory-budget or add workers",
+                    code: "memory_budget")
+                return
+            }
             slots[key] = nil  // unique: the apply mutates in place
             report(current.apply(changes), key)
             reservedBytes[key] = current.memoryBytes

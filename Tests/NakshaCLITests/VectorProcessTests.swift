@@ -1,0 +1,185 @@
+import Foundation
+import NakshaCore
+import NakshaProtocol
+import NakshaTestSupport
+import Testing
+
+/// Sharded vector serving on real processes (issue 18): three coordinators and three workers
+/// with a real Postgres cold store; answers checked against a brute-force reference.
+@Suite(.serialized) struct VectorProcessTests {
+    typealias Cluster = CoordinatorProcessTests.ProcessCluster
+    typealias Workers = WorkerProcessTests.Workers
+
+    static let dimension = 16
+
+    static func start(postgres: PostgresServer, workers: [String: [String: String]]) async throws -> (Cluster, Workers) {
+        let cluster = try Cluster()
+        for id in cluster.peerPorts.keys.sorted() {
+            try cluster.start(id, extraArguments: ["--lease-duration", "1000", "--database-url", postgres.url])
+        }
+        #expect(await CoordinatorProcessTests.waitForReady(cluster, [1, 2, 3]))
+        let processes = Workers(cluster: cluster)
+        for id in workers.keys.sorted() {
+            try processes.start(id, environment: ["DATABASE_URL": postgres.url].merging(workers[id] ?? [:]) { $1 })
+        }
+        #expect(await processes.waitReady(), "the workers registered with the leader")
+        return (cluster, processes)
+    }
+
+    static func send(_ cluster: Cluster, _ method: String, _ path: String, _ body: Any? = nil, node: UInt64 = 1) async -> (status: Int, json: [String: Any])? {
+        let text = body.map { String(decoding: (try? JSONSerialization.data(withJSONObject: $0)) ?? Data(), as: UTF8.self) }
+        return await JobQueueProcessTests.send(method, cluster.http(node), path, body: text, timeout: 15)
+    }
+
+    struct Point {
+        var id: String
+        var vector: [Float]
+        var group: Int
+    }
+
+    static func points(_ count: Int, seed: UInt64, prefix: String = "v") -> [Point] {
+        var random = SeededGenerator(seed: seed)
+        return (0..<count).map { index in
+            Point(id: "\(prefix)\(index)", vector: (0..<dimension).map { _ in Float.random(in: -1...1, using: &random) }, group: index % 4)
+        }
+    }
+
+    /// The ids of the `k` nearest by squared L2, as the router orders them (score = −distance,
+    /// higher first, then the smaller id).
+    static func reference(_ points: [Point], _ query: [Float], k: Int, group: Int? = nil) -> [String] {
+        var scored: [(id: String, score: Float)] = []
+        for point in points where group == nil || point.group == group {
+            var distance: Float = 0
+            for index in 0..<query.count {
+                let difference = point.vector[index] - query[index]
+                distance += difference * difference
+            }
+            scored.append((point.id, -distance))
+        }
+        scored.sort { $0.score != $1.score ? $0.score > $1.score : $0.id < $1.id }
+        return scored.prefix(k).map(\.id)
+    }
+
+    static func upsert(_ cluster: Cluster, _ points: [Point], node: UInt64 = 1) async -> (status: Int, json: [String: Any])? {
+        let vectors = points.map { point -> [String: Any] in
+            ["id": point.id, "vector": point.vector.map(Double.init), "metadata": ["group": point.group], "document": ["text": "text of \(point.id)"]]
+        }
+        return await send(cluster, "POST", "/v1/vector/upsert", ["collection": "papers", "vectors": vectors], node: node)
+    }
+
+    static func query(_ cluster: Cluster, _ vector: [Float], k: Int = 10, extra: [String: Any] = [:], node: UInt64 = 1) async -> (status: Int, json: [String: Any])? {
+        var body: [String: Any] = ["collection": "papers", "vector": vector.map(Double.init), "k": k]
+        body.merge(extra) { $1 }
+        return await send(cluster, "POST", "/v1/vector/query", body, node: node)
+    }
+
+    static func ids(_ answer: (status: Int, json: [String: Any])?) -> [String] {
+        ((answer?.json["results"] as? [[String: Any]]) ?? []).compactMap { $0["id"] as? String }
+    }
+
+    @Test("a 4 × 2 collection on three workers answers exact queries equal to brute force, with filters and read-your-writes; a killed worker's replicas answer meanwhile and are placed again; bad input gets typed errors")
+    func shardedQueriesMatchBruteForceThroughAWorkerKill() async throws {
+        let postgres = try PostgresServer.start()
+        defer { postgres.stop() }
+        let (cluster, workers) = try await Self.start(postgres: postgres, workers: ["w1": [:], "w2": [:], "w3": [:]])
+        defer { workers.stopAll(); cluster.stopAll() }
+
+        let created = await Self.send(
+            cluster, "POST", "/v1/collections",
+            ["name": "papers", "dimension": Self.dimension, "metric": "l2", "index": "flat", "shards": 4, "replicas": 2])
+        #expect(created?.status == 201, "\(String(describing: created))")
+        let points = Self.points(600, seed: 7)
+        for batch in stride(from: 0, to: points.count, by: 200) {
+            let answer = await Self.upsert(cluster, Array(points[batch..<(batch + 200)]), node: UInt64(batch / 200 % 3 + 1))
+            #expect(answer?.status == 200 && answer?.json["upserted"] as? Int == 200, "\(String(describing: answer))")
+        }
+
+        // Read-your-writes (every acknowledged write): exact and complete on the first query.
+        let queries = Self.points(12, seed: 99, prefix: "q").map(\.vector)
+        for (position, vector) in queries.enumerated() {
+            let answer = await Self.query(cluster, vector, extra: ["consistency": "read_your_writes"], node: UInt64(position % 3 + 1))
+            #expect(answer?.status == 200, "\(String(describing: answer))")
+            #expect(Self.ids(answer) == Self.reference(points, vector, k: 10))
+            #expect(answer?.json["partial"] as? Bool == false && answer?.json["exact"] as? Bool == true)
+        }
+        let first = try #require((await Self.query(cluster, queries[0], k: 1, extra: ["consistency": "read_your_writes"]))?.json["results"] as? [[String: Any]])
+        #expect((first.first?["document"] as? [String: Any])?["text"] as? String == "text of \(Self.reference(points, queries[0], k: 1)[0])")
+        #expect((first.first?["metadata"] as? [String: Any])?["group"] != nil)
+
+        // A filter keeps k results from the matching vectors only.
+        let filtered = await Self.query(cluster, queries[1], k: 10, extra: ["filter": ["group": 2], "consistency": "read_your_writes"])
+        #expect(Self.ids(filtered) == Self.reference(points, queries[1], k: 10, group: 2), "\(String(describing: filtered))")
+
+        // An upsert is seen by the next read-your-writes query, given the upsert's sequences.
+        let fresh = Point(id: "fresh", vector: queries[2], group: 0)
+        let written = await Self.upsert(cluster, [fresh], node: 2)
+        let sequences = try #require(written?.json["sequences"] as? [String: Any])
+        let seen = await Self.query(cluster, queries[2], k: 1, extra: ["consistency": "read_your_writes", "after": sequences], node: 3)
+        #expect(Self.ids(seen) == ["fresh"], "\(String(describing: seen))")
+        let all = points + [fresh]
+
+        // Bad input: typed errors, nothing written.
+        #expect(await Self.query(cluster, [1, 2, 3])?.json["error"] as? String == "dimensionMismatch")
+        #expect(await Self.send(cluster, "POST", "/v1/vector/query", ["collection": "nope", "vector": [1.0]])?.status == 404)
+        #expect(await Self.query(cluster, queries[0], extra: ["filter": ["group": ["$bad": 1]]])?.status == 400)
+        #expect(await Self.query(cluster, queries[0], k: 0)?.status == 422)
+        #expect(await JobQueueProcessTests.send("POST", cluster.http(1), "/v1/vector/upsert", body: "{not json")?.status == 400)
+        let ragged = await Self.send(cluster, "POST", "/v1/vector/upsert", ["collection": "papers", "vectors": [["id": "x", "vector": [1, 2]]]])
+        #expect(ragged?.status == 422 && ragged?.json["error"] as? String == "dimensionMismatch")
+
+        // A worker killed: every shard still has a live replica, so answers stay complete.
+        workers.kill9("w1")
+        for vector in queries.prefix(4) {
+            let answer = await Self.query(cluster, vector)
+            #expect(Self.ids(answer) == Self.reference(all, vector, k: 10) && answer?.json["partial"] as? Bool == false, "\(String(describing: answer))")
+        }
+        // Expired after three lease durations; its replicas are placed on w2 and w3, which
+        // load them from the cold store.
+        let client = try ClientProtocolProcessTests.client(cluster)
+        defer { Task { await client.close() } }
+        let replaced = await CoordinatorProcessTests.waitUntil(timeout: .seconds(30)) {
+            guard let map = try? await client.listShards() else { return false }
+            return map.shards.allSatisfy { $0.workers.count == 2 && !$0.workers.contains("w1") }
+        }
+        #expect(replaced)
+        for vector in queries.suffix(4) {
+            let answer = await Self.query(cluster, vector, extra: ["consistency": "read_your_writes"])
+            #expect(Self.ids(answer) == Self.reference(all, vector, k: 10) && answer?.json["exact"] as? Bool == true, "\(String(describing: answer))")
+        }
+
+        // Deletes are seen by read-your-writes too; a drop removes the collection.
+        let nearest = Self.reference(all, queries[3], k: 1)[0]
+        #expect(await Self.send(cluster, "POST", "/v1/vector/delete", ["collection": "papers", "ids": [nearest]])?.json["deleted"] as? Int == 1)
+        let afterDelete = await Self.query(cluster, queries[3], extra: ["consistency": "read_your_writes"])
+        #expect(Self.ids(afterDelete) == Self.reference(all.filter { $0.id != nearest }, queries[3], k: 10))
+        #expect(await Self.send(cluster, "DELETE", "/v1/collections/papers")?.status == 200)
+        #expect(await Self.query(cluster, queries[0])?.status == 404)
+    }
+
+    @Test("a replica over the worker's memory budget is refused and counted, the worker stays up, and queries say they are partial")
+    func memoryBudgetRefusesAReplica() async throws {
+        let postgres = try PostgresServer.start()
+        defer { postgres.stop() }
+        let (cluster, workers) = try await Self.start(postgres: postgres, workers: ["w1": ["NAKSHA_MEMORY_BUDGET": "64K"]])
+        defer { workers.stopAll(); cluster.stopAll() }
+        let created = await Self.send(
+            cluster, "POST", "/v1/collections", ["name": "papers", "dimension": Self.dimension, "metric": "l2", "index": "flat", "shards": 1, "replicas": 1])
+        #expect(created?.status == 201)
+        let points = Self.points(2000, seed: 3)
+        for batch in stride(from: 0, to: points.count, by: 500) {
+            #expect(await Self.upsert(cluster, Array(points[batch..<(batch + 500)]))?.status == 200, "the cold store takes every write")
+        }
+        var answer: (status: Int, json: [String: Any])?
+        let partial = await CoordinatorProcessTests.waitUntil(timeout: .seconds(20)) {
+            answer = await Self.query(cluster, points[0].vector, extra: ["timeout_ms": 1000])
+            return answer?.json["partial"] as? Bool == true
+        }
+        #expect(partial, "\(String(describing: answer))")
+        #expect(answer?.status == 200 && answer?.json["missing_shards"] as? [Int] == [0])
+        let metrics = await CoordinatorProcessTests.get(workers.http("w1"), "/metrics")
+        let text = metrics.map { String(decoding: $0.body, as: UTF8.self) } ?? ""
+        #expect(text.contains("naksha_worker_shard_refusals_total{reason=\"memory_budget\"} 1"), "\(text.prefix(2000))")
+        #expect(await CoordinatorProcessTests.get(workers.http("w1"), "/healthz")?.status == 200, "the worker is still up")
+        #expect(workers.log("w1").contains("shard replica refused"))
+    }
+}
