@@ -7,7 +7,7 @@ import NakshaState
 /// `cluster` on the coordinator's peer port. Workers resolve it on the leader (a follower
 /// answers `ClusterAPIError.notLeader` with the leader's address) and call:
 /// `register`, `heartbeat`, `lease` (a long-poll for a batch), `complete`, `fail`, `graph`,
-/// `deregister`, `throttle` and `shardAssignments`.
+/// `deregister`, `throttle`, `shardAssignments` and `shardReady`.
 ///
 /// It lives in this shared module so that workers never import the coordinator. Its
 /// dispatch table (`remoteCalls`) maps each function's mangled name; `ClusterEndpointTests`
@@ -75,6 +75,12 @@ public distributed actor ClusterEndpoint: RemoteCallable {
         try await backend.shardAssignments(request)
     }
 
+    /// A move's target has loaded its replica and caught up: the move finishes (the target
+    /// takes the source's place). Only the leader serves it.
+    public distributed func shardReady(_ report: ShardReadyReport) async throws {
+        try await backend.shardReady(report)
+    }
+
     public static let remoteCalls: [String: RemoteCall<ClusterEndpoint>] = [
         "$s16NakshaClusterAPI0B8EndpointC8registeryAA15HeartbeatAnswerV0A5State14RegisterWorkerVYaKFTE": .returning { endpoint, arguments in try await endpoint.register(arguments.decodeNextArgument()) },
         "$s16NakshaClusterAPI0B8EndpointC9heartbeatyAA15HeartbeatAnswerVAA06WorkerF0VYaKFTE": .returning { endpoint, arguments in try await endpoint.heartbeat(arguments.decodeNextArgument()) },
@@ -86,6 +92,9 @@ public distributed actor ClusterEndpoint: RemoteCallable {
         "$s16NakshaClusterAPI0B8EndpointC8throttleyyAA16ProviderThrottleVYaKFTE": .void { endpoint, arguments in try await endpoint.throttle(arguments.decodeNextArgument()) },
         "$s16NakshaClusterAPI0B8EndpointC16shardAssignmentsyAA05ShardF0VAA0G17AssignmentRequestVYaKFTE": .returning { endpoint, arguments in
             try await endpoint.shardAssignments(arguments.decodeNextArgument())
+        },
+        "$s16NakshaClusterAPI0B8EndpointC10shardReadyyyAA05ShardF6ReportVYaKFTE": .void { endpoint, arguments in
+            try await endpoint.shardReady(arguments.decodeNextArgument())
         },
     ]
 }

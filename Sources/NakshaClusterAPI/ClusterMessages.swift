@@ -113,4 +113,5 @@ public protocol ClusterBackend: Sendable {
     func deregister(_ worker: WorkerID) async throws
     func throttle(_ report: ProviderThrottle) async throws
     func shardAssignments(_ request: ShardAssignmentRequest) async throws -> ShardAssignments
+    func shardReady(_ report: ShardReadyReport) async throws
 }

@@ -20,10 +20,14 @@ public struct ShardAssignmentRequest: Sendable, Codable, Equatable {
 public struct AssignedShard: Sendable, Codable, Hashable {
     public var spec: CollectionSpec
     public var shard: Int
+    /// The worker is a move's target: it loads and catches up, then reports the replica
+    /// ready (`ClusterEndpoint.shardReady`), and only then do routers ask it.
+    public var joining: Bool
 
-    public init(spec: CollectionSpec, shard: Int) {
+    public init(spec: CollectionSpec, shard: Int, joining: Bool = false) {
         self.spec = spec
         self.shard = shard
+        self.joining = joining
     }
 
     public var key: ShardKey { ShardKey(collection: spec.name, shard: shard) }
@@ -37,6 +41,19 @@ public struct ShardAssignments: Sendable, Codable, Equatable {
     public init(epoch: UInt64, shards: [AssignedShard]) {
         self.epoch = epoch
         self.shards = shards
+    }
+}
+
+/// A move's target saying its replica is loaded and caught up.
+public struct ShardReadyReport: Sendable, Codable, Equatable {
+    public var worker: WorkerID
+    public var collection: String
+    public var shard: Int
+
+    public init(worker: WorkerID, collection: String, shard: Int) {
+        self.worker = worker
+        self.collection = collection
+        self.shard = shard
     }
 }
 
@@ -115,6 +132,8 @@ public struct ShardReplicaStatus: Sendable, Codable, Equatable {
         case ready
         /// Not loaded: it would exceed the worker's memory budget, or the cold store refused it.
         case refused
+        /// Moved away; still answering for a few seconds before it is released.
+        case draining
     }
 
     public var collection: String

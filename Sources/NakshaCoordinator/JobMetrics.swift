@@ -47,7 +47,7 @@ final class JobMetrics: Sendable {
         case .workersRemoved(_, let tasks):
             for task in tasks { finishedIfDone(task.job, state: state) }
         case .graphRegistered, .graphConcurrencySet, .tasksLeased, .jobResumed, .workerRegistered, .jobsEvicted, .keyConcurrencySet,
-            .providerRateSet, .providerThrottled, .collectionCreated, .collectionDropped:
+            .providerRateSet, .providerThrottled, .collectionCreated, .collectionDropped, .shardMovesStarted, .shardMoveFinished:
             break
         }
     }

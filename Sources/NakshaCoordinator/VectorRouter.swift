@@ -268,7 +268,7 @@ final class VectorRouter: Sendable {
             var targets: [(ShardCatchUp, NodeAddress)] = []
             for (shard, sequence) in sequences.sorted(by: { $0.key < $1.key }) {
                 guard let placement = state.shards.placement(of: ShardKey(collection: name, shard: shard)) else { continue }
-                for worker in placement.workers {
+                for worker in placement.holders {
                     guard let address = Self.address(state.worker(worker)) else { continue }
                     targets.append((ShardCatchUp(collection: name, shard: shard, sequence: sequence), address))
                 }

@@ -123,10 +123,22 @@ final class WorkerGateway: ClusterBackend, Sendable {
 
     static func assignments(of worker: WorkerID, in map: ShardMap) -> ShardAssignments {
         let shards = map.placements.compactMap { placement -> AssignedShard? in
-            guard placement.workers.contains(worker), let spec = map.collections[placement.key.collection] else { return nil }
-            return AssignedShard(spec: spec, shard: placement.key.shard)
+            guard placement.holders.contains(worker), let spec = map.collections[placement.key.collection] else { return nil }
+            return AssignedShard(spec: spec, shard: placement.key.shard, joining: placement.move?.to == worker)
         }
         return ShardAssignments(epoch: map.epoch, shards: shards)
+    }
+
+    func shardReady(_ report: ShardReadyReport) async throws {
+        try await requireLeader()
+        heard(from: report.worker)
+        let key = ShardKey(collection: report.collection, shard: report.shard)
+        let moving = await coordinator.localState { $0.shards.placement(of: key)?.move?.to == report.worker } ?? false
+        guard moving else { return }  // finished already, or abandoned: nothing to do
+        let outcome = try await propose(.finishShardMove(FinishShardMove(collection: report.collection, shard: report.shard, to: report.worker)))
+        if case .shardMoveFinished(_, let epoch, true) = outcome {
+            coordinator.logger.info("shard move finished", metadata: ["shard": "\(key)", "to": "\(report.worker)", "epoch": "\(epoch)"])
+        }
     }
 
     func lease(_ request: LeaseRequest) async throws -> [TaskAssignment] {

@@ -45,6 +45,12 @@ public enum ClusterCommand: Sendable, Hashable, Codable {
     case createCollection(CreateCollection)
     /// Drops a collection from the shard map.
     case dropCollection(String)
+    /// Starts moving one replica (`naksha shards move`).
+    case moveShard(MoveShard)
+    /// A move's target is ready: it takes the source's place.
+    case finishShardMove(FinishShardMove)
+    /// Starts the moves that even the map out (`naksha shards rebalance`).
+    case rebalanceShards(RebalanceShards)
 
     /// The command's name, for logs and metrics labels.
     public var name: String {
@@ -67,6 +73,9 @@ public enum ClusterCommand: Sendable, Hashable, Codable {
         case .throttleProvider: return "throttle_provider"
         case .createCollection: return "create_collection"
         case .dropCollection: return "drop_collection"
+        case .moveShard: return "move_shard"
+        case .finishShardMove: return "finish_shard_move"
+        case .rebalanceShards: return "rebalance_shards"
         }
     }
 }

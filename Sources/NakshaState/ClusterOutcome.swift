@@ -31,6 +31,10 @@ public enum ClusterOutcome: Sendable, Hashable, Codable {
     /// The collection exists (`created` false when it already did), at shard-map `epoch`.
     case collectionCreated(String, epoch: UInt64, created: Bool)
     case collectionDropped(String, epoch: UInt64)
+    /// Moves started (or already in progress, for a repeated `moveShard`), at `epoch`.
+    case shardMovesStarted([PlannedShardMove], epoch: UInt64)
+    /// The move of a shard finished (`finished` false when it already had).
+    case shardMoveFinished(ShardKey, epoch: UInt64, finished: Bool)
 }
 
 /// One registered graph version.

@@ -123,11 +123,12 @@ extension ClusterState {
         guard register.capacity >= 1, !register.worker.rawValue.isEmpty else {
             return .failure(ClusterError(.invalidCommand, "a worker needs a non-empty id and a capacity of at least 1"))
         }
+        let joined = workers[register.worker] == nil
         let registered = workers[register.worker]?.registeredMillis ?? context.timestampMillis
         workers[register.worker] = WorkerRecord(
             id: register.worker, capacity: register.capacity, labels: register.labels,
             memoryBudgetBytes: register.memoryBudgetBytes, registeredMillis: registered, shardAddress: register.shardAddress)
-        replaceShards(removing: [])
+        replaceShards(removing: [], rebalance: joined)
         return .success(.workerRegistered(register.worker))
     }
 

@@ -88,6 +88,9 @@ public struct ClusterState: Sendable, Equatable {
         case .throttleProvider(let provider, let until): return throttleProvider(provider, untilMillis: until, context: context)
         case .createCollection(let create): return createCollection(create, context: context)
         case .dropCollection(let name): return dropCollection(name)
+        case .moveShard(let move): return moveShard(move)
+        case .finishShardMove(let report): return finishShardMove(report)
+        case .rebalanceShards(let request): return rebalanceShards(request)
         }
     }
 

@@ -27,6 +27,7 @@ import Testing
             case deregister(WorkerID)
             case throttle(ProviderThrottle)
             case shardAssignments(ShardAssignmentRequest)
+            case shardReady(ShardReadyReport)
         }
 
         private struct State {
@@ -82,6 +83,8 @@ import Testing
             try record(.shardAssignments(request))
             return Fixtures.assignments
         }
+
+        func shardReady(_ report: ShardReadyReport) async throws { try record(.shardReady(report)) }
     }
 
     enum Fixtures {
@@ -106,9 +109,10 @@ import Testing
         static let failure = TaskFailureReport(task: task, token: LeaseToken(rawValue: 41), reason: "provider timeout", retryable: true)
         static let throttle = ProviderThrottle(worker: "w-1", provider: "llm.chat:gpt-4o-mini", retryAfterMillis: 7000)
         static let assignmentRequest = ShardAssignmentRequest(worker: "w-1", afterEpoch: 3, waitMillis: 250)
+        static let ready = ShardReadyReport(worker: "w-1", collection: "docs", shard: 5)
         static let assignments = ShardAssignments(
             epoch: 4,
-            shards: [AssignedShard(spec: CollectionSpec(name: "docs", dimension: 384, metric: .cosine, index: .hnsw, shards: 8, replicas: 2), shard: 5)])
+            shards: [AssignedShard(spec: CollectionSpec(name: "docs", dimension: 384, metric: .cosine, index: .hnsw, shards: 8, replicas: 2), shard: 5, joining: true)])
     }
 
     /// Two actor systems on loopback: the endpoint on one, its remote reference on the other.
@@ -142,7 +146,7 @@ import Testing
     }
 
     @Test func theTableHasOneEntryPerDistributedFunction() {
-        #expect(ClusterEndpoint.remoteCalls.count == 9)
+        #expect(ClusterEndpoint.remoteCalls.count == 10)
         #expect(ClusterEndpoint.remoteCalls.count == Function.allCases.count)
     }
 
@@ -157,6 +161,7 @@ import Testing
             try await endpoint.deregister("w-1")
             try await endpoint.throttle(Fixtures.throttle)
             #expect(try await endpoint.shardAssignments(Fixtures.assignmentRequest) == Fixtures.assignments)
+            try await endpoint.shardReady(Fixtures.ready)
 
             #expect(
                 backend.calls == [
@@ -169,13 +174,14 @@ import Testing
                     .deregister("w-1"),
                     .throttle(Fixtures.throttle),
                     .shardAssignments(Fixtures.assignmentRequest),
+                    .shardReady(Fixtures.ready),
                 ])
         }
     }
 
     /// The distributed functions, for a table of the error each one carries back.
     enum Function: String, CaseIterable, Sendable {
-        case register, heartbeat, lease, complete, fail, graph, deregister, throttle, shardAssignments
+        case register, heartbeat, lease, complete, fail, graph, deregister, throttle, shardAssignments, shardReady
 
         func call(_ endpoint: ClusterEndpoint) async throws {
             switch self {
@@ -188,6 +194,7 @@ import Testing
             case .deregister: try await endpoint.deregister("w-1")
             case .throttle: try await endpoint.throttle(Fixtures.throttle)
             case .shardAssignments: _ = try await endpoint.shardAssignments(Fixtures.assignmentRequest)
+            case .shardReady: try await endpoint.shardReady(Fixtures.ready)
             }
         }
     }

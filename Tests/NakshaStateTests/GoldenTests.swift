@@ -55,6 +55,9 @@ import Testing
         .throttleProvider(provider: "llm.chat:gpt-4o-mini", untilMillis: 1_700_000_060_000),
         .createCollection(CreateCollection(CollectionSpec(name: "docs", dimension: 384, metric: .cosine, index: .hnsw, shards: 8, replicas: 2))),
         .dropCollection("docs"),
+        .moveShard(MoveShard(collection: "docs", shard: 5, from: "naksha-worker-1", to: "naksha-worker-4")),
+        .finishShardMove(FinishShardMove(collection: "docs", shard: 5, to: "naksha-worker-4")),
+        .rebalanceShards(RebalanceShards(maxMoves: 8)),
     ]
 
     /// A number per case: adding a case to `ClusterCommand` fails to compile here until it
@@ -79,12 +82,15 @@ import Testing
         case .throttleProvider: return 15
         case .createCollection: return 16
         case .dropCollection: return 17
+        case .moveShard: return 18
+        case .finishShardMove: return 19
+        case .rebalanceShards: return 20
         }
     }
 
     @Test func everyCommandCaseHasAGoldenFile() {
         #expect(Self.commands.map(Self.commandCase) == Array(0..<Self.commands.count))
-        #expect(Self.commands.count == 18)
+        #expect(Self.commands.count == 21)
     }
 
     @Test(arguments: commands)
@@ -136,12 +142,18 @@ import Testing
         ),
         ("collection_created", .success(.collectionCreated("docs", epoch: 3, created: true))),
         ("collection_dropped", .success(.collectionDropped("docs", epoch: 4))),
+        (
+            "shard_moves_started",
+            .success(
+                .shardMovesStarted([PlannedShardMove(key: ShardKey(collection: "docs", shard: 5), from: "naksha-worker-1", to: "naksha-worker-4")], epoch: 9))
+        ),
+        ("shard_move_finished", .success(.shardMoveFinished(ShardKey(collection: "docs", shard: 5), epoch: 10, finished: true))),
         ("failure", .failure(ClusterError(.staleLease, "lease 12 of task 9.2 is no longer valid (it is succeeded); drop the result"))),
     ]
 
     /// A number per outcome case (a new case fails to compile here until it has a golden file).
     static func resultCase(_ result: ClusterResult) -> Int {
-        guard case .success(let outcome) = result else { return 17 }
+        guard case .success(let outcome) = result else { return 19 }
         switch outcome {
         case .graphRegistered: return 0
         case .graphConcurrencySet: return 1
@@ -160,12 +172,14 @@ import Testing
         case .providerThrottled: return 14
         case .collectionCreated: return 15
         case .collectionDropped: return 16
+        case .shardMovesStarted: return 17
+        case .shardMoveFinished: return 18
         }
     }
 
     @Test func everyResultCaseHasAGoldenFile() {
         // Every case once (tasks_leased twice: with and without a provider), the failure last.
-        #expect(Self.results.map { Self.resultCase($0.result) } == Array(0..<12) + [12, 13, 14, 3, 15, 16, 17])
+        #expect(Self.results.map { Self.resultCase($0.result) } == Array(0..<12) + [12, 13, 14, 3, 15, 16, 17, 18, 19])
     }
 
     @Test func resultBytesMatchTheirGoldenFiles() throws {

@@ -62,9 +62,12 @@ import Testing
         let before = harness.state.shards
         Self.check(before, workers: 4)
         #expect(before.placements.allSatisfy { $0.workers.count == 3 })
-        // A fifth worker takes nothing from the others by itself (no flapping).
+        // A fifth worker takes nothing at once: replicas move to it one shard at a time, each
+        // source serving until the move finishes.
         harness.addWorker("w4")
-        #expect(harness.state.shards.placements == before.placements)
+        #expect(harness.state.shards.placements.map(\.workers) == before.placements.map(\.workers))
+        let newMoves = zip(before.placements, harness.state.shards.placements).compactMap { old, new in old.move == nil ? new.move : nil }
+        #expect(!newMoves.isEmpty && newMoves.allSatisfy { $0.to == "w4" }, "\(before.placements) then \(harness.state.shards.placements)")
         harness.apply(.deregisterWorker("w1"))
         let after = harness.state.shards
         #expect(after.epoch > before.epoch)
@@ -74,6 +77,60 @@ import Testing
         for (old, new) in zip(before.placements, after.placements) {
             #expect(old.workers.filter { $0 != "w1" }.allSatisfy(new.workers.contains))
         }
+    }
+
+    @Test func aJoiningWorkerGetsTheFewestMovesThatBalanceAndTheMapSettles() throws {
+        var harness = Harness()
+        for index in 0..<3 { harness.addWorker(WorkerID(rawValue: "w\(index)")) }
+        harness.apply(.createCollection(CreateCollection(Self.spec())))
+        #expect(harness.state.shards.replicaCounts.values.sorted() == [2, 3, 3])
+        // A spread of one is left alone.
+        #expect(harness.apply(.rebalanceShards(RebalanceShards())) == .success(.shardMovesStarted([], epoch: harness.state.shards.epoch)))
+        let epoch = harness.state.shards.epoch
+        harness.addWorker("w3")
+        let moving = harness.state.shards.placements.filter { $0.move != nil }
+        #expect(moving.count == 2 && moving.allSatisfy { $0.move?.to == "w3" }, "8 replicas over 4 workers: two moves, \(moving)")
+        #expect(harness.state.shards.epoch == epoch + 1)
+        // Sources keep serving until the target reports ready; the router asks only `workers`.
+        #expect(harness.state.shards.replicaCounts["w3"] == nil)
+        for placement in moving {
+            let finish = FinishShardMove(collection: "docs", shard: placement.key.shard, to: "w3")
+            let next = harness.state.shards.epoch + 1
+            #expect(harness.apply(.finishShardMove(finish)) == .success(.shardMoveFinished(placement.key, epoch: next, finished: true)))
+            #expect(harness.apply(.finishShardMove(finish)) == .success(.shardMoveFinished(placement.key, epoch: next, finished: false)), "a repeat")
+        }
+        Self.check(harness.state.shards, workers: 4)
+        #expect(harness.state.shards.replicaCounts.values.sorted() == [2, 2, 2, 2])
+        #expect(harness.state.shards.placements.allSatisfy { $0.move == nil })
+        let settled = harness.state.shards
+        #expect(harness.apply(.rebalanceShards(RebalanceShards())) == .success(.shardMovesStarted([], epoch: settled.epoch)), "settled: nothing to do")
+        #expect(harness.state.shards == settled)
+    }
+
+    @Test func aMoveIsOnePerShardAndRollsBackWhenItsTargetLeaves() throws {
+        var harness = Harness()
+        for index in 0..<3 { harness.addWorker(WorkerID(rawValue: "w\(index)")) }
+        harness.apply(.createCollection(CreateCollection(Self.spec(shards: 1, replicas: 1))))
+        let holder = try #require(harness.state.shards.placements.first?.workers.first)
+        let target: WorkerID = holder == "w2" ? "w1" : "w2"
+        let other: WorkerID = ["w0", "w1", "w2"].first { $0 != holder && $0 != target }!
+        let started = harness.apply(.moveShard(MoveShard(collection: "docs", shard: 0, to: target)))
+        guard case .success(.shardMovesStarted(let moves, _)) = started else {
+            Issue.record("\(started)")
+            return
+        }
+        #expect(moves == [PlannedShardMove(key: ShardKey(collection: "docs", shard: 0), from: holder, to: target)])
+        #expect(harness.apply(.moveShard(MoveShard(collection: "docs", shard: 0, to: target))) == started, "a repeat is the same move")
+        #expect(harness.apply(.moveShard(MoveShard(collection: "docs", shard: 0, to: other))).errorCode == .invalidCommand, "one move per shard")
+        #expect(harness.apply(.moveShard(MoveShard(collection: "docs", shard: 9, to: other))).errorCode == .invalidCommand)
+        #expect(harness.apply(.moveShard(MoveShard(collection: "nope", shard: 0, to: other))).errorCode == .unknownCollection)
+        #expect(harness.apply(.finishShardMove(FinishShardMove(collection: "docs", shard: 0, to: other))).errorCode == .invalidCommand)
+        // A snapshot taken mid-move restores it.
+        let restored = try ClusterState.decode(harness.state.encoded())
+        #expect(restored == harness.state && restored.shards.placements[0].move == ShardMove(from: holder, to: target))
+        // The target leaves before it is ready: the move is abandoned, the source still serves.
+        harness.apply(.deregisterWorker(target))
+        #expect(harness.state.shards.placements[0].workers == [holder] && harness.state.shards.placements[0].move == nil)
     }
 
     @Test func dropAndSnapshotKeepTheMapAndItsEpoch() throws {

@@ -26,7 +26,14 @@ actor ShardServer: ShardBackend {
         case loading(AssignedShard)
         case ready(ShardReplica)
         case refused(AssignedShard, reason: String)
+        /// No longer placed here, still answering for `drainPeriod` so routers whose map is
+        /// a little behind do not miss it.
+        case draining(ShardReplica)
     }
+
+    /// How long a replica that left this worker keeps answering.
+    static let drainPeriod: Duration = .seconds(5)
+    private var connection: ClusterConnection?
 
     let worker: WorkerID
     let memoryBudgetBytes: UInt64
@@ -53,6 +60,7 @@ actor ShardServer: ShardBackend {
     /// Follows the map until cancelled: long-polls `shardAssignments` and applies each answer.
     func followAssignments(_ connection: ClusterConnection) async {
         guard coldStore != nil else { return }
+        self.connection = connection
         var failures = 0
         while !Task.isCancelled {
             let request = ShardAssignmentRequest(worker: worker, afterEpoch: epoch, waitMillis: 10_000)
@@ -93,21 +101,60 @@ actor ShardServer: ShardBackend {
         let wanted = Dictionary(assignments.shards.map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })
         for key in assigned.keys.sorted() where wanted[key] == nil || wanted[key]?.spec != assigned[key]?.spec {
             assigned[key] = nil
-            slots[key] = nil
             reservedBytes[key] = nil
             loadQueue.removeAll { $0 == key }
-            logger.info("shard replica dropped", metadata: ["shard": "\(key)", "epoch": "\(epoch)"])
+            if case .ready(let replica) = slots[key] {
+                slots[key] = .draining(replica)
+                Task {
+                    try? await Task.sleep(for: Self.drainPeriod)  // cancelled: release at once
+                    self.release(key)
+                }
+                logger.info("shard replica draining", metadata: ["shard": "\(key)", "epoch": "\(epoch)"])
+            } else {
+                slots[key] = nil
+                logger.info("shard replica dropped", metadata: ["shard": "\(key)", "epoch": "\(epoch)"])
+            }
         }
-        for key in wanted.keys.sorted() where assigned[key] == nil {
+        for key in wanted.keys.sorted() {
             guard let shard = wanted[key] else { continue }
+            let known = assigned[key] != nil
             assigned[key] = shard
-            slots[key] = .loading(shard)
-            loadQueue.append(key)
+            if !known {
+                if case .draining(let replica) = slots[key], replica.spec == shard.spec {
+                    slots[key] = .ready(replica)  // placed here again before it was released
+                } else {
+                    slots[key] = .loading(shard)
+                    loadQueue.append(key)
+                }
+            }
+            if shard.joining, case .ready = slots[key] { reportReady(key) }
         }
         reportGauges()
         if !loading, !loadQueue.isEmpty {
             loading = true
             Task { await self.drainLoadQueue() }
+        }
+    }
+
+    private func release(_ key: ShardKey) {
+        guard case .draining = slots[key] else { return }
+        slots[key] = nil
+        logger.info("shard replica released", metadata: ["shard": "\(key)"])
+        reportGauges()
+    }
+
+    /// Tells the leader a move's target is ready; retried at the next assignment answer while
+    /// the move is still open.
+    private func reportReady(_ key: ShardKey) {
+        guard let connection else { return }
+        let report = ShardReadyReport(worker: worker, collection: key.collection, shard: key.shard)
+        let logger = self.logger
+        Task {
+            do {
+                try await connection.call("shardReady", within: .seconds(10)) { try await $0.shardReady(report) }
+            } catch {
+                logger.warning("could not report a moved replica ready; retrying at the next map change", metadata: ["shard": "\(key)", "error": "\(error)"])
+            }
         }
     }
 
@@ -160,6 +207,7 @@ actor ShardServer: ShardBackend {
         }
         guard let loaded = replica, assigned[key]?.spec == shard.spec else { return }
         slots[key] = .ready(loaded)
+        if assigned[key]?.joining == true { reportReady(key) }
         reservedBytes[key] = loaded.memoryBytes
         let seconds = (ContinuousClock.now - started).inSeconds
         Timer(label: "naksha_worker_shard_load_seconds").recordSeconds(seconds)
@@ -237,6 +285,17 @@ actor ShardServer: ShardBackend {
 
     func search(_ request: ShardSearchRequest) async throws -> ShardSearchAnswer {
         let key = ShardKey(collection: request.collection, shard: request.shard)
+        if case .draining(let replica) = slots[key] {
+            guard request.vector.count == replica.spec.dimension, request.minSequence <= replica.appliedSequence else {
+                throw ClusterAPIError(code: ClusterAPIError.shardNotServing, message: "worker \(worker): shard \(key) is draining")
+            }
+            let filter = try request.filterJSON.map { json throws(ClusterAPIError) in MetadataFilter(try VectorFilter.parse(json: json)) }
+            do {
+                return ShardSearchAnswer(hits: try replica.search(request.vector, k: request.k, filter: filter), appliedSequence: replica.appliedSequence, exact: replica.isExact)
+            } catch {
+                throw ClusterAPIError(code: "invalidQuery", message: "shard \(key): \(error)")
+            }
+        }
         guard case .ready(let replica) = slots[key] else {
             let state: String
             switch slots[key] {
@@ -287,6 +346,10 @@ actor ShardServer: ShardBackend {
                     appliedSequence: replica.appliedSequence)
             case .refused(_, let reason):
                 return ShardReplicaStatus(collection: key.collection, shard: key.shard, state: .refused, vectors: 0, memoryBytes: 0, appliedSequence: 0, reason: reason)
+            case .draining(let replica):
+                return ShardReplicaStatus(
+                    collection: key.collection, shard: key.shard, state: .draining, vectors: replica.count, memoryBytes: UInt64(replica.memoryBytes),
+                    appliedSequence: replica.appliedSequence)
             case nil:
                 return nil
             }
