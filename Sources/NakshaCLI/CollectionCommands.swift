@@ -76,13 +76,19 @@ struct CollectionCommand: AsyncParsableCommand {
     }
 }
 
-/// `naksha shards list`: where each shard's replicas are, and the spread per worker.
+/// `naksha shards list | rebalance | move`: where each shard's replicas are, the spread per
+/// worker with its memory, and moves.
 struct ShardsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "shards", abstract: "Show the shard map: replicas per shard and per worker.", subcommands: [List.self])
+        commandName: "shards", abstract: "Show and change the shard map: replicas per shard and per worker, rebalance, move.",
+        subcommands: [List.self, Rebalance.self, Move.self])
+
+    static func bytes(_ count: UInt64) -> String {
+        ByteCountFormatter.string(fromByteCount: Int64(clamping: count), countStyle: .memory)
+    }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Replicas per shard, then per worker with its memory budget.")
+        static let configuration = CommandConfiguration(abstract: "Replicas per shard, then per worker with the memory it uses and its budget.")
         @Option(help: "Only this collection.") var collection: String?
         @Flag(help: "Print JSON.") var json = false
         @OptionGroup var connection: ClientOptions
@@ -99,14 +105,76 @@ struct ShardsCommand: AsyncParsableCommand {
                 print("shard map epoch \(map.epoch)")
                 for shard in map.shards {
                     let workers = shard.workers.isEmpty ? "(no worker registered)" : shard.workers.joined(separator: ", ")
+                    let move = shard.movingTo.isEmpty ? "" : "  moving \(shard.movingFrom) → \(shard.movingTo)"
                     print("  \(shard.collection)/\(shard.shard)".padding(toLength: 28, withPad: " ", startingAt: 0) + workers
-                        + (shard.underReplicated ? "  under-replicated" : ""))
+                        + (shard.underReplicated ? "  under-replicated" : "") + move)
                 }
-                print("WORKER".padding(toLength: 20, withPad: " ", startingAt: 0) + "REPLICAS  MEMORY BUDGET")
+                print("WORKER".padding(toLength: 20, withPad: " ", startingAt: 0) + "REPLICAS  READY  LOADING  REFUSED  MEMORY USED / BUDGET")
                 for worker in map.workers {
-                    let budget = worker.memoryBudgetBytes == 0 ? "-" : ByteCountFormatter.string(fromByteCount: Int64(clamping: worker.memoryBudgetBytes), countStyle: .memory)
-                    print(worker.worker.padding(toLength: 20, withPad: " ", startingAt: 0) + "\(worker.replicas)".padding(toLength: 10, withPad: " ", startingAt: 0) + budget)
+                    let budget = worker.memoryBudgetBytes == 0 ? "-" : ShardsCommand.bytes(worker.memoryBudgetBytes)
+                    let states = worker.reachable
+                        ? "\(worker.ready)".padding(toLength: 7, withPad: " ", startingAt: 0) + "\(worker.loading)".padding(toLength: 9, withPad: " ", startingAt: 0)
+                            + "\(worker.refused)".padding(toLength: 9, withPad: " ", startingAt: 0) + "\(ShardsCommand.bytes(worker.memoryUsedBytes)) / \(budget)"
+                        : "(did not answer)".padding(toLength: 25, withPad: " ", startingAt: 0) + "- / \(budget)"
+                    print(worker.worker.padding(toLength: 20, withPad: " ", startingAt: 0) + "\(worker.replicas)".padding(toLength: 10, withPad: " ", startingAt: 0) + states)
                 }
+            }
+        }
+    }
+
+    static func printMoves(_ answer: Naksha_V1_ShardMovesResponse, json: Bool) {
+        if json {
+            print((try? answer.jsonString()) ?? "{}")  // a generated message always encodes
+            return
+        }
+        if answer.moves.isEmpty {
+            print("balanced: no move \(answer.dryRun ? "needed" : "started") (map epoch \(answer.epoch))")
+            return
+        }
+        print("\(answer.moves.count) move\(answer.moves.count == 1 ? "" : "s") \(answer.dryRun ? "planned (dry run; nothing moved)" : "started") at map epoch \(answer.epoch):")
+        for move in answer.moves { print("  \(move.collection)/\(move.shard)  \(move.from) → \(move.to)") }
+        if !answer.dryRun { print("each target loads and catches up, then takes its source's place; follow with: naksha shards list") }
+    }
+
+    struct Rebalance: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Move replicas until workers differ by at most one replica (the fewest moves; one per shard at a time).")
+        @Flag(help: "Only print the moves.") var dryRun = false
+        @Option(help: "At most this many moves.") var maxMoves: UInt32 = 0
+        @Flag(help: "Print JSON.") var json = false
+        @OptionGroup var connection: ClientOptions
+
+        func run() async throws {
+            try await runClient {
+                let client = try connection.client()
+                defer { Task { await client.close() } }
+                var request = Naksha_V1_RebalanceShardsRequest()
+                request.dryRun = dryRun
+                request.maxMoves = maxMoves
+                ShardsCommand.printMoves(try await client.rebalanceShards(request), json: json)
+            }
+        }
+    }
+
+    struct Move: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Move one replica of a shard to a worker; the source serves until the target is ready.")
+        @Option(help: "The collection.") var collection: String
+        @Option(help: "The shard number.") var shard: UInt32
+        @Option(help: "The worker to move it to.") var to: String
+        @Option(help: "The worker to move it from (default: the holder with the most replicas).") var from: String?
+        @Flag(help: "Print JSON.") var json = false
+        @OptionGroup var connection: ClientOptions
+
+        func run() async throws {
+            try await runClient {
+                let client = try connection.client()
+                defer { Task { await client.close() } }
+                var request = Naksha_V1_MoveShardRequest()
+                request.collection = collection
+                request.shard = shard
+                request.to = to
+                request.from = from ?? ""
+                ShardsCommand.printMoves(try await client.moveShard(request), json: json)
             }
         }
     }

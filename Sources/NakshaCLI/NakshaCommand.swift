@@ -11,6 +11,7 @@ struct NakshaCommand: AsyncParsableCommand {
         subcommands: [
             DevCommand.self, CoordinatorCommand.self, ClusterCommand.self, BenchCommand.self, GraphCommand.self, MigrateCommand.self,
             WireCommand.self, WorkerCommand.self, IngestCommand.self, AskCommand.self, SubmitCommand.self, JobCommand.self, JobsCommand.self, CollectionCommand.self, ShardsCommand.self,
+            QueryCommand.self,
         ]
     )
 }

@@ -1,4 +1,6 @@
+import NakshaClusterAPI
 import NakshaCore
+import NakshaGraph
 import NakshaProtocol
 import NakshaState
 
@@ -38,7 +40,7 @@ extension ClientProtocol {
         router.unary(NakshaMethod.listShards) { (request: Naksha_V1_ListShardsRequest, context) in
             let filter = request.collection
             let (map, workers) = try await coordinator.readState(timeout: context.remaining(cap: .seconds(5))) { state in
-                (state.shards, state.workerList.map { ($0.id.rawValue, $0.memoryBudgetBytes) })
+                (state.shards, state.workerList)
             }
             if !filter.isEmpty, map.collections[filter] == nil {
                 throw RPCError(.notFound, "no collection named \"\(filter)\"", reason: "unknownCollection")
@@ -51,18 +53,125 @@ extension ClientProtocol {
                 item.shard = UInt32(placement.key.shard)
                 item.workers = placement.workers.map(\.rawValue)
                 item.underReplicated = placement.workers.count < (map.collections[placement.key.collection]?.replicas ?? 0)
+                item.movingFrom = placement.move?.from.rawValue ?? ""
+                item.movingTo = placement.move?.to.rawValue ?? ""
                 return item
             }
             let counts = map.replicaCounts
-            response.workers = workers.map { id, budget in
+            let reports = await vectors.workerStatuses(workers, timeout: min(context.remaining(cap: .seconds(2)), .seconds(2)))
+            response.workers = workers.map { worker in
                 var item = Naksha_V1_WorkerShards()
-                item.worker = id
-                item.replicas = UInt32(counts[WorkerID(rawValue: id)] ?? 0)
-                item.memoryBudgetBytes = budget
+                item.worker = worker.id.rawValue
+                item.replicas = UInt32(counts[worker.id] ?? 0)
+                item.memoryBudgetBytes = worker.memoryBudgetBytes
+                if let report = reports[worker.id] {
+                    item.reachable = true
+                    item.memoryUsedBytes = report.memoryBytes
+                    item.ready = UInt32(report.replicas.filter { $0.state == .ready }.count)
+                    item.loading = UInt32(report.replicas.filter { $0.state == .loading }.count)
+                    item.refused = UInt32(report.replicas.filter { $0.state == .refused }.count)
+                    item.draining = UInt32(report.replicas.filter { $0.state == .draining }.count)
+                }
                 return item
             }
             return response
         }
+        router.unary(NakshaMethod.moveShard) { (request: Naksha_V1_MoveShardRequest, context) in
+            let move = MoveShard(
+                collection: request.collection, shard: Int(request.shard), from: request.from.isEmpty ? nil : WorkerID(rawValue: request.from),
+                to: WorkerID(rawValue: request.to))
+            let outcome = try await coordinator.propose(.moveShard(move), timeout: context.remaining(cap: .seconds(10)))
+            guard case .shardMovesStarted(let moves, let epoch) = outcome else { throw RPCError(.internal, "unexpected outcome \(outcome)") }
+            return movesResponse(moves, epoch: epoch, dryRun: false)
+        }
+        router.unary(NakshaMethod.rebalanceShards) { (request: Naksha_V1_RebalanceShardsRequest, context) in
+            let limit = request.maxMoves == 0 ? nil : Int(request.maxMoves)
+            if request.dryRun {
+                let (moves, epoch) = try await coordinator.readState(timeout: context.remaining(cap: .seconds(5))) { state in
+                    (state.shards.rebalancePlan(workers: state.workerList, limit: limit ?? .max), state.shards.epoch)
+                }
+                return movesResponse(moves, epoch: epoch, dryRun: true)
+            }
+            let outcome = try await coordinator.propose(.rebalanceShards(RebalanceShards(maxMoves: limit)), timeout: context.remaining(cap: .seconds(10)))
+            guard case .shardMovesStarted(let moves, let epoch) = outcome else { throw RPCError(.internal, "unexpected outcome \(outcome)") }
+            return movesResponse(moves, epoch: epoch, dryRun: false)
+        }
+        router.unary(NakshaMethod.upsertVectors) { (request: Naksha_V1_UpsertVectorsRequest, _) in
+            var items: [VectorItem] = []
+            items.reserveCapacity(request.vectors.count)
+            for (position, record) in request.vectors.enumerated() {
+                let metadata = try json(record.metadataJson, at: "vectors[\(position)].metadata_json")
+                if let metadata, case .map = metadata {} else if metadata != nil {
+                    throw VectorServiceError(.invalidInput, "vectors[\(position)].metadata_json must be a JSON object")
+                }
+                let document = try json(record.documentJson, at: "vectors[\(position)].document_json")
+                items.append(VectorItem(id: record.id, vector: record.vector, payload: VectorPayload(metadata: metadata, document: document)))
+            }
+            let answer = try await vectors.upsert(items, into: request.collection)
+            return writeResponse(answer)
+        }
+        router.unary(NakshaMethod.deleteVectors) { (request: Naksha_V1_DeleteVectorsRequest, _) in
+            writeResponse(try await vectors.delete(ids: request.ids, from: request.collection))
+        }
+        router.unary(NakshaMethod.queryVectors) { (request: Naksha_V1_QueryVectorsRequest, context) in
+            let consistencyName = request.consistency.isEmpty ? "eventual" : request.consistency
+            guard let consistency = ReadConsistency(rawValue: consistencyName) else {
+                throw VectorServiceError(.invalidInput, "consistency \"\(consistencyName)\" is not one of eventual, read_your_writes")
+            }
+            let query = VectorQuery(
+                collection: request.collection, vector: request.vector, k: request.k == 0 ? 10 : Int(request.k),
+                filterJSON: request.filterJson.isEmpty ? nil : request.filterJson, consistency: consistency,
+                afterSequences: request.after.isEmpty ? nil : Dictionary(uniqueKeysWithValues: request.after.map { (Int($0.key), $0.value) }),
+                timeout: context.remaining(cap: .seconds(5)))
+            let result = try await vectors.query(query)
+            var response = Naksha_V1_QueryVectorsResponse()
+            response.results = result.hits.map { hit in
+                let payload = VectorPayload(storedJSON: hit.payloadJSON)
+                var item = Naksha_V1_VectorHit()
+                item.id = hit.id
+                item.score = hit.score
+                item.metadataJson = payload.metadata?.jsonText ?? ""
+                item.documentJson = payload.document?.jsonText ?? ""
+                return item
+            }
+            response.partial = result.partial
+            response.exact = result.exact
+            response.missingShards = result.missingShards.map { UInt32($0) }
+            response.askedPerShard = UInt32(result.askedPerShard)
+            response.epoch = result.epoch
+            return response
+        }
+    }
+
+    static func json(_ text: String, at path: String) throws -> GraphValue? {
+        guard !text.isEmpty else { return nil }
+        do {
+            return try GraphValue(parsingJSON: text, name: path)
+        } catch {
+            throw VectorServiceError(.invalidInput, "\(path) is not JSON: \(error)")
+        }
+    }
+
+    static func writeResponse(_ answer: VectorWriteAnswer) -> Naksha_V1_VectorWriteResponse {
+        var response = Naksha_V1_VectorWriteResponse()
+        response.count = UInt32(answer.count)
+        response.sequences = Dictionary(uniqueKeysWithValues: answer.sequences.map { (UInt32($0.key), $0.value) })
+        return response
+    }
+
+    static func movesResponse(_ moves: [PlannedShardMove], epoch: UInt64, dryRun: Bool) -> Naksha_V1_ShardMovesResponse {
+        var response = Naksha_V1_ShardMovesResponse()
+        response.moves = moves.map { move in
+            var item = Naksha_V1_ShardMove()
+            item.collection = move.key.collection
+            item.shard = UInt32(move.key.shard)
+            item.from = move.from.rawValue
+            item.to = move.to.rawValue
+            return item
+        }
+        response.epoch = epoch
+        response.dryRun = dryRun
+        return response
     }
 
     static func collection(_ spec: CollectionSpec, epoch: UInt64) -> Naksha_V1_Collection {

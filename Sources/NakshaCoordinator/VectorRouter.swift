@@ -294,6 +294,27 @@ final class VectorRouter: Sendable {
         return NodeAddress(host: String(text[..<colon]), port: port)
     }
 
+    /// What each worker reports about its replicas (absent: it did not answer in time).
+    func workerStatuses(_ workers: [WorkerRecord], timeout: Duration) async -> [WorkerID: WorkerShardStatus] {
+        let system = coordinator.system
+        return await withTaskGroup(of: (WorkerID, WorkerShardStatus?).self) { group in
+            for worker in workers {
+                guard let address = Self.address(worker) else { continue }
+                group.addTask {
+                    do {
+                        let endpoint = try ShardEndpoint.at(address, system: system)
+                        return (worker.id, try await NakshaActorSystem.$callTimeout.withValue(timeout) { try await endpoint.status() })
+                    } catch {
+                        return (worker.id, nil)
+                    }
+                }
+            }
+            var reports: [WorkerID: WorkerShardStatus] = [:]
+            for await (id, report) in group { reports[id] = report }
+            return reports
+        }
+    }
+
     // MARK: Queries
 
     func query(_ query: VectorQuery) async throws -> VectorQueryResult {

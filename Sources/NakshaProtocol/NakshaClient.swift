@@ -140,6 +140,29 @@ public final class NakshaClient: Sendable {
         return try await unary(NakshaMethod.listShards, request, timeout: timeout, retry: .idempotent)
     }
 
+    /// Starts moving one replica (a repeat of a move in progress answers the same move).
+    public func moveShard(_ request: Naksha_V1_MoveShardRequest, timeout: Duration? = nil) async throws -> Naksha_V1_ShardMovesResponse {
+        try await unary(NakshaMethod.moveShard, request, timeout: timeout, retry: .idempotent)
+    }
+
+    /// Plans (`dryRun`) or starts the moves that balance the shard map.
+    public func rebalanceShards(_ request: Naksha_V1_RebalanceShardsRequest, timeout: Duration? = nil) async throws -> Naksha_V1_ShardMovesResponse {
+        try await unary(NakshaMethod.rebalanceShards, request, timeout: timeout, retry: request.dryRun ? .idempotent : .onlyIfUnapplied)
+    }
+
+    /// Writes vectors (idempotent by id: a repeat writes the same values again).
+    public func upsertVectors(_ request: Naksha_V1_UpsertVectorsRequest, timeout: Duration? = nil) async throws -> Naksha_V1_VectorWriteResponse {
+        try await unary(NakshaMethod.upsertVectors, request, timeout: timeout, retry: .idempotent)
+    }
+
+    public func deleteVectors(_ request: Naksha_V1_DeleteVectorsRequest, timeout: Duration? = nil) async throws -> Naksha_V1_VectorWriteResponse {
+        try await unary(NakshaMethod.deleteVectors, request, timeout: timeout, retry: .idempotent)
+    }
+
+    public func queryVectors(_ request: Naksha_V1_QueryVectorsRequest, timeout: Duration? = nil) async throws -> Naksha_V1_QueryVectorsResponse {
+        try await unary(NakshaMethod.queryVectors, request, timeout: timeout, retry: .idempotent)
+    }
+
     /// The health of the server the client is connected to (no retry elsewhere: the answer
     /// is about one server).
     public func health(timeout: Duration? = nil) async throws -> Naksha_V1_HealthResponse {

@@ -82,4 +82,9 @@ public enum NakshaMethod {
     public static let listCollections = "\(service)/ListCollections"
     public static let dropCollection = "\(service)/DropCollection"
     public static let listShards = "\(service)/ListShards"
+    public static let moveShard = "\(service)/MoveShard"
+    public static let rebalanceShards = "\(service)/RebalanceShards"
+    public static let upsertVectors = "\(service)/UpsertVectors"
+    public static let deleteVectors = "\(service)/DeleteVectors"
+    public static let queryVectors = "\(service)/QueryVectors"
 }

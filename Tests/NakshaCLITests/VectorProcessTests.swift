@@ -2,6 +2,7 @@ import Foundation
 import NakshaCore
 import NakshaProtocol
 import NakshaTestSupport
+import Synchronization
 import Testing
 
 /// Sharded vector serving on real processes (issue 18): three coordinators and three workers
@@ -181,5 +182,92 @@ import Testing
         #expect(text.contains("naksha_worker_shard_refusals_total{reason=\"memory_budget\"} 1"), "\(text.prefix(2000))")
         #expect(await CoordinatorProcessTests.get(workers.http("w1"), "/healthz")?.status == 200, "the worker is still up")
         #expect(workers.log("w1").contains("shard replica refused"))
+    }
+
+    /// Runs the CLI on its own thread (it blocks reading the child's output).
+    static func cli(_ arguments: [String]) async -> (status: Int32, output: String) {
+        await withCheckedContinuation { continuation in
+            Thread.detachNewThread {
+                do {
+                    continuation.resume(returning: try CLITests.naksha(arguments))
+                } catch {
+                    continuation.resume(returning: (-1, "\(error)"))
+                }
+            }
+        }
+    }
+
+    @Test("a fourth worker joins and shards move to it under query load: no query misses an answer, the map settles balanced, and the CLI shows it")
+    func aJoiningWorkerReceivesShardsWithoutMissedAnswers() async throws {
+        let postgres = try PostgresServer.start()
+        defer { postgres.stop() }
+        let (cluster, workers) = try await Self.start(postgres: postgres, workers: ["w1": [:], "w2": [:], "w3": [:]])
+        defer { workers.stopAll(); cluster.stopAll() }
+        let servers = cluster.clientAddresses.joined(separator: ",")
+        let created = await Self.cli(
+            ["collection", "create", "papers", "--dimension", "\(Self.dimension)", "--metric", "l2", "--index", "flat", "--shards", "4", "--replicas", "2", "--server", servers])
+        #expect(created.status == 0, "\(created.output)")
+        let points = Self.points(400, seed: 11)
+        for batch in stride(from: 0, to: points.count, by: 200) {
+            #expect(await Self.upsert(cluster, Array(points[batch..<(batch + 200)]))?.status == 200)
+        }
+        let queries = Self.points(6, seed: 5, prefix: "q").map(\.vector)
+        let expected = queries.map { Self.reference(points, $0, k: 10) }
+        for (vector, ids) in zip(queries, expected) {
+            #expect(Self.ids(await Self.query(cluster, vector, extra: ["consistency": "read_your_writes"])) == ids)
+        }
+
+        // Queries run the whole time the fourth worker joins and its shards move.
+        let stop = Atomic<Bool>(false)
+        let load = Task { () -> (queries: Int, misses: [String]) in
+            var count = 0
+            var misses: [String] = []
+            while !stop.load(ordering: .relaxed) {
+                let position = count % queries.count
+                let answer = await Self.query(cluster, queries[position], node: UInt64(count % 3 + 1))
+                if Self.ids(answer) != expected[position] || answer?.json["partial"] as? Bool != false {
+                    misses.append("\(String(describing: answer))")
+                }
+                count += 1
+            }
+            return (count, misses)
+        }
+        try workers.start("w4", environment: ["DATABASE_URL": postgres.url])
+        let client = try ClientProtocolProcessTests.client(cluster)
+        defer { Task { await client.close() } }
+        let settled = await CoordinatorProcessTests.waitUntil(timeout: .seconds(60)) {
+            guard let map = try? await client.listShards() else { return false }
+            return map.shards.allSatisfy { $0.movingTo.isEmpty && $0.workers.count == 2 }
+                && map.workers.map(\.replicas).sorted() == [2, 2, 2, 2]
+                && map.workers.allSatisfy { $0.reachable && $0.ready == $0.replicas && $0.draining == 0 }
+        }
+        #expect(settled, "w4 received two replicas and every move finished")
+        // A few more rounds against the settled map, then stop.
+        let settledAt = await Self.countQueries(cluster, queries[0], expected[0], rounds: 6)
+        stop.store(true, ordering: .relaxed)
+        let (count, misses) = await load.value
+        #expect(settledAt == 6)
+        #expect(misses.isEmpty, "\(misses.count) of \(count) queries missed an answer: \(misses.prefix(3))")
+        #expect(count >= 10, "the load ran through the moves (\(count) queries)")
+
+        let listing = await Self.cli(["shards", "list", "--server", servers])
+        #expect(listing.status == 0 && listing.output.contains("w4"), "\(listing.output)")
+        let plan = await Self.cli(["shards", "rebalance", "--dry-run", "--server", servers])
+        #expect(plan.status == 0 && plan.output.contains("balanced: no move needed"), "\(plan.output)")
+        let query = await Self.cli(
+            ["query", "--collection", "papers", "--vector", queries[0].map { "\($0)" }.joined(separator: ","), "--k", "3", "--server", servers])
+        #expect(query.status == 0 && query.output.contains(expected[0][0]) && query.output.contains("exact"), "\(query.output)")
+        let wrong = await Self.cli(["query", "--collection", "papers", "--vector", "1,2", "--server", servers])
+        #expect(wrong.status != 0 && wrong.output.contains("dimensions"), "\(wrong.output)")
+    }
+
+    /// Queries `rounds` times and counts the exact, complete answers.
+    static func countQueries(_ cluster: Cluster, _ vector: [Float], _ expected: [String], rounds: Int) async -> Int {
+        var good = 0
+        for round in 0..<rounds {
+            let answer = await query(cluster, vector, node: UInt64(round % 3 + 1))
+            if ids(answer) == expected && answer?.json["partial"] as? Bool == false { good += 1 }
+        }
+        return good
     }
 }

@@ -961,6 +961,11 @@ public nonisolated struct Naksha_V1_ShardReplicas: Sendable {
   /// Fewer replicas than the collection asks for (not enough workers).
   public var underReplicated: Bool = false
 
+  /// A move in progress: `moving_to` loads while `moving_from` (one of `workers`) serves.
+  public var movingFrom: String = String()
+
+  public var movingTo: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -978,6 +983,20 @@ public nonisolated struct Naksha_V1_WorkerShards: Sendable {
   /// The worker's memory budget in bytes, 0 when it set none.
   public var memoryBudgetBytes: UInt64 = 0
 
+  /// What the worker reports (when it answered): bytes its replicas hold, and how many are
+  /// serving, loading, refused (over the memory budget) or draining after a move.
+  public var memoryUsedBytes: UInt64 = 0
+
+  public var ready: UInt32 = 0
+
+  public var loading: UInt32 = 0
+
+  public var refused: UInt32 = 0
+
+  public var draining: UInt32 = 0
+
+  public var reachable: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -994,6 +1013,211 @@ public nonisolated struct Naksha_V1_ListShardsResponse: Sendable {
 
   /// Every registered worker with how many replicas it holds.
   public var workers: [Naksha_V1_WorkerShards] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Naksha_V1_MoveShardRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var collection: String = String()
+
+  public var shard: UInt32 = 0
+
+  /// The replica to move; empty: the holder with the most replicas.
+  public var from: String = String()
+
+  public var to: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Naksha_V1_RebalanceShardsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Plan only: nothing moves.
+  public var dryRun: Bool = false
+
+  /// At most this many moves; 0 for as many as balance the map.
+  public var maxMoves: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Naksha_V1_ShardMove: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var collection: String = String()
+
+  public var shard: UInt32 = 0
+
+  public var from: String = String()
+
+  public var to: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Naksha_V1_ShardMovesResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var moves: [Naksha_V1_ShardMove] = []
+
+  public var epoch: UInt64 = 0
+
+  public var dryRun: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Naksha_V1_VectorRecord: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var vector: [Float] = []
+
+  /// A JSON object: what filters match. Empty for none.
+  public var metadataJson: String = String()
+
+  /// Any JSON value kept with the vector and returned with results (the chunk's text and
+  /// source). Empty for none.
+  public var documentJson: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Naksha_V1_UpsertVectorsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var collection: String = String()
+
+  public var vectors: [Naksha_V1_VectorRecord] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Naksha_V1_DeleteVectorsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var collection: String = String()
+
+  public var ids: [String] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Naksha_V1_VectorWriteResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var count: UInt32 = 0
+
+  /// Per shard, the cold-store sequence of this write: give them back as
+  /// QueryVectorsRequest.after to read your writes.
+  public var sequences: Dictionary<UInt32,Int64> = [:]
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Naksha_V1_QueryVectorsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var collection: String = String()
+
+  public var vector: [Float] = []
+
+  /// Default 10.
+  public var k: UInt32 = 0
+
+  /// A filter as JSON (docs/vectors.md#filters); empty for none.
+  public var filterJson: String = String()
+
+  /// "eventual" (default) or "read_your_writes".
+  public var consistency: String = String()
+
+  /// With read_your_writes: the sequences an upsert answered; empty means every write
+  /// acknowledged before the query.
+  public var after: Dictionary<UInt32,Int64> = [:]
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Naksha_V1_VectorHit: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  /// Higher is closer: 1 - cosine distance, the inner product, or -squared L2.
+  public var score: Double = 0
+
+  public var metadataJson: String = String()
+
+  public var documentJson: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Naksha_V1_QueryVectorsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var results: [Naksha_V1_VectorHit] = []
+
+  /// Some shard had no replica that answered; its vectors are missing.
+  public var partial: Bool = false
+
+  /// Every shard answered from an exact index.
+  public var exact: Bool = false
+
+  public var missingShards: [UInt32] = []
+
+  /// How many results each shard was asked for first (fewer than k for a large k).
+  public var askedPerShard: UInt32 = 0
+
+  public var epoch: UInt64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -2616,7 +2840,7 @@ nonisolated extension Naksha_V1_ListShardsRequest: SwiftProtobuf.Message, SwiftP
 
 nonisolated extension Naksha_V1_ShardReplicas: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ShardReplicas"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}collection\0\u{1}shard\0\u{1}workers\0\u{3}under_replicated\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}collection\0\u{1}shard\0\u{1}workers\0\u{3}under_replicated\0\u{3}moving_from\0\u{3}moving_to\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2628,6 +2852,8 @@ nonisolated extension Naksha_V1_ShardReplicas: SwiftProtobuf.Message, SwiftProto
       case 2: try { try decoder.decodeSingularUInt32Field(value: &self.shard) }()
       case 3: try { try decoder.decodeRepeatedStringField(value: &self.workers) }()
       case 4: try { try decoder.decodeSingularBoolField(value: &self.underReplicated) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.movingFrom) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.movingTo) }()
       default: break
       }
     }
@@ -2646,6 +2872,12 @@ nonisolated extension Naksha_V1_ShardReplicas: SwiftProtobuf.Message, SwiftProto
     if self.underReplicated != false {
       try visitor.visitSingularBoolField(value: self.underReplicated, fieldNumber: 4)
     }
+    if !self.movingFrom.isEmpty {
+      try visitor.visitSingularStringField(value: self.movingFrom, fieldNumber: 5)
+    }
+    if !self.movingTo.isEmpty {
+      try visitor.visitSingularStringField(value: self.movingTo, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2654,6 +2886,8 @@ nonisolated extension Naksha_V1_ShardReplicas: SwiftProtobuf.Message, SwiftProto
     if lhs.shard != rhs.shard {return false}
     if lhs.workers != rhs.workers {return false}
     if lhs.underReplicated != rhs.underReplicated {return false}
+    if lhs.movingFrom != rhs.movingFrom {return false}
+    if lhs.movingTo != rhs.movingTo {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2661,7 +2895,7 @@ nonisolated extension Naksha_V1_ShardReplicas: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Naksha_V1_WorkerShards: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".WorkerShards"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}worker\0\u{1}replicas\0\u{3}memory_budget_bytes\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}worker\0\u{1}replicas\0\u{3}memory_budget_bytes\0\u{3}memory_used_bytes\0\u{1}ready\0\u{1}loading\0\u{1}refused\0\u{1}draining\0\u{1}reachable\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2672,6 +2906,12 @@ nonisolated extension Naksha_V1_WorkerShards: SwiftProtobuf.Message, SwiftProtob
       case 1: try { try decoder.decodeSingularStringField(value: &self.worker) }()
       case 2: try { try decoder.decodeSingularUInt32Field(value: &self.replicas) }()
       case 3: try { try decoder.decodeSingularUInt64Field(value: &self.memoryBudgetBytes) }()
+      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.memoryUsedBytes) }()
+      case 5: try { try decoder.decodeSingularUInt32Field(value: &self.ready) }()
+      case 6: try { try decoder.decodeSingularUInt32Field(value: &self.loading) }()
+      case 7: try { try decoder.decodeSingularUInt32Field(value: &self.refused) }()
+      case 8: try { try decoder.decodeSingularUInt32Field(value: &self.draining) }()
+      case 9: try { try decoder.decodeSingularBoolField(value: &self.reachable) }()
       default: break
       }
     }
@@ -2687,6 +2927,24 @@ nonisolated extension Naksha_V1_WorkerShards: SwiftProtobuf.Message, SwiftProtob
     if self.memoryBudgetBytes != 0 {
       try visitor.visitSingularUInt64Field(value: self.memoryBudgetBytes, fieldNumber: 3)
     }
+    if self.memoryUsedBytes != 0 {
+      try visitor.visitSingularUInt64Field(value: self.memoryUsedBytes, fieldNumber: 4)
+    }
+    if self.ready != 0 {
+      try visitor.visitSingularUInt32Field(value: self.ready, fieldNumber: 5)
+    }
+    if self.loading != 0 {
+      try visitor.visitSingularUInt32Field(value: self.loading, fieldNumber: 6)
+    }
+    if self.refused != 0 {
+      try visitor.visitSingularUInt32Field(value: self.refused, fieldNumber: 7)
+    }
+    if self.draining != 0 {
+      try visitor.visitSingularUInt32Field(value: self.draining, fieldNumber: 8)
+    }
+    if self.reachable != false {
+      try visitor.visitSingularBoolField(value: self.reachable, fieldNumber: 9)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2694,6 +2952,12 @@ nonisolated extension Naksha_V1_WorkerShards: SwiftProtobuf.Message, SwiftProtob
     if lhs.worker != rhs.worker {return false}
     if lhs.replicas != rhs.replicas {return false}
     if lhs.memoryBudgetBytes != rhs.memoryBudgetBytes {return false}
+    if lhs.memoryUsedBytes != rhs.memoryUsedBytes {return false}
+    if lhs.ready != rhs.ready {return false}
+    if lhs.loading != rhs.loading {return false}
+    if lhs.refused != rhs.refused {return false}
+    if lhs.draining != rhs.draining {return false}
+    if lhs.reachable != rhs.reachable {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2734,6 +2998,476 @@ nonisolated extension Naksha_V1_ListShardsResponse: SwiftProtobuf.Message, Swift
     if lhs.epoch != rhs.epoch {return false}
     if lhs.shards != rhs.shards {return false}
     if lhs.workers != rhs.workers {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Naksha_V1_MoveShardRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".MoveShardRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}collection\0\u{1}shard\0\u{1}from\0\u{1}to\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.collection) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.shard) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.from) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.to) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.collection.isEmpty {
+      try visitor.visitSingularStringField(value: self.collection, fieldNumber: 1)
+    }
+    if self.shard != 0 {
+      try visitor.visitSingularUInt32Field(value: self.shard, fieldNumber: 2)
+    }
+    if !self.from.isEmpty {
+      try visitor.visitSingularStringField(value: self.from, fieldNumber: 3)
+    }
+    if !self.to.isEmpty {
+      try visitor.visitSingularStringField(value: self.to, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Naksha_V1_MoveShardRequest, rhs: Naksha_V1_MoveShardRequest) -> Bool {
+    if lhs.collection != rhs.collection {return false}
+    if lhs.shard != rhs.shard {return false}
+    if lhs.from != rhs.from {return false}
+    if lhs.to != rhs.to {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Naksha_V1_RebalanceShardsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RebalanceShardsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}dry_run\0\u{3}max_moves\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBoolField(value: &self.dryRun) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.maxMoves) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.dryRun != false {
+      try visitor.visitSingularBoolField(value: self.dryRun, fieldNumber: 1)
+    }
+    if self.maxMoves != 0 {
+      try visitor.visitSingularUInt32Field(value: self.maxMoves, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Naksha_V1_RebalanceShardsRequest, rhs: Naksha_V1_RebalanceShardsRequest) -> Bool {
+    if lhs.dryRun != rhs.dryRun {return false}
+    if lhs.maxMoves != rhs.maxMoves {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Naksha_V1_ShardMove: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ShardMove"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}collection\0\u{1}shard\0\u{1}from\0\u{1}to\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.collection) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.shard) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.from) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.to) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.collection.isEmpty {
+      try visitor.visitSingularStringField(value: self.collection, fieldNumber: 1)
+    }
+    if self.shard != 0 {
+      try visitor.visitSingularUInt32Field(value: self.shard, fieldNumber: 2)
+    }
+    if !self.from.isEmpty {
+      try visitor.visitSingularStringField(value: self.from, fieldNumber: 3)
+    }
+    if !self.to.isEmpty {
+      try visitor.visitSingularStringField(value: self.to, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Naksha_V1_ShardMove, rhs: Naksha_V1_ShardMove) -> Bool {
+    if lhs.collection != rhs.collection {return false}
+    if lhs.shard != rhs.shard {return false}
+    if lhs.from != rhs.from {return false}
+    if lhs.to != rhs.to {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Naksha_V1_ShardMovesResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ShardMovesResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}moves\0\u{1}epoch\0\u{3}dry_run\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.moves) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.epoch) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self.dryRun) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.moves.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.moves, fieldNumber: 1)
+    }
+    if self.epoch != 0 {
+      try visitor.visitSingularUInt64Field(value: self.epoch, fieldNumber: 2)
+    }
+    if self.dryRun != false {
+      try visitor.visitSingularBoolField(value: self.dryRun, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Naksha_V1_ShardMovesResponse, rhs: Naksha_V1_ShardMovesResponse) -> Bool {
+    if lhs.moves != rhs.moves {return false}
+    if lhs.epoch != rhs.epoch {return false}
+    if lhs.dryRun != rhs.dryRun {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Naksha_V1_VectorRecord: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".VectorRecord"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}vector\0\u{3}metadata_json\0\u{3}document_json\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeRepeatedFloatField(value: &self.vector) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.metadataJson) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.documentJson) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.vector.isEmpty {
+      try visitor.visitPackedFloatField(value: self.vector, fieldNumber: 2)
+    }
+    if !self.metadataJson.isEmpty {
+      try visitor.visitSingularStringField(value: self.metadataJson, fieldNumber: 3)
+    }
+    if !self.documentJson.isEmpty {
+      try visitor.visitSingularStringField(value: self.documentJson, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Naksha_V1_VectorRecord, rhs: Naksha_V1_VectorRecord) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.vector != rhs.vector {return false}
+    if lhs.metadataJson != rhs.metadataJson {return false}
+    if lhs.documentJson != rhs.documentJson {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Naksha_V1_UpsertVectorsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UpsertVectorsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}collection\0\u{1}vectors\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.collection) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.vectors) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.collection.isEmpty {
+      try visitor.visitSingularStringField(value: self.collection, fieldNumber: 1)
+    }
+    if !self.vectors.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.vectors, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Naksha_V1_UpsertVectorsRequest, rhs: Naksha_V1_UpsertVectorsRequest) -> Bool {
+    if lhs.collection != rhs.collection {return false}
+    if lhs.vectors != rhs.vectors {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Naksha_V1_DeleteVectorsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DeleteVectorsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}collection\0\u{1}ids\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.collection) }()
+      case 2: try { try decoder.decodeRepeatedStringField(value: &self.ids) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.collection.isEmpty {
+      try visitor.visitSingularStringField(value: self.collection, fieldNumber: 1)
+    }
+    if !self.ids.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.ids, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Naksha_V1_DeleteVectorsRequest, rhs: Naksha_V1_DeleteVectorsRequest) -> Bool {
+    if lhs.collection != rhs.collection {return false}
+    if lhs.ids != rhs.ids {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Naksha_V1_VectorWriteResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".VectorWriteResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}count\0\u{1}sequences\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.count) }()
+      case 2: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufUInt32,SwiftProtobuf.ProtobufInt64>.self, value: &self.sequences) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.count != 0 {
+      try visitor.visitSingularUInt32Field(value: self.count, fieldNumber: 1)
+    }
+    if !self.sequences.isEmpty {
+      try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufUInt32,SwiftProtobuf.ProtobufInt64>.self, value: self.sequences, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Naksha_V1_VectorWriteResponse, rhs: Naksha_V1_VectorWriteResponse) -> Bool {
+    if lhs.count != rhs.count {return false}
+    if lhs.sequences != rhs.sequences {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Naksha_V1_QueryVectorsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".QueryVectorsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}collection\0\u{1}vector\0\u{1}k\0\u{3}filter_json\0\u{1}consistency\0\u{1}after\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.collection) }()
+      case 2: try { try decoder.decodeRepeatedFloatField(value: &self.vector) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.k) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.filterJson) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.consistency) }()
+      case 6: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufUInt32,SwiftProtobuf.ProtobufInt64>.self, value: &self.after) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.collection.isEmpty {
+      try visitor.visitSingularStringField(value: self.collection, fieldNumber: 1)
+    }
+    if !self.vector.isEmpty {
+      try visitor.visitPackedFloatField(value: self.vector, fieldNumber: 2)
+    }
+    if self.k != 0 {
+      try visitor.visitSingularUInt32Field(value: self.k, fieldNumber: 3)
+    }
+    if !self.filterJson.isEmpty {
+      try visitor.visitSingularStringField(value: self.filterJson, fieldNumber: 4)
+    }
+    if !self.consistency.isEmpty {
+      try visitor.visitSingularStringField(value: self.consistency, fieldNumber: 5)
+    }
+    if !self.after.isEmpty {
+      try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufUInt32,SwiftProtobuf.ProtobufInt64>.self, value: self.after, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Naksha_V1_QueryVectorsRequest, rhs: Naksha_V1_QueryVectorsRequest) -> Bool {
+    if lhs.collection != rhs.collection {return false}
+    if lhs.vector != rhs.vector {return false}
+    if lhs.k != rhs.k {return false}
+    if lhs.filterJson != rhs.filterJson {return false}
+    if lhs.consistency != rhs.consistency {return false}
+    if lhs.after != rhs.after {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Naksha_V1_VectorHit: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".VectorHit"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}score\0\u{3}metadata_json\0\u{3}document_json\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularDoubleField(value: &self.score) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.metadataJson) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.documentJson) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if self.score.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.score, fieldNumber: 2)
+    }
+    if !self.metadataJson.isEmpty {
+      try visitor.visitSingularStringField(value: self.metadataJson, fieldNumber: 3)
+    }
+    if !self.documentJson.isEmpty {
+      try visitor.visitSingularStringField(value: self.documentJson, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Naksha_V1_VectorHit, rhs: Naksha_V1_VectorHit) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.score != rhs.score {return false}
+    if lhs.metadataJson != rhs.metadataJson {return false}
+    if lhs.documentJson != rhs.documentJson {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Naksha_V1_QueryVectorsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".QueryVectorsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}results\0\u{1}partial\0\u{1}exact\0\u{3}missing_shards\0\u{3}asked_per_shard\0\u{1}epoch\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.results) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.partial) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self.exact) }()
+      case 4: try { try decoder.decodeRepeatedUInt32Field(value: &self.missingShards) }()
+      case 5: try { try decoder.decodeSingularUInt32Field(value: &self.askedPerShard) }()
+      case 6: try { try decoder.decodeSingularUInt64Field(value: &self.epoch) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.results.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.results, fieldNumber: 1)
+    }
+    if self.partial != false {
+      try visitor.visitSingularBoolField(value: self.partial, fieldNumber: 2)
+    }
+    if self.exact != false {
+      try visitor.visitSingularBoolField(value: self.exact, fieldNumber: 3)
+    }
+    if !self.missingShards.isEmpty {
+      try visitor.visitPackedUInt32Field(value: self.missingShards, fieldNumber: 4)
+    }
+    if self.askedPerShard != 0 {
+      try visitor.visitSingularUInt32Field(value: self.askedPerShard, fieldNumber: 5)
+    }
+    if self.epoch != 0 {
+      try visitor.visitSingularUInt64Field(value: self.epoch, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Naksha_V1_QueryVectorsResponse, rhs: Naksha_V1_QueryVectorsResponse) -> Bool {
+    if lhs.results != rhs.results {return false}
+    if lhs.partial != rhs.partial {return false}
+    if lhs.exact != rhs.exact {return false}
+    if lhs.missingShards != rhs.missingShards {return false}
+    if lhs.askedPerShard != rhs.askedPerShard {return false}
+    if lhs.epoch != rhs.epoch {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
