@@ -7,7 +7,7 @@ import NakshaState
 /// `cluster` on the coordinator's peer port. Workers resolve it on the leader (a follower
 /// answers `ClusterAPIError.notLeader` with the leader's address) and call:
 /// `register`, `heartbeat`, `lease` (a long-poll for a batch), `complete`, `fail`, `graph`,
-/// `deregister`, `throttle`, `shardAssignments` and `shardReady`.
+/// `deregister`, `throttle`, `shardAssignments`, `shardReady`, `vectorUpsert` and `vectorQuery`.
 ///
 /// It lives in this shared module so that workers never import the coordinator. Its
 /// dispatch table (`remoteCalls`) maps each function's mangled name; `ClusterEndpointTests`
@@ -81,6 +81,17 @@ public distributed actor ClusterEndpoint: RemoteCallable {
         try await backend.shardReady(report)
     }
 
+    /// Writes vectors into a sharded collection through the coordinator's router (any
+    /// coordinator serves it). `unknownCollection` when the shard map has no such collection.
+    public distributed func vectorUpsert(_ call: VectorUpsertCall) async throws -> VectorWriteResult {
+        try await backend.vectorUpsert(call)
+    }
+
+    /// Queries a sharded collection through the coordinator's router (any coordinator).
+    public distributed func vectorQuery(_ call: VectorQueryCall) async throws -> VectorQueryAnswer {
+        try await backend.vectorQuery(call)
+    }
+
     public static let remoteCalls: [String: RemoteCall<ClusterEndpoint>] = [
         "$s16NakshaClusterAPI0B8EndpointC8registeryAA15HeartbeatAnswerV0A5State14RegisterWorkerVYaKFTE": .returning { endpoint, arguments in try await endpoint.register(arguments.decodeNextArgument()) },
         "$s16NakshaClusterAPI0B8EndpointC9heartbeatyAA15HeartbeatAnswerVAA06WorkerF0VYaKFTE": .returning { endpoint, arguments in try await endpoint.heartbeat(arguments.decodeNextArgument()) },
@@ -95,6 +106,12 @@ public distributed actor ClusterEndpoint: RemoteCallable {
         },
         "$s16NakshaClusterAPI0B8EndpointC10shardReadyyyAA05ShardF6ReportVYaKFTE": .void { endpoint, arguments in
             try await endpoint.shardReady(arguments.decodeNextArgument())
+        },
+        "$s16NakshaClusterAPI0B8EndpointC12vectorUpsertyAA17VectorWriteResultVAA0gF4CallVYaKFTE": .returning { endpoint, arguments in
+            try await endpoint.vectorUpsert(arguments.decodeNextArgument())
+        },
+        "$s16NakshaClusterAPI0B8EndpointC11vectorQueryyAA06VectorF6AnswerVAA0gF4CallVYaKFTE": .returning { endpoint, arguments in
+            try await endpoint.vectorQuery(arguments.decodeNextArgument())
         },
     ]
 }

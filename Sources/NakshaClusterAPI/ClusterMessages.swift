@@ -114,4 +114,6 @@ public protocol ClusterBackend: Sendable {
     func throttle(_ report: ProviderThrottle) async throws
     func shardAssignments(_ request: ShardAssignmentRequest) async throws -> ShardAssignments
     func shardReady(_ report: ShardReadyReport) async throws
+    func vectorUpsert(_ call: VectorUpsertCall) async throws -> VectorWriteResult
+    func vectorQuery(_ call: VectorQueryCall) async throws -> VectorQueryAnswer
 }

@@ -183,3 +183,61 @@ extension ClusterAPIError {
     /// The cold store could not be read: the replica could not reach the asked sequence.
     public static let coldStoreUnavailable = "coldStoreUnavailable"
 }
+
+/// A `vector.upsert` node's write, routed by a coordinator into a sharded collection.
+public struct VectorUpsertCall: Sendable, Codable, Equatable {
+    public var collection: String
+    public var ids: [String]
+    public var vectors: [[Float]]
+    /// Per vector, its stored payload as `VectorPayload` JSON, or nil.
+    public var payloadJSON: [String?]
+
+    public init(collection: String, ids: [String], vectors: [[Float]], payloadJSON: [String?]) {
+        self.collection = collection
+        self.ids = ids
+        self.vectors = vectors
+        self.payloadJSON = payloadJSON
+    }
+}
+
+public struct VectorWriteResult: Sendable, Codable, Equatable {
+    public var count: Int
+    /// Per shard, the cold-store sequence of the write.
+    public var sequences: [Int: Int64]
+
+    public init(count: Int, sequences: [Int: Int64]) {
+        self.count = count
+        self.sequences = sequences
+    }
+}
+
+/// A `vector.query` node's query, routed by a coordinator over a sharded collection.
+public struct VectorQueryCall: Sendable, Codable, Equatable {
+    public var collection: String
+    public var vector: [Float]
+    public var k: Int
+    public var filterJSON: String?
+    /// Wait for every write acknowledged before the query (so a query after an upsert in the
+    /// same job sees it).
+    public var readYourWrites: Bool
+
+    public init(collection: String, vector: [Float], k: Int, filterJSON: String? = nil, readYourWrites: Bool = true) {
+        self.collection = collection
+        self.vector = vector
+        self.k = k
+        self.filterJSON = filterJSON
+        self.readYourWrites = readYourWrites
+    }
+}
+
+public struct VectorQueryAnswer: Sendable, Codable, Equatable {
+    public var hits: [ShardHit]
+    public var partial: Bool
+    public var exact: Bool
+
+    public init(hits: [ShardHit], partial: Bool, exact: Bool) {
+        self.hits = hits
+        self.partial = partial
+        self.exact = exact
+    }
+}

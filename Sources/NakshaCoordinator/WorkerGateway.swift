@@ -31,9 +31,13 @@ final class WorkerGateway: ClusterBackend, Sendable {
     /// How long a worker may be silent before the leader expires it.
     var workerTimeoutMillis: UInt64 { leaseDurationMillis * 3 }
 
+    /// Routes `vector.upsert` and `vector.query` nodes' calls into sharded collections.
+    let vectors: VectorRouter
+
     init(coordinator: Coordinator, leaseDurationMillis: UInt64) {
         self.coordinator = coordinator
         self.leaseDurationMillis = leaseDurationMillis
+        self.vectors = VectorRouter(coordinator: coordinator)
     }
 
     static func nowMillis() -> UInt64 {
@@ -127,6 +131,33 @@ final class WorkerGateway: ClusterBackend, Sendable {
             return AssignedShard(spec: spec, shard: placement.key.shard, joining: placement.move?.to == worker)
         }
         return ShardAssignments(epoch: map.epoch, shards: shards)
+    }
+
+    func vectorUpsert(_ call: VectorUpsertCall) async throws -> VectorWriteResult {
+        guard call.ids.count == call.vectors.count, call.payloadJSON.count == call.vectors.count else {
+            throw ClusterAPIError(code: VectorServiceError.Code.invalidInput.rawValue, message: "ids, vectors and payloads differ in count")
+        }
+        let items = call.ids.indices.map { index in
+            VectorItem(id: call.ids[index], vector: call.vectors[index], payload: VectorPayload(storedJSON: call.payloadJSON[index]))
+        }
+        do {
+            let answer = try await vectors.upsert(items, into: call.collection)
+            return VectorWriteResult(count: answer.count, sequences: answer.sequences)
+        } catch let error as VectorServiceError {
+            throw ClusterAPIError(code: error.code.rawValue, message: error.message)
+        }
+    }
+
+    func vectorQuery(_ call: VectorQueryCall) async throws -> VectorQueryAnswer {
+        do {
+            let result = try await vectors.query(
+                VectorQuery(
+                    collection: call.collection, vector: call.vector, k: call.k, filterJSON: call.filterJSON,
+                    consistency: call.readYourWrites ? .readYourWrites : .eventual))
+            return VectorQueryAnswer(hits: result.hits, partial: result.partial, exact: result.exact)
+        } catch let error as VectorServiceError {
+            throw ClusterAPIError(code: error.code.rawValue, message: error.message)
+        }
     }
 
     func shardReady(_ report: ShardReadyReport) async throws {

@@ -67,7 +67,7 @@ public final class Worker: Sendable {
         let shardEndpoint = shards.map { ShardEndpoint.start(backend: $0, system: system) }
         let loop = WorkerLoop(
             configuration: configuration, connection: connection, providers: providers,
-            vectors: VectorCollections(coldStore: coldStore, logger: logger), shards: shards,
+            vectors: VectorCollections(coldStore: coldStore, connection: connection, logger: logger), shards: shards,
             shardAddress: shards == nil ? nil : system.address.description, httpClient: httpClient, logger: logger)
         logger.info(
             "worker started",

@@ -28,6 +28,8 @@ import Testing
             case throttle(ProviderThrottle)
             case shardAssignments(ShardAssignmentRequest)
             case shardReady(ShardReadyReport)
+            case vectorUpsert(VectorUpsertCall)
+            case vectorQuery(VectorQueryCall)
         }
 
         private struct State {
@@ -85,6 +87,16 @@ import Testing
         }
 
         func shardReady(_ report: ShardReadyReport) async throws { try record(.shardReady(report)) }
+
+        func vectorUpsert(_ call: VectorUpsertCall) async throws -> VectorWriteResult {
+            try record(.vectorUpsert(call))
+            return Fixtures.written
+        }
+
+        func vectorQuery(_ call: VectorQueryCall) async throws -> VectorQueryAnswer {
+            try record(.vectorQuery(call))
+            return Fixtures.answer
+        }
     }
 
     enum Fixtures {
@@ -110,6 +122,10 @@ import Testing
         static let throttle = ProviderThrottle(worker: "w-1", provider: "llm.chat:gpt-4o-mini", retryAfterMillis: 7000)
         static let assignmentRequest = ShardAssignmentRequest(worker: "w-1", afterEpoch: 3, waitMillis: 250)
         static let ready = ShardReadyReport(worker: "w-1", collection: "docs", shard: 5)
+        static let upsert = VectorUpsertCall(collection: "docs", ids: ["a", "b"], vectors: [[1, 2], [3, -4.5]], payloadJSON: [#"{"metadata":{"n":1}}"#, nil])
+        static let written = VectorWriteResult(count: 2, sequences: [0: 7, 3: 12])
+        static let query = VectorQueryCall(collection: "docs", vector: [1, 2], k: 3, filterJSON: #"{"n":1}"#, readYourWrites: true)
+        static let answer = VectorQueryAnswer(hits: [ShardHit(id: "a", score: 0.5, payloadJSON: #"{"metadata":{"n":1}}"#)], partial: true, exact: false)
         static let assignments = ShardAssignments(
             epoch: 4,
             shards: [AssignedShard(spec: CollectionSpec(name: "docs", dimension: 384, metric: .cosine, index: .hnsw, shards: 8, replicas: 2), shard: 5, joining: true)])
@@ -146,7 +162,7 @@ import Testing
     }
 
     @Test func theTableHasOneEntryPerDistributedFunction() {
-        #expect(ClusterEndpoint.remoteCalls.count == 10)
+        #expect(ClusterEndpoint.remoteCalls.count == 12)
         #expect(ClusterEndpoint.remoteCalls.count == Function.allCases.count)
     }
 
@@ -162,6 +178,8 @@ import Testing
             try await endpoint.throttle(Fixtures.throttle)
             #expect(try await endpoint.shardAssignments(Fixtures.assignmentRequest) == Fixtures.assignments)
             try await endpoint.shardReady(Fixtures.ready)
+            #expect(try await endpoint.vectorUpsert(Fixtures.upsert) == Fixtures.written)
+            #expect(try await endpoint.vectorQuery(Fixtures.query) == Fixtures.answer)
 
             #expect(
                 backend.calls == [
@@ -175,13 +193,15 @@ import Testing
                     .throttle(Fixtures.throttle),
                     .shardAssignments(Fixtures.assignmentRequest),
                     .shardReady(Fixtures.ready),
+                    .vectorUpsert(Fixtures.upsert),
+                    .vectorQuery(Fixtures.query),
                 ])
         }
     }
 
     /// The distributed functions, for a table of the error each one carries back.
     enum Function: String, CaseIterable, Sendable {
-        case register, heartbeat, lease, complete, fail, graph, deregister, throttle, shardAssignments, shardReady
+        case register, heartbeat, lease, complete, fail, graph, deregister, throttle, shardAssignments, shardReady, vectorUpsert, vectorQuery
 
         func call(_ endpoint: ClusterEndpoint) async throws {
             switch self {
@@ -195,6 +215,8 @@ import Testing
             case .throttle: try await endpoint.throttle(Fixtures.throttle)
             case .shardAssignments: _ = try await endpoint.shardAssignments(Fixtures.assignmentRequest)
             case .shardReady: try await endpoint.shardReady(Fixtures.ready)
+            case .vectorUpsert: _ = try await endpoint.vectorUpsert(Fixtures.upsert)
+            case .vectorQuery: _ = try await endpoint.vectorQuery(Fixtures.query)
             }
         }
     }

@@ -270,4 +270,63 @@ import Testing
         }
         return good
     }
+
+    static let upsertThenQuery = """
+        name: upsert_then_query
+        version: 1
+        maxSteps: 4
+        state:
+          collection: { type: string, default: papers }
+          vectors: list
+          ids: list
+          payloads: list
+          query: list
+          stored: { type: int, default: 0 }
+          hits: { type: list, default: [] }
+        nodes:
+          store:
+            type: vector.upsert
+            params: { collection: "{{ state.collection }}", vectors: state.vectors, ids: state.ids, payloads: state.payloads }
+            writes: [stored]
+          find:
+            type: vector.query
+            params: { collection: "{{ state.collection }}", vector: state.query, topK: 2 }
+            writes: [hits]
+        edges:
+          - { from: START, to: store }
+          - { from: store, to: find }
+          - { from: find, to: END }
+        """
+
+    @Test("vector.upsert then vector.query in one job on a sharded collection: the query sees the upsert, and the vectors are in the shards")
+    func graphNodesUseTheShardedCollection() async throws {
+        let postgres = try PostgresServer.start()
+        defer { postgres.stop() }
+        let (cluster, workers) = try await Self.start(postgres: postgres, workers: ["w1": [:], "w2": [:]])
+        defer { workers.stopAll(); cluster.stopAll() }
+        let created = await Self.send(
+            cluster, "POST", "/v1/collections", ["name": "papers", "dimension": 4, "metric": "cosine", "index": "flat", "shards": 2, "replicas": 2])
+        #expect(created?.status == 201)
+        let registered = await JobQueueProcessTests.send("POST", cluster.http(1), "/v1/graphs", body: Self.upsertThenQuery)
+        #expect(registered?.status == 201, "\(String(describing: registered))")
+        let input: [String: Any] = [
+            "vectors": [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0]], "ids": ["n1", "n2", "n3"],
+            "payloads": [["text": "one", "lang": "en"], ["text": "two", "lang": "fr"], "three"], "query": [0.9, 0.1, 0, 0],
+        ]
+        let body = String(decoding: try JSONSerialization.data(withJSONObject: ["graph": "upsert_then_query", "input": input]), as: UTF8.self)
+        let id = try await WorkerProcessTests.submit(cluster, body)
+        let job = try #require(await WorkerProcessTests.job(cluster, id) { WorkerProcessTests.status($0) == "succeeded" || WorkerProcessTests.status($0) == "failed" })
+        let state = try #require(job["state"] as? [String: Any], "\(job)")
+        #expect(state["stored"] as? Int == 3, "\(job)")
+        let hits = try #require(state["hits"] as? [[String: Any]], "\(job)")
+        #expect(hits.map { $0["id"] as? String } == ["n1", "n2"], "\(hits)")
+        #expect(hits.first?["text"] as? String == "one" && hits.first?["lang"] as? String == "en", "payload fields come back: \(hits)")
+        // The sharded collection holds them, with filters on the payload's fields.
+        let filtered = await Self.send(
+            cluster, "POST", "/v1/vector/query", ["collection": "papers", "vector": [0.9, 0.1, 0, 0], "k": 3, "filter": ["lang": "fr"]])
+        #expect(Self.ids(filtered) == ["n2"], "\(String(describing: filtered))")
+        let plain = await Self.send(cluster, "POST", "/v1/vector/query", ["collection": "papers", "vector": [0, 0, 1, 0], "k": 1])
+        let third = try #require((plain?.json["results"] as? [[String: Any]])?.first)
+        #expect(third["id"] as? String == "n3" && third["document"] as? String == "three", "a non-map payload is the document: \(third)")
+    }
 }

@@ -1,5 +1,6 @@
 import CoreMetrics
 import Logging
+import NakshaClusterAPI
 import NakshaCore
 import NakshaGraph
 import NakshaStore
@@ -18,14 +19,38 @@ import NakshaVector
 ///
 /// A collection that does not exist is created by its first upsert, with the vectors'
 /// dimension, the metric `cosine` (or the node's `metric`), one shard.
+///
+/// A collection in the shard map (`naksha collection create`) is served by the workers its
+/// shards are placed on: upserts and queries go through a coordinator's router
+/// (`ClusterEndpoint.vectorUpsert` / `vectorQuery`), and a query reads every write
+/// acknowledged before it, so a query after an upsert in the same job sees it. Only a
+/// collection the map does not know falls back to the per-worker mirror above.
 actor VectorCollections {
     let coldStore: PostgresColdStore?
+    let connection: ClusterConnection?
     let logger: Logger
     private var collections: [String: LocalCollection] = [:]
 
-    init(coldStore: PostgresColdStore?, logger: Logger) {
+    init(coldStore: PostgresColdStore?, connection: ClusterConnection? = nil, logger: Logger) {
         self.coldStore = coldStore
+        self.connection = connection
         self.logger = logger
+    }
+
+    /// The router's answer, or nil when the shard map has no such collection (or the
+    /// coordinators have no cold store): then the per-worker mirror serves it.
+    private func routed<T: Sendable>(_ what: String, _ name: String, _ body: @escaping @Sendable (ClusterEndpoint) async throws -> T) async throws(NodeFailure) -> T? {
+        guard let connection else { return nil }
+        do {
+            return try await connection.call(what, within: .seconds(30), callTimeout: .seconds(15), body)
+        } catch let error as ClusterAPIError where ["unknownCollection", "coldStoreRequired"].contains(error.code) {
+            return nil
+        } catch let error as ClusterAPIError {
+            // The router's refusal of this input (dimensions, ids, size) or a cold store outage.
+            throw NodeFailure(.vector, "collection \"\(name)\": \(error.message)", retryable: error.code == "coldStoreUnavailable")
+        } catch {
+            throw NodeFailure(.vector, "collection \"\(name)\": the router did not answer: \(error)", retryable: true)
+        }
     }
 
     struct Record: Sendable {
@@ -47,6 +72,16 @@ actor VectorCollections {
         for record in records where record.vector.count != first.vector.count {
             throw NodeFailure(.vector, "vector \"\(record.id)\" has \(record.vector.count) dimensions, the first has \(first.vector.count)")
         }
+        let call = VectorUpsertCall(
+            collection: name, ids: records.map(\.id), vectors: records.map(\.vector),
+            payloadJSON: records.map { record in
+                switch record.payload {
+                case nil, .null?: return nil
+                case .map?: return VectorPayload(metadata: record.payload).jsonText
+                case let other?: return VectorPayload(document: other).jsonText
+                }
+            })
+        if let written = try await routed("vectorUpsert", name, { try await $0.vectorUpsert(call) }) { return written.count }
         guard let coldStore else {
             var collection: LocalCollection
             if let existing = collections[name] {
@@ -88,6 +123,23 @@ actor VectorCollections {
     }
 
     func query(_ vector: [Float], in name: String, k: Int) async throws(NodeFailure) -> [(id: String, score: Double, payload: GraphValue?)] {
+        let call = VectorQueryCall(collection: name, vector: vector, k: k, readYourWrites: true)
+        if let answer = try await routed("vectorQuery", name, { try await $0.vectorQuery(call) }) {
+            if answer.partial { logger.warning("vector query partial: a shard had no replica answering", metadata: ["collection": "\(name)"]) }
+            return answer.hits.map { hit in
+                let payload = VectorPayload(storedJSON: hit.payloadJSON)
+                var value = payload.metadata
+                if let document = payload.document {
+                    if case .map(var fields)? = value {
+                        fields["document"] = document
+                        value = .map(fields)
+                    } else {
+                        value = document
+                    }
+                }
+                return (hit.id, hit.score, value)
+            }
+        }
         if coldStore != nil { try await catchUp(name) }
         guard let collection = collections[name] else {
             throw NodeFailure(.vector, "vector collection \"\(name)\" does not exist; ingest into it first (naksha ingest, or a vector.upsert node)")
