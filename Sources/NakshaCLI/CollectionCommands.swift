@@ -109,13 +109,14 @@ struct ShardsCommand: AsyncParsableCommand {
                     print("  \(shard.collection)/\(shard.shard)".padding(toLength: 28, withPad: " ", startingAt: 0) + workers
                         + (shard.underReplicated ? "  under-replicated" : "") + move)
                 }
-                print("WORKER".padding(toLength: 20, withPad: " ", startingAt: 0) + "REPLICAS  READY  LOADING  REFUSED  MEMORY USED / BUDGET")
+                print("WORKER".padding(toLength: 20, withPad: " ", startingAt: 0) + "REPLICAS  READY  LOADING  REFUSED  VECTORS     MEMORY USED / BUDGET")
                 for worker in map.workers {
                     let budget = worker.memoryBudgetBytes == 0 ? "-" : ShardsCommand.bytes(worker.memoryBudgetBytes)
                     let states = worker.reachable
                         ? "\(worker.ready)".padding(toLength: 7, withPad: " ", startingAt: 0) + "\(worker.loading)".padding(toLength: 9, withPad: " ", startingAt: 0)
-                            + "\(worker.refused)".padding(toLength: 9, withPad: " ", startingAt: 0) + "\(ShardsCommand.bytes(worker.memoryUsedBytes)) / \(budget)"
-                        : "(did not answer)".padding(toLength: 25, withPad: " ", startingAt: 0) + "- / \(budget)"
+                            + "\(worker.refused)".padding(toLength: 9, withPad: " ", startingAt: 0) + "\(worker.vectors)".padding(toLength: 12, withPad: " ", startingAt: 0)
+                            + "\(ShardsCommand.bytes(worker.memoryUsedBytes)) / \(budget)"
+                        : "(did not answer)".padding(toLength: 37, withPad: " ", startingAt: 0) + "- / \(budget)"
                     print(worker.worker.padding(toLength: 20, withPad: " ", startingAt: 0) + "\(worker.replicas)".padding(toLength: 10, withPad: " ", startingAt: 0) + states)
                 }
             }

@@ -24,10 +24,12 @@ struct DocumentChunker {
         var title = ""
         var pending: [String] = []
         var pendingTitle = ""
-        func flush() {
+        func flush(last: Bool = false) {
             let body = pending.joined(separator: "\n\n").trimmingCharacters(in: .whitespacesAndNewlines)
             pending = []
-            guard !Self.isFragment(body) else { return }
+            // A fragment is dropped, unless it is the whole document (a short row or note is
+            // still a document).
+            guard !Self.isFragment(body) || (last && chunks.isEmpty && !body.isEmpty) else { return }
             let digest = SHA256.hexDigest(Array("\(source)\n\(body)".utf8))
             chunks.append(Chunk(id: String(digest.prefix(32)), source: source, title: pendingTitle, text: body))
         }
@@ -77,7 +79,7 @@ struct DocumentChunker {
             paragraph.append(line)
         }
         endParagraph()
-        flush()
+        flush(last: true)
         return chunks
     }
 

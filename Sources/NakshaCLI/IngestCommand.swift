@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import NakshaCore
 import NakshaProtocol
+import NakshaStore
 
 /// `naksha ingest`: chunks text files and stores them in a vector collection, through the
 /// cluster (jobs of the `ingest_chunks` graph, so workers embed with the same model as the
@@ -10,15 +11,26 @@ import NakshaProtocol
 struct IngestCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ingest",
-        abstract: "Chunk text files (Markdown, text) and store them in a vector collection.",
+        abstract: "Chunk documents (files, a JSONL file or SQL rows) and store them in a vector collection.",
         discussion: """
-            Example: naksha ingest docs README.md --collection docs
-            Directories are read recursively (*.md, *.markdown, *.txt). Needs running workers.
+            Examples:
+              naksha ingest docs README.md --collection docs
+              naksha ingest --dir docs/ --collection docs
+              naksha ingest --jsonl articles.jsonl --collection docs        (one {"id", "text", "source"?, "title"?} per line)
+              naksha ingest --sql "SELECT id, body, url FROM articles" --collection docs   (DATABASE_URL; run read-only)
+            Directories are read recursively (*.md, *.markdown, *.txt). Chunks are cut at sentence
+            boundaries where possible; each chunk's id is a digest of its source and text, so a
+            rerun skips what is stored and an interrupted run resumes. Needs running workers.
             """
     )
 
-    @Argument(help: "Files or directories to ingest.") var paths: [String]
-    @Option(help: "The vector collection (created by the first upsert).") var collection = "docs"
+    @Argument(help: "Files or directories to ingest.") var paths: [String] = []
+    @Option(help: "A directory to ingest (like a path argument).") var dir: [String] = []
+    @Option(help: "A JSON Lines file: one object per line with \"id\" and \"text\" (or \"body\"), optional \"source\" and \"title\".")
+    var jsonl: String?
+    @Option(help: "A query returning id, body[, source] rows, run in a READ ONLY transaction on --database-url.") var sql: String?
+    @Option(help: "Postgres for --sql. Env: DATABASE_URL.") var databaseURL: String?
+    @Option(help: "The vector collection (a collection of the shard map, or else created by the first upsert).") var collection = "docs"
     @Option(help: "Chunks per job.") var batchSize = 16
     @Option(help: "Batches in flight at once.") var parallel = 4
     @Option(help: "The ingestion graph.") var graph = "ingest_chunks"
@@ -28,18 +40,82 @@ struct IngestCommand: AsyncParsableCommand {
         try await runClient { try await ingestAll() }
     }
 
-    private func ingestAll() async throws {
-        guard (1...256).contains(batchSize), (1...64).contains(parallel) else { throw CLIError("--batch-size must be 1…256 and --parallel 1…64") }
-        let files = try Self.files(paths)
-        guard !files.isEmpty else { throw CLIError("no .md, .markdown or .txt files under \(paths.joined(separator: " "))") }
-        let chunker = DocumentChunker()
-        var chunks: [DocumentChunker.Chunk] = []
+    /// One document to chunk: where it came from and its text.
+    struct Document {
+        var source: String
+        var text: String
+    }
+
+    /// The documents the options name: files and directories, a JSONL file, or SQL rows.
+    func documents() async throws -> (documents: [Document], origin: String) {
+        let sources = [!(paths + dir).isEmpty, jsonl != nil, sql != nil].filter { $0 }.count
+        guard sources == 1 else { throw CLIError("give one source: paths (or --dir), --jsonl FILE, or --sql QUERY") }
+        if let jsonl { return (try Self.jsonlDocuments(jsonl), "\(jsonl)") }
+        if let sql { return (try await sqlDocuments(sql), "rows of the query") }
+        let files = try Self.files(paths + dir)
+        guard !files.isEmpty else { throw CLIError("no .md, .markdown or .txt files under \((paths + dir).joined(separator: " "))") }
+        var documents: [Document] = []
         for file in files {
             guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { throw CLIError("cannot read \(file) as UTF-8 text") }
-            chunks += chunker.chunks(source: file, text: text)
+            documents.append(Document(source: file, text: text))
         }
+        return (documents, "\(files.count) files")
+    }
+
+    /// Reads `{"id", "text" | "body", "source"?, "title"?}` per line; a bad line is an error
+    /// naming its line number (nothing is ingested).
+    static func jsonlDocuments(_ path: String) throws -> [Document] {
+        guard let content = try? String(contentsOfFile: path, encoding: .utf8) else { throw CLIError("cannot read \(path) as UTF-8 text") }
+        var documents: [Document] = []
+        for (number, line) in content.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if trimmed.isEmpty { continue }
+            guard let object = try? JSONSerialization.jsonObject(with: Data(trimmed.utf8)) as? [String: Any] else {
+                throw CLIError("\(path):\(number + 1): not a JSON object")
+            }
+            guard let text = (object["text"] ?? object["body"]) as? String else { throw CLIError("\(path):\(number + 1): needs \"text\" (a string)") }
+            let id = (object["id"] as? String) ?? (object["id"] as? NSNumber)?.stringValue
+            guard let id, !id.isEmpty else { throw CLIError("\(path):\(number + 1): needs \"id\" (a string or number)") }
+            let source = object["source"] as? String ?? id
+            let title = object["title"] as? String
+            documents.append(Document(source: source, text: title.map { "# \($0)\n\n\(text)" } ?? text))
+        }
+        return documents
+    }
+
+    /// Runs `--sql` read-only: the first column is the id, the second the body, the optional
+    /// third the source.
+    func sqlDocuments(_ query: String) async throws -> [Document] {
+        guard let url = databaseURL ?? ProcessInfo.processInfo.environment["DATABASE_URL"], !url.isEmpty else {
+            throw CLIError("--sql needs a database: give --database-url or set DATABASE_URL")
+        }
+        let store = PostgresColdStore(configuration: try PostgresConfiguration.fromEnvironment(["DATABASE_URL": url]))
+        defer { Task { await store.shutdown() } }
+        let result: (columns: [String], rows: [[String?]])
+        do {
+            result = try await store.readOnlyRows(query)
+        } catch {
+            if error.sqlState == "25006" { throw CLIError("the query tries to write; --sql runs it read-only: give a SELECT") }
+            throw CLIError("the query failed: \(error.serverMessage ?? error.message)")
+        }
+        guard result.columns.count >= 2 else {
+            throw CLIError("the query returns \(result.columns.count) column(s); it must return id, body[, source]")
+        }
+        return result.rows.compactMap { row in
+            guard let id = row[0], let body = row[1], !body.isEmpty else { return nil }
+            return Document(source: (row.count > 2 ? row[2] : nil) ?? id, text: body)
+        }
+    }
+
+    private func ingestAll() async throws {
+        guard (1...256).contains(batchSize), (1...64).contains(parallel) else { throw CLIError("--batch-size must be 1…256 and --parallel 1…64") }
+        let (documents, origin) = try await documents()
+        let chunker = DocumentChunker()
+        var chunks: [DocumentChunker.Chunk] = []
+        for document in documents { chunks += chunker.chunks(source: document.source, text: document.text) }
+        guard !chunks.isEmpty else { throw CLIError("\(origin) hold no text to ingest") }
         let batches = stride(from: 0, to: chunks.count, by: batchSize).map { Array(chunks[$0..<min($0 + batchSize, chunks.count)]) }
-        print("ingesting \(files.count) files as \(chunks.count) chunks in \(batches.count) batches into \"\(collection)\"")
+        print("ingesting \(origin) (\(documents.count) documents) as \(chunks.count) chunks in \(batches.count) batches into \"\(collection)\"")
         let client = try connection.client()
         defer { Task { await client.close() } }
         var progress = ProgressBar(total: chunks.count)
@@ -124,6 +200,7 @@ struct ProgressBar {
     private(set) var done = 0
     private let isTerminal = isatty(STDOUT_FILENO) == 1
     private var lastLine = ContinuousClock.now - .seconds(10)
+    private let started = ContinuousClock.now
 
     init(total: Int) {
         self.total = total
@@ -135,7 +212,10 @@ struct ProgressBar {
         let filled = total == 0 ? width : width * done / total
         let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
         let percent = total == 0 ? 100 : 100 * done / total
-        let line = "[\(bar)] \(done)/\(total) chunks \(percent)%" + (note.map { " (\($0))" } ?? "")
+        let seconds = (ContinuousClock.now - started).inSeconds
+        let rate = seconds > 0 ? Double(done) / seconds : 0
+        let eta = rate > 0 && done < total ? " ETA \(Int((Double(total - done) / rate).rounded(.up)))s" : ""
+        let line = "[\(bar)] \(done)/\(total) chunks \(percent)% \(String(format: "%.1f", rate)) vectors/s\(eta)" + (note.map { " (\($0))" } ?? "")
         if isTerminal {
             print("\r\(line)", terminator: "")
             fflush(nil)

@@ -16,7 +16,8 @@ struct JobFollower {
             group.addTask {
                 var output = start
                 defer { output?.finish() }
-                for try await event in client.watchJob(id) {
+                do {
+                    for try await event in client.watchJob(id) {
                     for change in event.changes {
                         switch change.change {
                         case .task(let task): output?.update(task)
@@ -25,6 +26,9 @@ struct JobFollower {
                         case nil: break
                         }
                     }
+                    }
+                } catch let error as RPCError where error.code == .failedPrecondition && error.reason == "archived" {
+                    return true  // finished and archived already: GetJob below reads it from the archive
                 }
                 return true
             }

@@ -71,6 +71,7 @@ extension ClientProtocol {
                     item.loading = UInt32(report.replicas.filter { $0.state == .loading }.count)
                     item.refused = UInt32(report.replicas.filter { $0.state == .refused }.count)
                     item.draining = UInt32(report.replicas.filter { $0.state == .draining }.count)
+                    item.vectors = UInt64(report.replicas.filter { $0.state == .ready }.reduce(0) { $0 + $1.vectors })
                 }
                 return item
             }

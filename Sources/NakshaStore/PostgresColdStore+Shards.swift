@@ -26,3 +26,22 @@ extension PostgresColdStore {
         }
     }
 }
+
+extension PostgresColdStore {
+    /// Runs a query a user wrote (`naksha ingest --sql`) in a READ ONLY transaction, so it
+    /// cannot change anything, and returns its rows as text (NULL as nil) with the column names.
+    public func readOnlyRows(_ sql: String) async throws(StoreError) -> (columns: [String], rows: [[String?]]) {
+        let op = "read_only_query"
+        return try await withConnection(op, idempotent: true) { connection throws(StoreError) in
+            try connection.execute("BEGIN TRANSACTION READ ONLY", operation: op)
+            do throws(StoreError) {
+                let result = try connection.execute(sql, operation: op)
+                try connection.execute("COMMIT", operation: op)
+                return (result.columnNames, result.rows)
+            } catch {
+                _ = try? connection.execute("ROLLBACK", operation: op)  // the query's error is the one reported
+                throw error
+            }
+        }
+    }
+}

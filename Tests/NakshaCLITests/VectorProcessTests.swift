@@ -15,8 +15,9 @@ import Testing
 
     static func start(postgres: PostgresServer, workers: [String: [String: String]]) async throws -> (Cluster, Workers) {
         let cluster = try Cluster()
+        let graphs = CLITests.repositoryRoot.appendingPathComponent("graphs").path
         for id in cluster.peerPorts.keys.sorted() {
-            try cluster.start(id, extraArguments: ["--lease-duration", "1000", "--database-url", postgres.url])
+            try cluster.start(id, extraArguments: ["--lease-duration", "1000", "--database-url", postgres.url, "--graphs-dir", graphs])
         }
         #expect(await CoordinatorProcessTests.waitForReady(cluster, [1, 2, 3]))
         let processes = Workers(cluster: cluster)
@@ -328,5 +329,52 @@ import Testing
         let plain = await Self.send(cluster, "POST", "/v1/vector/query", ["collection": "papers", "vector": [0, 0, 1, 0], "k": 1])
         let third = try #require((plain?.json["results"] as? [[String: Any]])?.first)
         #expect(third["id"] as? String == "n3" && third["document"] as? String == "three", "a non-map payload is the document: \(third)")
+    }
+
+    /// Vectors in the workers' serving replicas, as `ListShards` reports them.
+    static func storedVectors(_ client: NakshaClient) async -> UInt64 {
+        guard let map = try? await client.listShards() else { return 0 }
+        return map.workers.reduce(0) { $0 + $1.vectors }
+    }
+
+    @Test("naksha ingest reads a JSONL file and SQL rows (read-only) into a sharded collection; a rerun skips what is stored; bad sources are refused")
+    func ingestFromJSONLAndSQL() async throws {
+        let postgres = try PostgresServer.start()
+        defer { postgres.stop() }
+        let (cluster, workers) = try await Self.start(postgres: postgres, workers: ["w1": [:], "w2": [:]])
+        defer { workers.stopAll(); cluster.stopAll() }
+        let servers = cluster.clientAddresses.joined(separator: ",")
+        // ingest_chunks embeds offline with 384 dimensions.
+        let created = await Self.cli(["collection", "create", "kb", "--dimension", "384", "--index", "flat", "--shards", "2", "--replicas", "1", "--server", servers])
+        #expect(created.status == 0, "\(created.output)")
+        let client = try ClientProtocolProcessTests.client(cluster)
+        defer { Task { await client.close() } }
+
+        let directory = try CoordinatorProcessTests.ProcessCluster.temporaryDirectory()
+        let file = "\(directory)/articles.jsonl"
+        let lines = (1...5).map { #"{"id": "a\#($0)", "title": "Article \#($0)", "text": "Workers serve shard \#($0). Replicas answer when a worker dies."}"# }
+        try (lines.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
+        let first = await Self.cli(["ingest", "--jsonl", file, "--collection", "kb", "--server", servers])
+        #expect(first.status == 0 && first.output.contains("vectors/s"), "\(first.output)")
+        let stored = await CoordinatorProcessTests.waitUntil(timeout: .seconds(20)) { await Self.storedVectors(client) == 5 }
+        #expect(stored, "five chunks in the shards")
+        let again = await Self.cli(["ingest", "--jsonl", file, "--collection", "kb", "--server", servers])
+        #expect(again.status == 0 && again.output.contains("skipped 5 already stored"), "\(again.output)")
+
+        try PostgresServer.run("/usr/bin/psql", [postgres.url, "-v", "ON_ERROR_STOP=1", "-c",
+            "CREATE TABLE notes (id text, body text, url text); INSERT INTO notes VALUES ('n1', 'Raft keeps the shard map.', 'https://x/1'), ('n2', 'Postgres keeps the vectors.', 'https://x/2')"])
+        let rows = await Self.cli(["ingest", "--sql", "SELECT id, body, url FROM notes", "--database-url", postgres.url, "--collection", "kb", "--server", servers])
+        #expect(rows.status == 0, "\(rows.output)")
+        let all = await CoordinatorProcessTests.waitUntil(timeout: .seconds(20)) { await Self.storedVectors(client) == 7 }
+        let count = await Self.storedVectors(client)
+        #expect(all, "two more chunks from the rows: \(rows.output), \(count) stored")
+        let writing = await Self.cli(["ingest", "--sql", "DELETE FROM notes RETURNING id, body", "--database-url", postgres.url, "--server", servers])
+        #expect(writing.status != 0 && writing.output.contains("read-only"), "the query runs read-only: \(writing.output)")
+        let bad = "\(directory)/bad.jsonl"
+        try "{\"id\": \"x\"}\n".write(toFile: bad, atomically: true, encoding: .utf8)
+        let refused = await Self.cli(["ingest", "--jsonl", bad, "--server", servers])
+        #expect(refused.status != 0 && refused.output.contains("bad.jsonl:1"), "\(refused.output)")
+        let two = await Self.cli(["ingest", "--jsonl", file, "--sql", "SELECT 1", "--server", servers])
+        #expect(two.status != 0 && two.output.contains("one source"), "\(two.output)")
     }
 }

@@ -997,6 +997,9 @@ public nonisolated struct Naksha_V1_WorkerShards: Sendable {
 
   public var reachable: Bool = false
 
+  /// Vectors in its serving replicas.
+  public var vectors: UInt64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -2895,7 +2898,7 @@ nonisolated extension Naksha_V1_ShardReplicas: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Naksha_V1_WorkerShards: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".WorkerShards"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}worker\0\u{1}replicas\0\u{3}memory_budget_bytes\0\u{3}memory_used_bytes\0\u{1}ready\0\u{1}loading\0\u{1}refused\0\u{1}draining\0\u{1}reachable\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}worker\0\u{1}replicas\0\u{3}memory_budget_bytes\0\u{3}memory_used_bytes\0\u{1}ready\0\u{1}loading\0\u{1}refused\0\u{1}draining\0\u{1}reachable\0\u{1}vectors\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2912,6 +2915,7 @@ nonisolated extension Naksha_V1_WorkerShards: SwiftProtobuf.Message, SwiftProtob
       case 7: try { try decoder.decodeSingularUInt32Field(value: &self.refused) }()
       case 8: try { try decoder.decodeSingularUInt32Field(value: &self.draining) }()
       case 9: try { try decoder.decodeSingularBoolField(value: &self.reachable) }()
+      case 10: try { try decoder.decodeSingularUInt64Field(value: &self.vectors) }()
       default: break
       }
     }
@@ -2945,6 +2949,9 @@ nonisolated extension Naksha_V1_WorkerShards: SwiftProtobuf.Message, SwiftProtob
     if self.reachable != false {
       try visitor.visitSingularBoolField(value: self.reachable, fieldNumber: 9)
     }
+    if self.vectors != 0 {
+      try visitor.visitSingularUInt64Field(value: self.vectors, fieldNumber: 10)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2958,6 +2965,7 @@ nonisolated extension Naksha_V1_WorkerShards: SwiftProtobuf.Message, SwiftProtob
     if lhs.refused != rhs.refused {return false}
     if lhs.draining != rhs.draining {return false}
     if lhs.reachable != rhs.reachable {return false}
+    if lhs.vectors != rhs.vectors {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
