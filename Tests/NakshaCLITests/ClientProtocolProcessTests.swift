@@ -112,7 +112,9 @@ import Testing
 
     @Test("a collection's shards are placed on the workers, two replicas each, and a killed worker's replicas are placed elsewhere once it expires")
     func shardMapFollowsWorkers() async throws {
-        let (cluster, workers) = try await WorkerProcessTests.start(workers: 3)
+        let postgres = try PostgresServer.start()
+        defer { postgres.stop() }
+        let (cluster, workers) = try await VectorProcessTests.start(postgres: postgres, workers: ["w1": [:], "w2": [:], "w3": [:]])
         defer { workers.stopAll(); cluster.stopAll() }
         let client = try Self.client(cluster)
         defer { Task { await client.close() } }
