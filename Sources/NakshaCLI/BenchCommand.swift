@@ -10,7 +10,7 @@ import NakshaCore
 /// `naksha bench …`: measurements against real processes.
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Benchmarks against real processes.", subcommands: [RaftBench.self, JobsBench.self, QueueBench.self, SubmitBench.self])
+        commandName: "bench", abstract: "Benchmarks against real processes.", subcommands: [RaftBench.self, JobsBench.self, QueueBench.self, SubmitBench.self, VectorBench.self])
 }
 
 /// `naksha bench raft`: starts a local group of `naksha coordinator` processes (fsync on),

@@ -1,0 +1,159 @@
+import ArgumentParser
+import Foundation
+import NakshaCore
+import NakshaProtocol
+
+/// `naksha bench vectors`: the serving half of issue 18's benchmark, against a running
+/// cluster (`benchmarks/peers/vector-serving.sh` starts one and runs Milvus Lite in the same
+/// rounds). `--phase load` creates the collection and upserts `base.f32` over the protocol,
+/// then waits until the workers serve every vector; `--phase query` runs one pass: every
+/// query of `queries.f32` by `--concurrency` callers spread over the coordinators
+/// (queries/s), then `--single` queries one at a time (latency), and recall@k against
+/// `truth.i32`. Prints one JSON line.
+struct VectorBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vectors", abstract: "Scatter-gather query throughput, latency and recall on a running cluster (see benchmarks/README.md).")
+
+    @Option(help: "load or query.") var phase: String
+    @Option(help: "Where base.f32, queries.f32 and truth.i32 are (benchmarks/peers/vector_serving.py gen).") var dir = "/tmp/naksha-vector-serving"
+    @Option(help: "Vector dimension.") var dimension = 384
+    @Option(help: "The collection.") var collection = "bench"
+    @Option(help: "Shards (load).") var shards: UInt32 = 8
+    @Option(help: "Replicas (load).") var replicas: UInt32 = 1
+    @Option(help: "flat, hnsw or int8 (load).") var index = "flat"
+    @Option(help: "Results per query.") var k = 10
+    @Option(help: "Concurrent callers (query).") var concurrency = 8
+    @Option(help: "One-at-a-time queries timed for latency (query).") var single = 200
+    @OptionGroup var connection: ClientOptions
+
+    static func floats(_ path: String) throws -> [Float] {
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        return data.withUnsafeBytes { raw in Array(raw.bindMemory(to: Float.self)) }
+    }
+
+    func run() async throws {
+        try await runClient {
+            switch phase {
+            case "load": try await load()
+            case "query": try await query()
+            default: throw CLIError("--phase is load or query")
+            }
+        }
+    }
+
+    private func load() async throws {
+        let base = try Self.floats("\(dir)/base.f32")
+        let count = base.count / dimension
+        let client = try connection.client(timeout: .seconds(120))
+        defer { Task { await client.close() } }
+        _ = try? await client.dropCollection(collection)  // a previous run's collection, if any
+        var create = Naksha_V1_CreateCollectionRequest()
+        create.name = collection
+        create.dimension = UInt32(dimension)
+        create.metric = "l2"
+        create.index = index
+        create.shards = shards
+        create.replicas = replicas
+        _ = try await client.createCollection(create)
+        let started = ContinuousClock.now
+        let batch = max(1, (3 << 20) / (dimension * 4 + 32))  // under the 4 MiB request limit
+        for start in stride(from: 0, to: count, by: batch) {
+            var request = Naksha_V1_UpsertVectorsRequest()
+            request.collection = collection
+            request.vectors = (start..<min(start + batch, count)).map { row in
+                var record = Naksha_V1_VectorRecord()
+                record.id = "\(row)"
+                record.vector = Array(base[(row * dimension)..<((row + 1) * dimension)])
+                return record
+            }
+            _ = try await client.upsertVectors(request)
+        }
+        let written = (ContinuousClock.now - started).inSeconds
+        while true {
+            let map = try await client.listShards(collection: collection)
+            let served = map.workers.reduce(UInt64(0)) { $0 + $1.vectors }
+            if served >= UInt64(count) * UInt64(replicas), map.shards.allSatisfy({ $0.movingTo.isEmpty }) { break }
+            guard ContinuousClock.now - started < .seconds(1800) else { throw CLIError("the workers serve \(served) of \(count) vectors after 30 minutes") }
+            try await Task.sleep(for: .milliseconds(500))
+        }
+        let object: [String: Any] = [
+            "phase": "load", "vectors": count, "write_seconds": (written * 10).rounded() / 10,
+            "served_seconds": ((ContinuousClock.now - started).inSeconds * 10).rounded() / 10, "shards": shards, "replicas": replicas, "index": index,
+        ]
+        print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+    }
+
+    private func query() async throws {
+        let queries = try Self.floats("\(dir)/queries.f32")
+        let truthData = try Data(contentsOf: URL(fileURLWithPath: "\(dir)/truth.i32"))
+        let truth = truthData.withUnsafeBytes { raw in Array(raw.bindMemory(to: Int32.self)) }
+        let count = queries.count / dimension
+        let truthWidth = truth.count / max(count, 1)
+        let clients = try connection.servers.map { server in
+            try NakshaClient(NakshaClient.Configuration(servers: [server], defaultTimeout: .seconds(30)))
+        }
+        defer { for client in clients { Task { await client.close() } } }
+        guard !clients.isEmpty else { throw CLIError("--server names no coordinator") }
+        let k = self.k
+        let dimension = self.dimension
+        let collection = self.collection
+        func request(_ row: Int) -> Naksha_V1_QueryVectorsRequest {
+            var request = Naksha_V1_QueryVectorsRequest()
+            request.collection = collection
+            request.vector = Array(queries[(row * dimension)..<((row + 1) * dimension)])
+            request.k = UInt32(k)
+            return request
+        }
+        _ = try await clients[0].queryVectors(request(0))  // warm
+        let next = NextIndex()
+        let started = ContinuousClock.now
+        let results = try await withThrowingTaskGroup(of: [(Int, [String], Bool)].self) { group in
+            for caller in 0..<concurrency {
+                let client = clients[caller % clients.count]
+                group.addTask {
+                    var found: [(Int, [String], Bool)] = []
+                    while let row = await next.take(below: count) {
+                        let answer = try await client.queryVectors(request(row))
+                        found.append((row, answer.results.map(\.id), answer.partial))
+                    }
+                    return found
+                }
+            }
+            var all: [(Int, [String], Bool)] = []
+            for try await part in group { all += part }
+            return all
+        }
+        let seconds = (ContinuousClock.now - started).inSeconds
+        var latencies: [Double] = []
+        for row in 0..<min(single, count) {
+            let begin = ContinuousClock.now
+            _ = try await clients[row % clients.count].queryVectors(request(row))
+            latencies.append((ContinuousClock.now - begin).inSeconds * 1000)
+        }
+        latencies.sort()
+        var recall = 0.0
+        for (row, ids, _) in results {
+            let expected = Set(truth[(row * truthWidth)..<(row * truthWidth + min(k, truthWidth))].map { "\($0)" })
+            recall += Double(Set(ids.prefix(k)).intersection(expected).count) / Double(max(expected.count, 1))
+        }
+        let object: [String: Any] = [
+            "system": "naksha", "queries_per_s": (Double(count) / seconds * 10).rounded() / 10,
+            "single_p50_ms": latencies.isEmpty ? 0 : (latencies[latencies.count / 2] * 100).rounded() / 100,
+            "single_p99_ms": latencies.isEmpty ? 0 : (latencies[max(0, Int(Double(latencies.count) * 0.99) - 1)] * 100).rounded() / 100,
+            "recall": (recall / Double(max(results.count, 1)) * 10_000).rounded() / 10_000,
+            "partial": results.filter(\.2).count, "concurrency": concurrency,
+        ]
+        print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+    }
+}
+
+/// Hands out query numbers to concurrent callers.
+actor NextIndex {
+    private var next = 0
+
+    func take(below limit: Int) -> Int? {
+        guard next < limit else { return nil }
+        defer { next += 1 }
+        return next
+    }
+}
