@@ -15,6 +15,9 @@ STORE_SUITES := ^NakshaStoreTests\.
 # The client protocol's suites run alone as well: a 100,000-input fuzz run and 1,000
 # concurrent calls would starve the actor suites' deadlines.
 PROTOCOL_SUITES := ^NakshaProtocolTests\.
+# The actor transport's suites run alone: their calls have deadlines of a few seconds, which
+# the other network suites (each starting pairs of actor systems) starved on two cores.
+ACTOR_SUITES := ^NakshaActorsTests\.
 # Real coordinator processes last, alone, one test at a time (--no-parallel also serialises
 # swift-testing suites): the failover test times kill -9 → new leader, and the log-safety
 # tests fill a disk and race a snapshot install.
@@ -37,7 +40,8 @@ test: setup ## Set up, build, lint, run every test suite; non-zero exit on any f
 	$(SWIFT) test --skip-build $(SWIFT_BUILD_FLAGS) --filter '$(PURE_SUITES)'
 	$(SWIFT) test --skip-build $(SWIFT_BUILD_FLAGS) --filter '$(STORE_SUITES)'
 	$(SWIFT) test --skip-build $(SWIFT_BUILD_FLAGS) --filter '$(PROTOCOL_SUITES)'
-	$(SWIFT) test --skip-build $(SWIFT_BUILD_FLAGS) --skip '$(PURE_SUITES)' --skip '$(STORE_SUITES)' --skip '$(PROTOCOL_SUITES)' --skip '$(PROCESS_SUITES)'
+	$(SWIFT) test --skip-build $(SWIFT_BUILD_FLAGS) --filter '$(ACTOR_SUITES)'
+	$(SWIFT) test --skip-build $(SWIFT_BUILD_FLAGS) --skip '$(PURE_SUITES)' --skip '$(STORE_SUITES)' --skip '$(PROTOCOL_SUITES)' --skip '$(ACTOR_SUITES)' --skip '$(PROCESS_SUITES)'
 	$(SWIFT) test --skip-build $(SWIFT_BUILD_FLAGS) --no-parallel --filter '$(PROCESS_SUITES)'
 
 QUESTION ?= How does Naksha make sure an acknowledged write is never lost?
