@@ -89,7 +89,7 @@ extension ClientProtocol {
             let limit = request.maxMoves == 0 ? nil : Int(request.maxMoves)
             if request.dryRun {
                 let (moves, epoch) = try await coordinator.readState(timeout: context.remaining(cap: .seconds(5))) { state in
-                    (state.shards.rebalancePlan(workers: state.workerList, limit: limit ?? .max), state.shards.epoch)
+                    (state.shards.rebalancePlan(workers: state.shardWorkers, limit: limit ?? .max), state.shards.epoch)
                 }
                 return movesResponse(moves, epoch: epoch, dryRun: true)
             }

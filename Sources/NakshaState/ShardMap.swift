@@ -305,6 +305,10 @@ extension ClusterState {
     /// The shard map (collections and replica placement).
     public var shards: ShardMap { shardMap }
 
+    /// Registered workers that serve shards (they registered a `shardAddress`: a worker
+    /// without a cold store serves none), by id. Placement and moves consider only these.
+    public var shardWorkers: [WorkerRecord] { workers.keys.sorted().compactMap { workers[$0] }.filter { $0.shardAddress != nil } }
+
     mutating func createCollection(_ create: CreateCollection, context: CommandContext) -> ClusterResult {
         var spec = create.spec
         let name = spec.name
@@ -326,7 +330,7 @@ extension ClusterState {
         }
         spec.createdMillis = context.timestampMillis
         shardMap.add(spec)
-        _ = shardMap.fill(workers: workers.keys.sorted().compactMap { workers[$0] })
+        _ = shardMap.fill(workers: shardWorkers)
         shardMap.epoch += 1
         return .success(.collectionCreated(name, epoch: shardMap.epoch, created: true))
     }
@@ -344,7 +348,7 @@ extension ClusterState {
     /// a worker joined (`rebalance`), also start the moves that even the map out.
     mutating func replaceShards(removing gone: Set<WorkerID>, rebalance: Bool = false) {
         guard !shardMap.isEmpty else { return }
-        let registered = workers.keys.sorted().compactMap { workers[$0] }
+        let registered = shardWorkers
         let removed = shardMap.remove(workers: gone)
         let filled = shardMap.fill(workers: registered)
         var started = false
@@ -362,7 +366,10 @@ extension ClusterState {
         guard let placement = shardMap.placement(of: key) else {
             return .failure(ClusterError(.invalidCommand, "collection \"\(request.collection)\" has no shard \(request.shard)"))
         }
-        guard workers[request.to] != nil else { return .failure(ClusterError(.unknownWorker, "worker \(request.to) is not registered")) }
+        guard let target = workers[request.to] else { return .failure(ClusterError(.unknownWorker, "worker \(request.to) is not registered")) }
+        guard target.shardAddress != nil else {
+            return .failure(ClusterError(.invalidCommand, "worker \(request.to) serves no shards (it runs without DATABASE_URL)"))
+        }
         if let move = placement.move {
             if move.to == request.to, request.from == nil || request.from == move.from {
                 return .success(.shardMovesStarted([PlannedShardMove(key: key, from: move.from, to: move.to)], epoch: shardMap.epoch))
@@ -399,7 +406,7 @@ extension ClusterState {
     }
 
     mutating func rebalanceShards(_ request: RebalanceShards) -> ClusterResult {
-        let registered = workers.keys.sorted().compactMap { workers[$0] }
+        let registered = shardWorkers
         let plan = shardMap.rebalancePlan(workers: registered, limit: request.maxMoves ?? .max).filter { shardMap.start($0) }
         if !plan.isEmpty { shardMap.epoch += 1 }
         return .success(.shardMovesStarted(plan, epoch: shardMap.epoch))

@@ -22,7 +22,7 @@ import Testing
 
     @Test func aCollectionIsPlacedBalancedAndIdempotently() throws {
         var harness = Harness()
-        for index in 0..<3 { harness.addWorker(WorkerID(rawValue: "w\(index)")) }
+        for index in 0..<3 { harness.addWorker(WorkerID(rawValue: "w\(index)"), shardAddress: "10.0.0.1:7400") }
         let created = harness.apply(.createCollection(CreateCollection(Self.spec())))
         guard case .success(.collectionCreated("docs", let epoch, true)) = created else {
             Issue.record("\(created)")
@@ -54,17 +54,17 @@ import Testing
         var harness = Harness()
         harness.apply(.createCollection(CreateCollection(Self.spec(replicas: 3))))
         #expect(harness.state.shards.placements.allSatisfy { $0.workers.isEmpty }, "no worker yet: nothing placed")
-        harness.addWorker("w0")
+        harness.addWorker("w0", shardAddress: "10.0.0.1:7400")
         Self.check(harness.state.shards, workers: 1)
-        harness.addWorker("w1")
-        harness.addWorker("w2")
-        harness.addWorker("w3")
+        harness.addWorker("w1", shardAddress: "10.0.0.1:7400")
+        harness.addWorker("w2", shardAddress: "10.0.0.1:7400")
+        harness.addWorker("w3", shardAddress: "10.0.0.1:7400")
         let before = harness.state.shards
         Self.check(before, workers: 4)
         #expect(before.placements.allSatisfy { $0.workers.count == 3 })
         // A fifth worker takes nothing at once: replicas move to it one shard at a time, each
         // source serving until the move finishes.
-        harness.addWorker("w4")
+        harness.addWorker("w4", shardAddress: "10.0.0.1:7400")
         #expect(harness.state.shards.placements.map(\.workers) == before.placements.map(\.workers))
         let newMoves = zip(before.placements, harness.state.shards.placements).compactMap { old, new in old.move == nil ? new.move : nil }
         #expect(!newMoves.isEmpty && newMoves.allSatisfy { $0.to == "w4" }, "\(before.placements) then \(harness.state.shards.placements)")
@@ -81,13 +81,13 @@ import Testing
 
     @Test func aJoiningWorkerGetsTheFewestMovesThatBalanceAndTheMapSettles() throws {
         var harness = Harness()
-        for index in 0..<3 { harness.addWorker(WorkerID(rawValue: "w\(index)")) }
+        for index in 0..<3 { harness.addWorker(WorkerID(rawValue: "w\(index)"), shardAddress: "10.0.0.1:7400") }
         harness.apply(.createCollection(CreateCollection(Self.spec())))
         #expect(harness.state.shards.replicaCounts.values.sorted() == [2, 3, 3])
         // A spread of one is left alone.
         #expect(harness.apply(.rebalanceShards(RebalanceShards())) == .success(.shardMovesStarted([], epoch: harness.state.shards.epoch)))
         let epoch = harness.state.shards.epoch
-        harness.addWorker("w3")
+        harness.addWorker("w3", shardAddress: "10.0.0.1:7400")
         let moving = harness.state.shards.placements.filter { $0.move != nil }
         #expect(moving.count == 2 && moving.allSatisfy { $0.move?.to == "w3" }, "8 replicas over 4 workers: two moves, \(moving)")
         #expect(harness.state.shards.epoch == epoch + 1)
@@ -109,7 +109,7 @@ import Testing
 
     @Test func aMoveIsOnePerShardAndRollsBackWhenItsTargetLeaves() throws {
         var harness = Harness()
-        for index in 0..<3 { harness.addWorker(WorkerID(rawValue: "w\(index)")) }
+        for index in 0..<3 { harness.addWorker(WorkerID(rawValue: "w\(index)"), shardAddress: "10.0.0.1:7400") }
         harness.apply(.createCollection(CreateCollection(Self.spec(shards: 1, replicas: 1))))
         let holder = try #require(harness.state.shards.placements.first?.workers.first)
         let target: WorkerID = holder == "w2" ? "w1" : "w2"
@@ -133,10 +133,20 @@ import Testing
         #expect(harness.state.shards.placements[0].workers == [holder] && harness.state.shards.placements[0].move == nil)
     }
 
+    @Test func aWorkerThatServesNoShardsGetsNoReplicaAndNoMove() throws {
+        var harness = Harness()
+        harness.addWorker("w0", shardAddress: "10.0.0.1:7400")
+        harness.addWorker("jobs-only")  // no cold store: no shard address
+        harness.apply(.createCollection(CreateCollection(Self.spec(shards: 2, replicas: 2))))
+        #expect(harness.state.shards.placements.allSatisfy { $0.workers == ["w0"] }, "\(harness.state.shards.placements)")
+        #expect(harness.apply(.moveShard(MoveShard(collection: "docs", shard: 0, to: "jobs-only"))).errorCode == .invalidCommand)
+        #expect(harness.apply(.rebalanceShards(RebalanceShards())) == .success(.shardMovesStarted([], epoch: harness.state.shards.epoch)))
+    }
+
     @Test func dropAndSnapshotKeepTheMapAndItsEpoch() throws {
         var harness = Harness()
-        harness.addWorker("w0")
-        harness.addWorker("w1")
+        harness.addWorker("w0", shardAddress: "10.0.0.1:7400")
+        harness.addWorker("w1", shardAddress: "10.0.0.1:7400")
         harness.apply(.createCollection(CreateCollection(Self.spec("a"))))
         harness.apply(.createCollection(CreateCollection(Self.spec("b", shards: 2, replicas: 1))))
         let restored = try ClusterState.decode(harness.state.encoded())

@@ -142,8 +142,8 @@ struct Harness {
         return id
     }
 
-    mutating func addWorker(_ id: WorkerID, capacity: Int = 100) {
-        apply(.registerWorker(RegisterWorker(worker: id, capacity: capacity)))
+    mutating func addWorker(_ id: WorkerID, capacity: Int = 100, shardAddress: String? = nil) {
+        apply(.registerWorker(RegisterWorker(worker: id, capacity: capacity, shardAddress: shardAddress)))
     }
 
     mutating func lease(_ worker: WorkerID = "w1", max: Int = 10, durationMillis: UInt64 = 30_000) throws -> [TaskAssignment] {
