@@ -29,6 +29,8 @@ public final class Coordinator: Sendable {
     let coldStore: PostgresColdStore?
     /// Wakes waiters when the cluster state changes (see `StateChangeSignal`).
     let stateChanged: StateChangeSignal
+    /// Shared by every `VectorRouter` of this coordinator.
+    let vectorRouting = VectorRoutingMemory()
 
     private init(
         configuration: CoordinatorConfiguration, system: NakshaActorSystem, node: RaftNode, metrics: MetricsExport, logger: Logger,

@@ -35,6 +35,14 @@ public struct VectorServiceError: Error, Sendable, Equatable, CustomStringConver
     public var description: String { "\(code.rawValue): \(message)" }
 }
 
+/// What routers on one coordinator remember: the collections known to be in the cold store
+/// with their shape (checked again when the shape differs), and per shard the replica that
+/// answered last.
+final class VectorRoutingMemory: Sendable {
+    let storedShapes = Mutex<[String: CollectionSpec]>([:])
+    let preferred = Mutex<[ShardKey: WorkerID]>([:])
+}
+
 /// One vector to write: its id, values, and what is stored with it.
 public struct VectorItem: Sendable, Equatable {
     public var id: String
@@ -107,10 +115,12 @@ public struct VectorQueryResult: Sendable {
 /// a replica that fails or is not serving yet is replaced by the next one; a shard with no
 /// replica answering makes the result `partial`. The replica that answered last is asked
 /// first next time.
-final class VectorRouter: Sendable {
+///
+/// A router is cheap: what it remembers lives in the coordinator's `VectorRoutingMemory`, so
+/// the HTTP gateway, the protocol and the worker gateway share it.
+struct VectorRouter: Sendable {
     let coordinator: Coordinator
-    private let storedShapes = Mutex<[String: CollectionSpec]>([:])
-    private let preferred = Mutex<[ShardKey: WorkerID]>([:])
+    private var memory: VectorRoutingMemory { coordinator.vectorRouting }
     static let maxBatch = 10_000
     static let maxK = 10_000
     static let maxIDBytes = 512
@@ -149,7 +159,7 @@ final class VectorRouter: Sendable {
         let store = try coldStore()
         let outcome = try await coordinator.propose(.dropCollection(name), timeout: timeout)
         guard case .collectionDropped(_, let epoch) = outcome else { throw VectorServiceError(.invalidInput, "unexpected outcome \(outcome)") }
-        _ = storedShapes.withLock { $0.removeValue(forKey: name) }
+        _ = memory.storedShapes.withLock { $0.removeValue(forKey: name) }
         do {
             try await store.dropCollection(named: name)
         } catch {
@@ -163,7 +173,7 @@ final class VectorRouter: Sendable {
     /// The cold store holds the collection with the map's shape: created if absent, adopted if
     /// equal (rows written before, for example by `naksha ingest`), refused if different.
     private func ensureStored(_ spec: CollectionSpec, in store: PostgresColdStore) async throws(VectorServiceError) {
-        if storedShapes.withLock({ $0[spec.name] }) == spec { return }
+        if memory.storedShapes.withLock({ $0[spec.name] }) == spec { return }
         let wanted = VectorCollection(name: spec.name, dimension: spec.dimension, metric: spec.metric.rawValue, shardCount: spec.shards)
         do {
             if let existing = try await store.collection(named: spec.name) {
@@ -182,7 +192,7 @@ final class VectorRouter: Sendable {
         } catch {
             throw VectorServiceError(.coldStoreUnavailable, "cold store: \(error)")
         }
-        storedShapes.withLock { $0[spec.name] = spec }
+        memory.storedShapes.withLock { $0[spec.name] = spec }
     }
 
     /// The collection's spec, from this coordinator's state, or (when it does not know the
@@ -340,13 +350,13 @@ final class VectorRouter: Sendable {
                 }
             }
         }
-        let routes = await coordinator.localState { state in
-            (0..<spec.shards).map { shard -> [(WorkerID, NodeAddress)] in
+        let (routes, epoch): ([[(WorkerID, NodeAddress)]], UInt64) = await coordinator.localState { state in
+            let routes = (0..<spec.shards).map { shard -> [(WorkerID, NodeAddress)] in
                 let workers = state.shards.placement(of: ShardKey(collection: spec.name, shard: shard))?.workers ?? []
                 return workers.compactMap { id in Self.address(state.worker(id)).map { (id, $0) } }
             }
-        } ?? Array(repeating: [], count: spec.shards)
-        let epoch = await coordinator.localState { $0.shards.epoch } ?? 0
+            return (routes, state.shards.epoch)
+        } ?? (Array(repeating: [], count: spec.shards), UInt64(0))
         let asked = ScatterGather.perShardK(k: query.k, shards: spec.shards)
         var answers = await ask(shards: Array(0..<spec.shards), routes: routes, query: query, k: asked, minimum: minimum, deadline: deadline)
         let again = ScatterGather.shardsToAskAgain(answers.map { $0?.hits }, asked: asked, k: query.k)
@@ -395,7 +405,7 @@ final class VectorRouter: Sendable {
 
     private func askShard(_ request: ShardSearchRequest, replicas: [(WorkerID, NodeAddress)], deadline: ContinuousClock.Instant) async -> ShardOutcome? {
         let key = ShardKey(collection: request.collection, shard: request.shard)
-        let first = preferred.withLock { $0[key] }
+        let first = memory.preferred.withLock { $0[key] }
         let ordered = replicas.filter { $0.0 == first } + replicas.filter { $0.0 != first }
         for (worker, address) in ordered {
             let remaining = deadline - .now
@@ -403,7 +413,7 @@ final class VectorRouter: Sendable {
             do {
                 let endpoint = try ShardEndpoint.at(address, system: coordinator.system)
                 let answer = try await NakshaActorSystem.$callTimeout.withValue(remaining) { try await endpoint.search(request) }
-                preferred.withLock { $0[key] = worker }
+                memory.preferred.withLock { $0[key] = worker }
                 return ShardOutcome(hits: answer.hits, exact: answer.exact)
             } catch let error as ClusterAPIError where error.code == ClusterAPIError.dimensionMismatch {
                 return ShardOutcome(hits: nil, exact: false, clientError: VectorServiceError(.dimensionMismatch, error.message))
@@ -412,7 +422,7 @@ final class VectorRouter: Sendable {
             } catch {
                 Counter(label: "naksha_vector_shard_calls_failed_total").increment()
                 logger.debug("shard replica did not answer", metadata: ["shard": "\(key)", "worker": "\(worker)", "error": "\(error)"])
-                preferred.withLock { if $0[key] == worker { $0[key] = nil } }
+                memory.preferred.withLock { if $0[key] == worker { $0[key] = nil } }
             }
         }
         return nil

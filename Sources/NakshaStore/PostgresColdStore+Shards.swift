@@ -33,14 +33,10 @@ extension PostgresColdStore {
     public func readOnlyRows(_ sql: String) async throws(StoreError) -> (columns: [String], rows: [[String?]]) {
         let op = "read_only_query"
         return try await withConnection(op, idempotent: true) { connection throws(StoreError) in
-            try connection.execute("BEGIN TRANSACTION READ ONLY", operation: op)
-            do throws(StoreError) {
+            try connection.transaction(operation: op) { () throws(StoreError) in
+                try connection.execute("SET TRANSACTION READ ONLY", operation: op)
                 let result = try connection.execute(sql, operation: op)
-                try connection.execute("COMMIT", operation: op)
                 return (result.columnNames, result.rows)
-            } catch {
-                _ = try? connection.execute("ROLLBACK", operation: op)  // the query's error is the one reported
-                throw error
             }
         }
     }

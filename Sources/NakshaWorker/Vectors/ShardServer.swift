@@ -106,7 +106,11 @@ actor ShardServer: ShardBackend {
             if case .ready(let replica) = slots[key] {
                 slots[key] = .draining(replica)
                 Task {
-                    try? await Task.sleep(for: Self.drainPeriod)  // cancelled: release at once
+                    do {
+                        try await Task.sleep(for: Self.drainPeriod)
+                    } catch {
+                        // Cancelled (the worker is stopping): release at once; the data stays in the cold store.
+                    }
                     self.release(key)
                 }
                 logger.info("shard replica draining", metadata: ["shard": "\(key)", "epoch": "\(epoch)"])
@@ -285,16 +289,13 @@ actor ShardServer: ShardBackend {
 
     func search(_ request: ShardSearchRequest) async throws -> ShardSearchAnswer {
         let key = ShardKey(collection: request.collection, shard: request.shard)
+        let filter = try request.filterJSON.map { json throws(ClusterAPIError) in MetadataFilter(try VectorFilter.parse(json: json)) }
         if case .draining(let replica) = slots[key] {
+            // Answers only what it can without catching up: it is being released.
             guard request.vector.count == replica.spec.dimension, request.minSequence <= replica.appliedSequence else {
                 throw ClusterAPIError(code: ClusterAPIError.shardNotServing, message: "worker \(worker): shard \(key) is draining")
             }
-            let filter = try request.filterJSON.map { json throws(ClusterAPIError) in MetadataFilter(try VectorFilter.parse(json: json)) }
-            do {
-                return ShardSearchAnswer(hits: try replica.search(request.vector, k: request.k, filter: filter), appliedSequence: replica.appliedSequence, exact: replica.isExact)
-            } catch {
-                throw ClusterAPIError(code: "invalidQuery", message: "shard \(key): \(error)")
-            }
+            return try answer(replica, request, filter: filter, key: key)
         }
         guard case .ready(let replica) = slots[key] else {
             let state: String
@@ -310,7 +311,6 @@ actor ShardServer: ShardBackend {
                 code: ClusterAPIError.dimensionMismatch,
                 message: "collection \"\(key.collection)\" holds \(replica.spec.dimension)-dimensional vectors; the query has \(request.vector.count)")
         }
-        let filter = try request.filterJSON.map { json throws(ClusterAPIError) in MetadataFilter(try VectorFilter.parse(json: json)) }
         if request.minSequence > replica.appliedSequence {
             do {
                 try await catchUp(key, to: request.minSequence)
@@ -326,9 +326,13 @@ actor ShardServer: ShardBackend {
                 code: ClusterAPIError.coldStoreUnavailable,
                 message: "worker \(worker): shard \(key) reached sequence \(current.appliedSequence), not \(request.minSequence)")
         }
+        return try answer(current, request, filter: filter, key: key)
+    }
+
+    private func answer(_ replica: ShardReplica, _ request: ShardSearchRequest, filter: MetadataFilter?, key: ShardKey) throws(ClusterAPIError) -> ShardSearchAnswer {
         do {
-            let hits = try current.search(request.vector, k: request.k, filter: filter)
-            return ShardSearchAnswer(hits: hits, appliedSequence: current.appliedSequence, exact: current.isExact)
+            let hits = try replica.search(request.vector, k: request.k, filter: filter)
+            return ShardSearchAnswer(hits: hits, appliedSequence: replica.appliedSequence, exact: replica.isExact)
         } catch {
             throw ClusterAPIError(code: "invalidQuery", message: "shard \(key): \(error)")
         }
