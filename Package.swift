@@ -167,7 +167,8 @@ let package = Package(
             name: "NakshaCLITests",
             dependencies: [
                 "NakshaCLI", "NakshaCoordinator", "NakshaRaft", "NakshaRaftStorage", "NakshaActors", "RaftCore", "NakshaTestSupport",
-                "NakshaClusterAPI", "NakshaState", "NakshaGraph", "NakshaCore", "NakshaProtocol", hummingbird,
+                "NakshaClusterAPI", "NakshaState", "NakshaGraph", "NakshaCore", "NakshaProtocol", "NakshaWorker", "NakshaStore", "NakshaVector",
+                hummingbird, logging,
             ],
             swiftSettings: strictSettings
         ),

@@ -114,5 +114,28 @@ public struct Migration: Sendable, Equatable {
             )
             """,
         ]),
+        Migration(version: 5, name: "shard_snapshots", statements: [
+            """
+            CREATE TABLE naksha_shard_snapshots (
+                collection text NOT NULL REFERENCES naksha_collections (name) ON DELETE CASCADE,
+                shard integer NOT NULL,
+                sequence bigint NOT NULL,
+                format text NOT NULL,
+                byte_count bigint NOT NULL,
+                saved_at timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (collection, shard)
+            )
+            """,
+            """
+            CREATE TABLE naksha_shard_snapshot_chunks (
+                collection text NOT NULL,
+                shard integer NOT NULL,
+                ordinal integer NOT NULL,
+                bytes bytea NOT NULL,
+                PRIMARY KEY (collection, shard, ordinal),
+                FOREIGN KEY (collection, shard) REFERENCES naksha_shard_snapshots (collection, shard) ON DELETE CASCADE
+            )
+            """,
+        ]),
     ]
 }

@@ -32,7 +32,7 @@ public struct HNSWIndex: Sendable {
     var rng: SeededGenerator
     var metadata = MetadataTable()
     var buildScratch = HNSWSearchScratch()
-    public private(set) var liveCount = 0
+    public internal(set) var liveCount = 0
 
     var maxLinks0: Int { 2 * parameters.m }
     var stride0: Int { 2 * parameters.m + 1 }

@@ -10,6 +10,17 @@ struct MetadataTable: Sendable {
     private(set) var columns: [[MetadataValue?]] = []
     private(set) var rowCount = 0
 
+    init() {}
+
+    /// A table with the given columns (a loaded snapshot's).
+    /// - Precondition: every column has `rowCount` entries and keys are distinct (checked by the loader).
+    init(keys: [String], columns: [[MetadataValue?]], rowCount: Int) {
+        self.keys = keys
+        self.columns = columns
+        self.rowCount = rowCount
+        for (c, key) in keys.enumerated() { keyIndex[key] = c }
+    }
+
     /// Appends a row with the given values.
     mutating func append(_ values: [String: MetadataValue]) {
         for c in columns.indices { columns[c].append(nil) }

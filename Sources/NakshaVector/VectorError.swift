@@ -14,6 +14,7 @@ public struct VectorError: Error, Sendable, Equatable, CustomStringConvertible {
             case unknownID
             case nonFiniteValue
             case batchShapeMismatch
+            case invalidSnapshot
         }
 
         let base: Base
@@ -32,6 +33,9 @@ public struct VectorError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let nonFiniteValue = Code(base: .nonFiniteValue)
         /// A flat batch buffer is not a whole number of vectors of the index's dimension.
         public static let batchShapeMismatch = Code(base: .batchShapeMismatch)
+        /// Saved index bytes are truncated, of an unknown format, or describe an impossible
+        /// graph (a link past the last node, a count over its limit); nothing was loaded.
+        public static let invalidSnapshot = Code(base: .invalidSnapshot)
 
         public var description: String { base.rawValue }
     }

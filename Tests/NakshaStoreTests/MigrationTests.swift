@@ -17,7 +17,8 @@ struct MigrationTests {
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename")
         #expect(tables == [
             "naksha_chunks", "naksha_collections", "naksha_documents", "naksha_graph_versions", "naksha_job_nodes",
-            "naksha_jobs", "naksha_migrations", "naksha_shard_sequences", "naksha_vectors",
+            "naksha_jobs", "naksha_migrations", "naksha_shard_sequences", "naksha_shard_snapshot_chunks", "naksha_shard_snapshots",
+            "naksha_vectors",
         ])
     }
 

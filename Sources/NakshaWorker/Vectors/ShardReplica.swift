@@ -2,6 +2,7 @@ import NakshaClusterAPI
 import NakshaState
 import NakshaStore
 import NakshaVector
+import NakshaWire
 
 /// One replica of one shard, in a worker's memory: the collection's index kind over local slot
 /// numbers, the string ids, the stored payloads, and the highest cold-store sequence applied.
@@ -69,7 +70,7 @@ struct ShardReplica: Sendable {
     /// Applies changes of this shard in sequence order; those at or below `appliedSequence`
     /// are skipped. A row the index cannot hold (a wrong dimension written by another tool)
     /// is skipped and returned, so one bad row never blocks the shard.
-    mutating func apply(_ changes: [VectorChange]) -> [(id: String, error: VectorError)] {
+    mutating func apply(_ changes: some Collection<VectorChange>) -> [(id: String, error: VectorError)] {
         var skipped: [(id: String, error: VectorError)] = []
         for change in changes where change.sequence > appliedSequence {
             if change.isDeleted {
@@ -139,5 +140,110 @@ struct ShardReplica: Sendable {
     /// product for `ip`, whose distance is its negation; `−squared L2` for `l2`).
     static func similarity(_ distance: Float, _ metric: VectorMetric) -> Double {
         metric == .cosine ? 1 - Double(distance) : -Double(distance)
+    }
+}
+
+// MARK: - Snapshots
+
+/// A replica saved to the cold store (`naksha_shard_snapshots`) so a move or a restart loads
+/// the built HNSW graph instead of rebuilding it, then applies only the later changes.
+///
+/// Format `naksha-shard-hnsw-v1`: magic `NKSHRD`, the collection's shape (dimension, metric,
+/// index), the shard, the applied sequence, the next slot, every live `(slot, id, payload)`,
+/// the index (`HNSWIndex.writeSnapshot`), then a CRC-32C of everything before it. Loading
+/// checks the checksum first, then the shape against the collection being served, then the
+/// index's own structure and that the slots and the index hold the same ids; any mismatch
+/// throws `invalidSnapshot` and the caller builds from the vectors instead.
+extension ShardReplica {
+    static let snapshotFormat = "naksha-shard-hnsw-v1"
+    private static let snapshotMagic: [UInt8] = Array("NKSHRD".utf8)
+
+    /// Whether this replica's kind is saved: only HNSW, whose build is the slow part (flat and
+    /// int8 load at the speed of reading their vectors).
+    var isSnapshotWorthy: Bool { hnsw != nil }
+
+    /// The replica as snapshot bytes (nil for kinds that are not saved).
+    func snapshotBytes() -> [UInt8]? {
+        guard let hnsw else { return nil }
+        var writer = SnapshotWriter(reservingCapacity: hnsw.snapshotByteEstimate + payloadBytes + slotOfID.count * 40 + 256)
+        writer.writeRaw(Self.snapshotMagic)
+        writer.write(UInt32(spec.dimension))
+        writer.write(spec.metric.rawValue)
+        writer.write(spec.index.rawValue)
+        writer.write(UInt32(shard))
+        writer.write(appliedSequence)
+        writer.write(nextSlot)
+        writer.write(UInt64(idOfSlot.count))
+        for slot in idOfSlot.keys.sorted() {
+            writer.write(slot)
+            writer.write(idOfSlot[slot] ?? "")
+            if let payload = payloads[slot] {
+                writer.write(UInt8(1))
+                writer.write(payload)
+            } else {
+                writer.write(UInt8(0))
+            }
+        }
+        hnsw.writeSnapshot(to: &writer)
+        var bytes = writer.bytes
+        let checksum = CRC32C.checksum(bytes)
+        withUnsafeBytes(of: checksum.littleEndian) { bytes.append(contentsOf: $0) }
+        return bytes
+    }
+
+    /// A replica of `spec`'s shard `shard` loaded from snapshot bytes.
+    /// - Throws: `invalidSnapshot` (see the extension's contract).
+    init(spec: CollectionSpec, shard: Int, snapshot bytes: [UInt8]) throws(VectorError) {
+        guard bytes.count >= 4 else { throw SnapshotReader.invalid("\(bytes.count) bytes") }
+        let stored = bytes.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: bytes.count - 4, as: UInt32.self)) }
+        let computed = bytes.withUnsafeBytes { CRC32C.finalize(CRC32C.update(CRC32C.initial, UnsafeRawBufferPointer(rebasing: $0[0..<(bytes.count - 4)]))) }
+        guard stored == computed else { throw SnapshotReader.invalid("checksum mismatch (stored \(stored), computed \(computed)): the bytes were damaged") }
+        let decoded: Result<ShardReplica, VectorError> = bytes.withUnsafeBytes { buffer in
+            var reader = SnapshotReader(UnsafeRawBufferPointer(rebasing: buffer[0..<(bytes.count - 4)]))
+            do throws(VectorError) {
+                return .success(try Self.decode(&reader, spec: spec, shard: shard))
+            } catch {
+                return .failure(error)
+            }
+        }
+        self = try decoded.get()
+    }
+
+    private static func decode(_ reader: inout SnapshotReader, spec: CollectionSpec, shard: Int) throws(VectorError) -> ShardReplica {
+        guard try reader.readRaw(UInt8.self, count: snapshotMagic.count) == snapshotMagic else { throw SnapshotReader.invalid("not a shard snapshot") }
+        let dimension = Int(try reader.read(UInt32.self))
+        let metric = try reader.readString(maxBytes: 64)
+        let index = try reader.readString(maxBytes: 64)
+        let savedShard = Int(try reader.read(UInt32.self))
+        guard dimension == spec.dimension, metric == spec.metric.rawValue, index == spec.index.rawValue, index == VectorIndexKind.hnsw.rawValue, savedShard == shard else {
+            throw SnapshotReader.invalid(
+                "saved for shard \(savedShard) of a \(dimension)-dimensional \(metric) \(index) collection; serving shard \(shard) of \(spec.dimension)-dimensional \(spec.metric.rawValue) \(spec.index.rawValue)")
+        }
+        var replica = try ShardReplica(spec: spec, shard: shard)
+        replica.appliedSequence = try reader.read(Int64.self)
+        replica.nextSlot = try reader.read(UInt64.self)
+        let entries = try reader.read(UInt64.self)
+        guard entries <= UInt64(reader.remaining) else { throw SnapshotReader.invalid("\(entries) entries in \(reader.remaining) bytes") }
+        for _ in 0..<entries {
+            let slot = try reader.read(UInt64.self)
+            let id = try reader.readString()
+            guard slot < replica.nextSlot, replica.idOfSlot.updateValue(id, forKey: slot) == nil, replica.slotOfID.updateValue(slot, forKey: id) == nil else {
+                throw SnapshotReader.invalid("slot \(slot) (id \"\(id)\") is repeated or past the next slot \(replica.nextSlot)")
+            }
+            if try reader.read(UInt8.self) == 1 {
+                let payload = try reader.readString(maxBytes: 64 << 20)
+                replica.payloads[slot] = payload
+                replica.payloadBytes += payload.utf8.count
+            }
+        }
+        let graph = try HNSWIndex(snapshot: &reader)
+        guard reader.remaining == 0 else { throw SnapshotReader.invalid("\(reader.remaining) bytes after the end") }
+        guard graph.dimension == spec.dimension, graph.metric == distanceMetric(spec.metric), graph.count == replica.slotOfID.count,
+              replica.idOfSlot.keys.allSatisfy(graph.contains)
+        else {
+            throw SnapshotReader.invalid("the graph holds \(graph.count) vectors but the snapshot lists \(replica.slotOfID.count) ids, or other ones")
+        }
+        replica.hnsw = graph
+        return replica
     }
 }

@@ -20,16 +20,27 @@ import NakshaVector
 ///   budget stops and the replica is `refused` (dropped from memory) — logged, counted in
 ///   `naksha_worker_shard_refusals_total{reason}`, shown by `naksha shards list` — never an
 ///   out-of-memory kill. Routers ask another replica.
-/// - Searches run inside the actor, against the index in place: a write never copies it.
+/// - Searches run outside the actor, concurrently, under each replica's read lock; changes
+///   are applied in place under its write lock a slice at a time (`ServedReplica`), so reads
+///   are served while a replica is written, and a write never copies the index.
+/// - HNSW replicas are saved to the cold store (`naksha_shard_snapshots`) after a build and
+///   again after `snapshotEvery` more changes; a load (a move's target, a restarted worker)
+///   starts from the newest snapshot and applies only the changes after it, instead of
+///   rebuilding the graph. A damaged or mismatched snapshot is rejected (logged, counted in
+///   `naksha_worker_shard_snapshots_rejected_total`) and the replica is built from its vectors.
 actor ShardServer: ShardBackend {
     enum Slot {
         case loading(AssignedShard)
-        case ready(ShardReplica)
+        case ready(ServedReplica)
         case refused(AssignedShard, reason: String)
         /// No longer placed here, still answering for `drainPeriod` so routers whose map is
         /// a little behind do not miss it.
-        case draining(ShardReplica)
+        case draining(ServedReplica)
     }
+
+    /// Changes applied to an HNSW replica after its last snapshot before it is saved again
+    /// (or a quarter of its size, if larger): bounds the changes a load applies one by one.
+    static let snapshotEvery = 10_000
 
     /// How long a replica that left this worker keeps answering.
     static let drainPeriod: Duration = .seconds(5)
@@ -46,6 +57,9 @@ actor ShardServer: ShardBackend {
     private var loading = false
     /// Bytes of replicas loaded or being loaded (a load reserves what it has read so far).
     private var reservedBytes: [ShardKey: Int] = [:]
+    /// Changes applied to a replica since it was last saved or loaded from a snapshot.
+    private var changesSinceSnapshot: [ShardKey: Int] = [:]
+    private var savingSnapshots: Set<ShardKey> = []
     static let pageSize = 10_000
 
     init(worker: WorkerID, memoryBudgetBytes: UInt64, coldStore: PostgresColdStore?, logger: Logger) {
@@ -177,19 +191,27 @@ actor ShardServer: ShardBackend {
         guard let coldStore else { return }
         let key = shard.key
         let started = ContinuousClock.now
-        let others = reservedBytes.filter { $0.key != key }.values.reduce(0, +)
         let budget = Int(clamping: memoryBudgetBytes)
-        var replica: ShardReplica?
-        var after: Int64 = 0
+        var replica: ServedReplica?
+        var built = 0
+        if shard.spec.index == .hnsw {
+            switch await restoreSnapshot(shard) {
+            case .restored(let restored): replica = restored
+            case .refused: return
+            case .none: break
+            }
+        }
+        var after = replica?.appliedSequence ?? 0
         do {
             while true {
                 let changes = try await coldStore.vectorChanges(collection: key.collection, shard: key.shard, afterSequence: after, limit: Self.pageSize)
                 guard assigned[key]?.spec == shard.spec else { return }  // dropped or replaced meanwhile
                 if replica == nil {
                     let sample = shard.spec.index == .int8 ? changes.filter { !$0.isDeleted && $0.vector.count == shard.spec.dimension }.flatMap(\.vector) : []
-                    replica = try ShardReplica(spec: shard.spec, shard: key.shard, trainingSample: sample)
+                    replica = ServedReplica(try ShardReplica(spec: shard.spec, shard: key.shard, trainingSample: sample))
                 }
-                guard var current = replica else { return }
+                guard let current = replica else { return }
+                let others = reservedBytes.filter { $0.key != key }.values.reduce(0, +)
                 let projected = current.memoryBytes + current.estimatedBytes(adding: changes.count)
                 if others + projected > budget {
                     refuse(
@@ -198,11 +220,10 @@ actor ShardServer: ShardBackend {
                         code: "memory_budget")
                     return
                 }
-                replica = nil  // unique: the apply below mutates in place
-                report(current.apply(changes), key)
+                report(await current.apply(changes), key)
                 reservedBytes[key] = current.memoryBytes
                 after = changes.last?.sequence ?? after
-                replica = current
+                built += changes.count
                 if changes.count < Self.pageSize { break }
             }
         } catch {
@@ -213,15 +234,117 @@ actor ShardServer: ShardBackend {
         slots[key] = .ready(loaded)
         if assigned[key]?.joining == true { reportReady(key) }
         reservedBytes[key] = loaded.memoryBytes
+        changesSinceSnapshot[key] = built
+        saveSnapshotIfDue(key)
         let seconds = (ContinuousClock.now - started).inSeconds
         Timer(label: "naksha_worker_shard_load_seconds").recordSeconds(seconds)
         logger.info(
             "shard replica ready",
             metadata: [
                 "shard": "\(key)", "vectors": "\(loaded.count)", "bytes": "\(loaded.memoryBytes)", "sequence": "\(loaded.appliedSequence)",
-                "seconds": "\(seconds)", "epoch": "\(epoch)",
+                "seconds": "\(seconds)", "epoch": "\(epoch)", "changes_applied": "\(built)",
             ])
         reportGauges()
+    }
+
+    // MARK: Snapshots
+
+    enum SnapshotRestore {
+        case restored(ServedReplica)
+        /// No usable snapshot: build from the vectors.
+        case none
+        /// The snapshot alone would pass the memory budget; the replica was refused.
+        case refused
+    }
+
+    /// The shard's newest snapshot as a replica, if one is saved, fits the budget and verifies.
+    private func restoreSnapshot(_ shard: AssignedShard) async -> SnapshotRestore {
+        guard let coldStore else { return .none }
+        let key = shard.key
+        let snapshot: ShardSnapshot
+        do {
+            guard let saved = try await coldStore.shardSnapshot(collection: key.collection, shard: key.shard) else { return .none }
+            snapshot = saved
+        } catch {
+            logger.warning("cannot read the shard's snapshot; building it from its vectors", metadata: ["shard": "\(key)", "error": "\(error)"])
+            return .none
+        }
+        guard assigned[key]?.spec == shard.spec else { return .none }
+        guard snapshot.format == ShardReplica.snapshotFormat else {
+            logger.info("shard snapshot in another format; building from vectors", metadata: ["shard": "\(key)", "format": "\(snapshot.format)"])
+            return .none
+        }
+        let others = reservedBytes.filter { $0.key != key }.values.reduce(0, +)
+        let budget = Int(clamping: memoryBudgetBytes)
+        if others + snapshot.bytes.count > budget {
+            refuse(
+                shard,
+                reason: "memory budget: its snapshot alone is \(snapshot.bytes.count) bytes and the worker's others hold \(others) of its \(budget)-byte budget (raise --memory-budget or add workers)",
+                code: "memory_budget")
+            return .refused
+        }
+        switch await Self.decode(snapshot, spec: shard.spec) {
+        case .success(let replica):
+            logger.info(
+                "shard snapshot loaded",
+                metadata: ["shard": "\(key)", "sequence": "\(snapshot.sequence)", "bytes": "\(snapshot.bytes.count)", "vectors": "\(replica.count)"])
+            Counter(label: "naksha_worker_shard_snapshots_loaded_total").increment()
+            return .restored(ServedReplica(replica))
+        case .failure(let error):
+            Counter(label: "naksha_worker_shard_snapshots_rejected_total").increment()
+            logger.error("shard snapshot rejected; building the replica from its vectors", metadata: ["shard": "\(key)", "error": "\(error)"])
+            return .none
+        }
+    }
+
+    /// Decodes and verifies a snapshot off the actor (hundreds of megabytes for a large shard).
+    @concurrent
+    private static func decode(_ snapshot: ShardSnapshot, spec: CollectionSpec) async -> Result<ShardReplica, VectorError> {
+        do throws(VectorError) {
+            return .success(try ShardReplica(spec: spec, shard: snapshot.shard, snapshot: snapshot.bytes))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// Saves a ready HNSW replica in the background when enough changes were applied since its
+    /// last snapshot; one save per shard at a time.
+    private func saveSnapshotIfDue(_ key: ShardKey) {
+        guard let coldStore, case .ready(let replica) = slots[key], replica.isSnapshotWorthy, !savingSnapshots.contains(key) else { return }
+        let pending = changesSinceSnapshot[key] ?? 0
+        guard pending > 0, pending >= min(Self.snapshotEvery, max(1, replica.count / 4)) || pending >= Self.snapshotEvery else { return }
+        savingSnapshots.insert(key)
+        changesSinceSnapshot[key] = 0
+        let logger = self.logger
+        Task {
+            let started = ContinuousClock.now
+            var saved = false
+            if let (bytes, sequence) = await Self.encode(replica) {
+                do {
+                    let written = try await coldStore.saveShardSnapshot(
+                        ShardSnapshot(collection: key.collection, shard: key.shard, sequence: sequence, format: ShardReplica.snapshotFormat, bytes: bytes))
+                    saved = true
+                    let seconds = (ContinuousClock.now - started).inSeconds
+                    Timer(label: "naksha_worker_shard_snapshot_save_seconds").recordSeconds(seconds)
+                    logger.info(
+                        written ? "shard snapshot saved" : "shard snapshot already saved at this sequence",
+                        metadata: ["shard": "\(key)", "sequence": "\(sequence)", "bytes": "\(bytes.count)", "seconds": "\(seconds)"])
+                } catch {
+                    logger.warning("could not save the shard's snapshot; a load rebuilds more of it", metadata: ["shard": "\(key)", "error": "\(error)"])
+                }
+            }
+            self.snapshotFinished(key, saved: saved)
+        }
+    }
+
+    @concurrent
+    private static func encode(_ replica: ServedReplica) async -> (bytes: [UInt8], sequence: Int64)? {
+        replica.snapshot()
+    }
+
+    private func snapshotFinished(_ key: ShardKey, saved: Bool) {
+        savingSnapshots.remove(key)
+        if !saved { changesSinceSnapshot[key, default: 0] += Self.snapshotEvery }  // retry at the next catch-up
     }
 
     private func refuse(_ shard: AssignedShard, reason: String, code: String) {
@@ -263,9 +386,10 @@ actor ShardServer: ShardBackend {
             let after = replica.appliedSequence
             if let target, after >= target { return }
             let changes = try await coldStore.vectorChanges(collection: key.collection, shard: key.shard, afterSequence: after, limit: Self.pageSize)
-            guard case .ready(var current) = slots[key], let shard = assigned[key] else { return }
+            guard case .ready(let current) = slots[key], current === replica, let shard = assigned[key] else { return }
             let others = reservedBytes.filter { $0.key != key }.values.reduce(0, +)
-            let projected = current.memoryBytes + current.estimatedBytes(adding: changes.filter { $0.sequence > current.appliedSequence && !$0.isDeleted }.count)
+            let applied = current.appliedSequence
+            let projected = current.memoryBytes + current.estimatedBytes(adding: changes.filter { $0.sequence > applied && !$0.isDeleted }.count)
             if others + projected > Int(clamping: memoryBudgetBytes) {
                 refuse(
                     shard,
@@ -273,10 +397,10 @@ actor ShardServer: ShardBackend {
                     code: "memory_budget")
                 return
             }
-            slots[key] = nil  // unique: the apply mutates in place
-            report(current.apply(changes), key)
+            report(await current.apply(changes), key)
             reservedBytes[key] = current.memoryBytes
-            slots[key] = .ready(current)
+            changesSinceSnapshot[key, default: 0] += changes.count { $0.sequence > applied }
+            saveSnapshotIfDue(key)
             if changes.count < Self.pageSize { return }
         }
     }
@@ -287,15 +411,29 @@ actor ShardServer: ShardBackend {
         try await catchUp(ShardKey(collection: hint.collection, shard: hint.shard), to: hint.sequence)
     }
 
-    func search(_ request: ShardSearchRequest) async throws -> ShardSearchAnswer {
+    /// Checks and catch-up inside the actor; the search itself outside it, concurrently with
+    /// other searches, under the replica's read lock.
+    @concurrent
+    nonisolated func search(_ request: ShardSearchRequest) async throws -> ShardSearchAnswer {
         let key = ShardKey(collection: request.collection, shard: request.shard)
         let filter = try request.filterJSON.map { json throws(ClusterAPIError) in MetadataFilter(try VectorFilter.parse(json: json)) }
+        let replica = try await servingReplica(for: request, key: key)
+        do {
+            let (hits, appliedSequence) = try replica.search(request.vector, k: request.k, filter: filter)
+            return ShardSearchAnswer(hits: hits, appliedSequence: appliedSequence, exact: replica.isExact)
+        } catch {
+            throw ClusterAPIError(code: "invalidQuery", message: "shard \(key): \(error)")
+        }
+    }
+
+    /// The replica that may answer `request`: ready (caught up to its `minSequence` first) or
+    /// draining (only when already caught up: it is being released).
+    private func servingReplica(for request: ShardSearchRequest, key: ShardKey) async throws(ClusterAPIError) -> ServedReplica {
         if case .draining(let replica) = slots[key] {
-            // Answers only what it can without catching up: it is being released.
             guard request.vector.count == replica.spec.dimension, request.minSequence <= replica.appliedSequence else {
                 throw ClusterAPIError(code: ClusterAPIError.shardNotServing, message: "worker \(worker): shard \(key) is draining")
             }
-            return try answer(replica, request, filter: filter, key: key)
+            return replica
         }
         guard case .ready(let replica) = slots[key] else {
             let state: String
@@ -326,16 +464,7 @@ actor ShardServer: ShardBackend {
                 code: ClusterAPIError.coldStoreUnavailable,
                 message: "worker \(worker): shard \(key) reached sequence \(current.appliedSequence), not \(request.minSequence)")
         }
-        return try answer(current, request, filter: filter, key: key)
-    }
-
-    private func answer(_ replica: ShardReplica, _ request: ShardSearchRequest, filter: MetadataFilter?, key: ShardKey) throws(ClusterAPIError) -> ShardSearchAnswer {
-        do {
-            let hits = try replica.search(request.vector, k: request.k, filter: filter)
-            return ShardSearchAnswer(hits: hits, appliedSequence: replica.appliedSequence, exact: replica.isExact)
-        } catch {
-            throw ClusterAPIError(code: "invalidQuery", message: "shard \(key): \(error)")
-        }
+        return current
     }
 
     func status() async throws -> WorkerShardStatus {
