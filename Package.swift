@@ -113,7 +113,7 @@ let package = Package(
             dependencies: [
                 "NakshaCore", "NakshaWire", "RaftCore", "NakshaActors", "NakshaRaft", "NakshaRaftStorage", "NakshaGraph",
                 "NakshaVector", "NakshaState", "NakshaStore", "NakshaObservability", "NakshaProviders",
-                "NakshaProtocol", "NakshaClusterAPI", hummingbird, serviceLifecycle, unixSignals,
+                "NakshaProtocol", "NakshaClusterAPI", hummingbird, serviceLifecycle, unixSignals, asyncHTTPClient,
             ],
             swiftSettings: strictSettings
         ),

@@ -9,8 +9,10 @@ struct QueryCommand: AsyncParsableCommand {
         commandName: "query",
         abstract: "Find the nearest vectors in a collection (scatter-gather over its shards).",
         discussion: """
-            The vector is given as numbers, comma-separated or as a JSON array, or read from a file.
+            The vector is given as numbers, comma-separated or as a JSON array, or read from a file,
+            or as text that the coordinator embeds (with --model, or the model `naksha ingest` uses).
             Examples:
+              naksha query --collection docs --text "How are leases renewed?" --k 5
               naksha query --collection docs --vector 0.1,0.2,0.3 --k 5
               naksha query --collection docs --vector-file q.json --filter '{"lang": "en"}' --consistency read_your_writes
             """)
@@ -18,6 +20,8 @@ struct QueryCommand: AsyncParsableCommand {
     @Option(help: "The collection.") var collection: String
     @Option(help: "The query vector: numbers separated by commas, or a JSON array.") var vector: String?
     @Option(help: "A file holding the query vector as a JSON array.") var vectorFile: String?
+    @Option(help: "Text to embed as the query vector (instead of --vector).") var text: String?
+    @Option(help: "The embedding model for --text (default: the coordinator's, as `naksha ingest` uses).") var model: String?
     @Option(help: "How many results.") var k: UInt32 = 10
     @Option(help: "A metadata filter as JSON, e.g. '{\"lang\": \"en\"}' (docs/vectors.md#filters).") var filter: String?
     @Option(help: "eventual or read_your_writes.") var consistency = "eventual"
@@ -39,20 +43,26 @@ struct QueryCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let text: String
-        switch (vector, vectorFile) {
-        case (let inline?, nil): text = inline
-        case (nil, let path?):
-            do { text = try String(contentsOfFile: path, encoding: .utf8) } catch { throw ValidationError("cannot read \(path): \(error.localizedDescription)") }
-        default: throw ValidationError("give the query as --vector or --vector-file (one of them)")
+        let values: [Float]
+        switch (vector, vectorFile, text) {
+        case (let inline?, nil, nil): values = try Self.parseVector(inline)
+        case (nil, let path?, nil):
+            do { values = try Self.parseVector(try String(contentsOfFile: path, encoding: .utf8)) } catch let error as ValidationError { throw error } catch {
+                throw ValidationError("cannot read \(path): \(error.localizedDescription)")
+            }
+        case (nil, nil, let query?):
+            guard !query.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw ValidationError("--text is empty") }
+            values = []
+        default: throw ValidationError("give the query as --vector, --vector-file or --text (one of them)")
         }
-        let values = try Self.parseVector(text)
         try await runClient {
             let client = try connection.client()
             defer { Task { await client.close() } }
             var request = Naksha_V1_QueryVectorsRequest()
             request.collection = collection
             request.vector = values
+            request.text = values.isEmpty ? text ?? "" : ""
+            request.model = model ?? ""
             request.k = k
             request.filterJson = filter ?? ""
             request.consistency = consistency

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import NakshaCore
 import NakshaProtocol
+import NakshaStore
 
 /// `naksha bench vectors`: the serving half of issue 18's benchmark, against a running
 /// cluster (`benchmarks/peers/vector-serving.sh` starts one and runs Milvus Lite in the same
@@ -9,12 +10,14 @@ import NakshaProtocol
 /// then waits until the workers serve every vector; `--phase query` runs one pass: every
 /// query of `queries.f32` by `--concurrency` callers spread over the coordinators
 /// (queries/s), then `--single` queries one at a time (latency), and recall@k against
-/// `truth.i32`. Prints one JSON line.
+/// `truth.i32`; `--phase move` moves shard 0 of the collection to a worker that does not hold
+/// it and times it until the target serves it (with `--database-url`, it first waits until
+/// the shard's HNSW snapshot is saved, so the move loads the saved graph). Prints one JSON line.
 struct VectorBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vectors", abstract: "Scatter-gather query throughput, latency and recall on a running cluster (see benchmarks/README.md).")
 
-    @Option(help: "load or query.") var phase: String
+    @Option(help: "load, query or move.") var phase: String
     @Option(help: "Where base.f32, queries.f32 and truth.i32 are (benchmarks/peers/vector_serving.py gen).") var dir = "/tmp/naksha-vector-serving"
     @Option(help: "Vector dimension.") var dimension = 384
     @Option(help: "The collection.") var collection = "bench"
@@ -24,6 +27,7 @@ struct VectorBench: AsyncParsableCommand {
     @Option(help: "Results per query.") var k = 10
     @Option(help: "Concurrent callers (query).") var concurrency = 8
     @Option(help: "One-at-a-time queries timed for latency (query).") var single = 200
+    @Option(help: "The cluster's Postgres (move): wait until shard 0's snapshot is saved before moving it.") var databaseURL: String?
     @OptionGroup var connection: ClientOptions
 
     static func floats(_ path: String) throws -> [Float] {
@@ -36,7 +40,8 @@ struct VectorBench: AsyncParsableCommand {
             switch phase {
             case "load": try await load()
             case "query": try await query()
-            default: throw CLIError("--phase is load or query")
+            case "move": try await move()
+            default: throw CLIError("--phase is load, query or move")
             }
         }
     }
@@ -79,6 +84,53 @@ struct VectorBench: AsyncParsableCommand {
         let object: [String: Any] = [
             "phase": "load", "vectors": count, "write_seconds": (written * 10).rounded() / 10,
             "served_seconds": ((ContinuousClock.now - started).inSeconds * 10).rounded() / 10, "shards": shards, "replicas": replicas, "index": index,
+        ]
+        print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+    }
+
+    private func move() async throws {
+        let client = try connection.client(timeout: .seconds(60))
+        defer { Task { await client.close() } }
+        let waitStarted = ContinuousClock.now
+        var snapshotBytes = 0
+        if let databaseURL {
+            let store = PostgresColdStore(configuration: try PostgresConfiguration.fromEnvironment(["DATABASE_URL": databaseURL]))
+            defer { Task { await store.shutdown() } }
+            while true {
+                // The snapshot must include every write, so the move measures loading it, not catching up.
+                let name = collection.replacingOccurrences(of: "'", with: "''")
+                let rows = try await store.readOnlyRows(
+                    "SELECT s.byte_count FROM naksha_shard_snapshots s JOIN naksha_shard_sequences q USING (collection, shard) "
+                        + "WHERE s.collection = '\(name)' AND s.shard = 0 AND s.sequence = q.last_sequence")
+                if let bytes = rows.rows.first?.first.flatMap({ $0 }).flatMap({ Int($0) }) {
+                    snapshotBytes = bytes
+                    break
+                }
+                guard ContinuousClock.now - waitStarted < .seconds(600) else { throw CLIError("no snapshot of shard 0 after 10 minutes") }
+                try await Task.sleep(for: .milliseconds(500))
+            }
+        }
+        let map = try await client.listShards(collection: collection)
+        guard let placed = map.shards.first(where: { $0.shard == 0 }), let from = placed.workers.first,
+              // Not a worker still draining the shard from an earlier move: it would take it back at once.
+              let to = map.workers.filter({ !placed.workers.contains($0.worker) }).sorted(by: { ($0.draining, $0.worker) < ($1.draining, $1.worker) }).first?.worker
+        else { throw CLIError("shard 0 of \(collection) has no replica, or every worker holds one") }
+        var request = Naksha_V1_MoveShardRequest()
+        request.collection = collection
+        request.shard = 0
+        request.from = from
+        request.to = to
+        let started = ContinuousClock.now
+        _ = try await client.moveShard(request)
+        while true {
+            let now = try await client.listShards(collection: collection)
+            if let shard = now.shards.first(where: { $0.shard == 0 }), shard.movingTo.isEmpty, shard.workers.contains(to) { break }
+            guard ContinuousClock.now - started < .seconds(1800) else { throw CLIError("the move did not finish in 30 minutes") }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let object: [String: Any] = [
+            "phase": "move", "collection": collection, "shard": 0, "from": from, "to": to, "snapshot_bytes": snapshotBytes,
+            "move_seconds": ((ContinuousClock.now - started).inSeconds * 100).rounded() / 100,
         ]
         print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
     }

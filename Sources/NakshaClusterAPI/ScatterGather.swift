@@ -62,4 +62,25 @@ public enum ScatterGather {
             return !precedes(cut, last)
         }
     }
+
+    // MARK: Hedging
+
+    /// The least a router waits for one replica before also asking the next.
+    public static let minimumHedgeDelay: Duration = .milliseconds(250)
+
+    /// How long to wait for a replica before asking the next one as well (a hedged request):
+    /// four times the shard's typical answer time, at least `minimumHedgeDelay` (so a busy
+    /// cluster is not doubled by hedges), at most half of what remains of the deadline (so a
+    /// replica that hangs — stopped, partitioned, swapping — still leaves the next one time
+    /// to answer). `typicalSeconds` nil: no answer seen yet.
+    public static func hedgeDelay(typicalSeconds: Double?, remaining: Duration) -> Duration {
+        let typical = Duration.seconds(max(0, typicalSeconds ?? 0))
+        return min(max(minimumHedgeDelay, typical * 4), remaining / 2)
+    }
+
+    /// The moving average of a shard's answer time after one more answer took `seconds`.
+    public static func typicalSeconds(previous: Double?, answered seconds: Double) -> Double {
+        guard let previous else { return seconds }
+        return previous * 0.8 + seconds * 0.2
+    }
 }

@@ -100,13 +100,17 @@ extension ClientProtocol {
         router.unary(NakshaMethod.upsertVectors) { (request: Naksha_V1_UpsertVectorsRequest, _) in
             var items: [VectorItem] = []
             items.reserveCapacity(request.vectors.count)
+            let textual = request.vectors.indices.filter { request.vectors[$0].vector.isEmpty && !request.vectors[$0].text.isEmpty }
+            let embedded = try await vectors.embed(textual.map { request.vectors[$0].text }, model: request.model.isEmpty ? nil : request.model)
+            let embeddedAt = Dictionary(uniqueKeysWithValues: zip(textual, embedded))
             for (position, record) in request.vectors.enumerated() {
                 let metadata = try json(record.metadataJson, at: "vectors[\(position)].metadata_json")
                 if let metadata, case .map = metadata {} else if metadata != nil {
                     throw VectorServiceError(.invalidInput, "vectors[\(position)].metadata_json must be a JSON object")
                 }
-                let document = try json(record.documentJson, at: "vectors[\(position)].document_json")
-                items.append(VectorItem(id: record.id, vector: record.vector, payload: VectorPayload(metadata: metadata, document: document)))
+                var document = try json(record.documentJson, at: "vectors[\(position)].document_json")
+                if document == nil, !record.text.isEmpty { document = .map(["text": .string(record.text)]) }
+                items.append(VectorItem(id: record.id, vector: embeddedAt[position] ?? record.vector, payload: VectorPayload(metadata: metadata, document: document)))
             }
             let answer = try await vectors.upsert(items, into: request.collection)
             return writeResponse(answer)
@@ -119,8 +123,12 @@ extension ClientProtocol {
             guard let consistency = ReadConsistency(rawValue: consistencyName) else {
                 throw VectorServiceError(.invalidInput, "consistency \"\(consistencyName)\" is not one of eventual, read_your_writes")
             }
+            var vector = request.vector
+            if vector.isEmpty, !request.text.isEmpty {
+                vector = try await vectors.embed([request.text], model: request.model.isEmpty ? nil : request.model)[0]
+            }
             let query = VectorQuery(
-                collection: request.collection, vector: request.vector, k: request.k == 0 ? 10 : Int(request.k),
+                collection: request.collection, vector: vector, k: request.k == 0 ? 10 : Int(request.k),
                 filterJSON: request.filterJson.isEmpty ? nil : request.filterJson, consistency: consistency,
                 afterSequences: request.after.isEmpty ? nil : Dictionary(uniqueKeysWithValues: request.after.map { (Int($0.key), $0.value) }),
                 timeout: context.remaining(cap: .seconds(5)))

@@ -237,6 +237,7 @@ enum ClientProtocol {
             case .coldStoreRequired: code = .failedPrecondition
             // An upsert's outcome is unknown (repeating it is safe: it is idempotent by id).
             case .coldStoreUnavailable: code = .unknown
+            case .embeddingFailed: code = .unavailable
             }
             return RPCError(code, error.message, reason: error.code.rawValue)
         case let error as RaftError:

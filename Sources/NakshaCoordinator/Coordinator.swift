@@ -1,9 +1,11 @@
+import AsyncHTTPClient
 import Distributed
 import Foundation
 import Logging
 import NakshaActors
 import NakshaClusterAPI
 import NakshaObservability
+import NakshaProviders
 import NakshaRaft
 import NakshaStore
 import RaftCore
@@ -31,6 +33,9 @@ public final class Coordinator: Sendable {
     let stateChanged: StateChangeSignal
     /// Shared by every `VectorRouter` of this coordinator.
     let vectorRouting = VectorRoutingMemory()
+    /// Embeds the text of vector upserts and queries that come without a vector: the same
+    /// models as workers (`OPENAI_KEY`, `NAKSHA_PROVIDERS`; the offline embedder without a key).
+    let embedders = ModelProviders(settings: .fromEnvironment(ProcessInfo.processInfo.environment), httpClient: HTTPClient.shared)
 
     private init(
         configuration: CoordinatorConfiguration, system: NakshaActorSystem, node: RaftNode, metrics: MetricsExport, logger: Logger,

@@ -38,7 +38,7 @@ extension HTTPGateway {
             }
             router.post("\(prefix)/vector/upsert") { request, _ in
                 try await handlingVectors {
-                    let fields = try await vectorBody(request, limit: maxVectorBodyBytes)
+                    let fields = try await embeddingTexts(try await vectorBody(request, limit: maxVectorBodyBytes), coordinator: coordinator)
                     let name = try collectionName(fields)
                     guard case .list(let entries)? = fields["vectors"] else {
                         throw VectorServiceError(.invalidInput, "give \"vectors\": a list of {\"id\", \"vector\", \"metadata\", \"document\"}")
@@ -66,7 +66,7 @@ extension HTTPGateway {
             }
             router.post("\(prefix)/vector/query") { request, _ in
                 try await handlingVectors {
-                    let fields = try await vectorBody(request, limit: maxRequestBytes)
+                    let fields = try await embeddingTexts(try await vectorBody(request, limit: maxRequestBytes), coordinator: coordinator)
                     let query = try vectorQuery(fields)
                     let result = try await vectors.query(query)
                     return rawJSON(queryJSON(result))
@@ -91,6 +91,7 @@ extension HTTPGateway {
         case .tooLarge: .contentTooLarge
         case .conflict: .conflict
         case .coldStoreRequired, .coldStoreUnavailable: .serviceUnavailable
+        case .embeddingFailed: .badGateway
         }
     }
 
@@ -170,13 +171,51 @@ extension HTTPGateway {
         return vector
     }
 
+    /// Embeds every `"text"` that comes without a `"vector"` — the query's, or each upsert
+    /// item's, in one batch — with `"model"` (default: the coordinator's default embedding
+    /// model, the one `naksha ingest` uses) and puts the vector in its place. An upserted item
+    /// without a `"document"` keeps its text as `{"text": …}` so answers can cite it. The
+    /// collection checks the dimension as for any vector.
+    static func embeddingTexts(_ fields: [String: GraphValue], coordinator: Coordinator) async throws -> [String: GraphValue] {
+        var fields = fields
+        let model = try string(fields, "model")
+        var texts: [String] = []
+        var positions: [Int] = []
+        var entries: [GraphValue] = []
+        if case .list(let items)? = fields["vectors"] {
+            entries = items
+            for (position, item) in items.enumerated() {
+                guard case .map(let entry) = item, entry["vector"] == nil || entry["vector"] == .null, let text = entry["text"] else { continue }
+                guard case .string(let string) = text, !string.isEmpty else {
+                    throw VectorServiceError(.invalidInput, "vectors[\(position)].text must be a non-empty string")
+                }
+                texts.append(string)
+                positions.append(position)
+            }
+        } else if fields["vector"] == nil || fields["vector"] == .null, let text = fields["text"] {
+            guard case .string(let string) = text, !string.isEmpty else { throw VectorServiceError(.invalidInput, "\"text\" must be a non-empty string") }
+            texts = [string]
+        }
+        guard !texts.isEmpty else { return fields }
+        let vectors = try await VectorRouter(coordinator: coordinator).embed(texts, model: model).map { GraphValue.list($0.map { .double(Double($0)) }) }
+        if positions.isEmpty {
+            fields["vector"] = vectors[0]
+            return fields
+        }
+        for (index, position) in positions.enumerated() {
+            guard case .map(var entry) = entries[position] else { continue }
+            entry["vector"] = vectors[index]
+            if entry["document"] == nil || entry["document"] == .null { entry["document"] = .map(["text": .string(texts[index])]) }
+            entry["text"] = nil
+            entries[position] = .map(entry)
+        }
+        fields["vectors"] = .list(entries)
+        return fields
+    }
+
     static func vectorItem(_ entry: GraphValue, at path: String) throws -> VectorItem {
         guard case .map(let fields) = entry else { throw VectorServiceError(.invalidInput, "\(path) must be an object {\"id\", \"vector\", …}") }
         guard case .string(let id)? = fields["id"] else { throw VectorServiceError(.invalidInput, "\(path).id must be a string") }
-        if fields["vector"] == nil, fields["text"] != nil {
-            throw VectorServiceError(
-                .invalidInput, "\(path): give \"vector\"; text is embedded by a graph's embed node or `naksha ingest`, not by the router")
-        }
         let vector = try floats(fields["vector"], at: "\(path).vector")
         var metadata = fields["metadata"]
         if metadata == .null { metadata = nil }
@@ -190,9 +229,6 @@ extension HTTPGateway {
 
     static func vectorQuery(_ fields: [String: GraphValue]) throws -> VectorQuery {
         let name = try collectionName(fields)
-        if fields["vector"] == nil, fields["text"] != nil {
-            throw VectorServiceError(.invalidInput, "give \"vector\"; text queries go through a graph (embed, then vector.query) or `naksha ask`")
-        }
         let vector = try floats(fields["vector"], at: "vector")
         let consistencyName = try string(fields, "consistency") ?? "eventual"
         guard let consistency = ReadConsistency(rawValue: consistencyName) else {

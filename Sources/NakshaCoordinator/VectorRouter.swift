@@ -4,6 +4,7 @@ import NakshaActors
 import NakshaClusterAPI
 import NakshaCore
 import NakshaGraph
+import NakshaProviders
 import NakshaState
 import NakshaStore
 import Synchronization
@@ -22,6 +23,8 @@ public struct VectorServiceError: Error, Sendable, Equatable, CustomStringConver
         /// The cold store did not answer; an upsert's outcome is unknown, and repeating it is
         /// safe (an upsert by id is idempotent).
         case coldStoreUnavailable
+        /// Text could not be embedded (the model refused it, or its provider did not answer).
+        case embeddingFailed
     }
 
     public var code: Code
@@ -41,6 +44,8 @@ public struct VectorServiceError: Error, Sendable, Equatable, CustomStringConver
 final class VectorRoutingMemory: Sendable {
     let storedShapes = Mutex<[String: CollectionSpec]>([:])
     let preferred = Mutex<[ShardKey: WorkerID]>([:])
+    /// Each shard's moving-average answer time, for the hedge delay.
+    let typicalSeconds = Mutex<[ShardKey: Double]>([:])
 }
 
 /// One vector to write: its id, values, and what is stored with it.
@@ -131,6 +136,24 @@ struct VectorRouter: Sendable {
     }
 
     private var logger: Logger { coordinator.logger }
+
+    /// Embeds `texts` with `model` (nil: the coordinator's default embedding model, the one
+    /// `naksha ingest` uses), one vector per text.
+    /// - Throws: `embeddingFailed` when the model refuses or its provider does not answer.
+    func embed(_ texts: [String], model: String?) async throws(VectorServiceError) -> [[Float]] {
+        guard !texts.isEmpty else { return [] }
+        let embedders = coordinator.embedders
+        let result: EmbeddingResult
+        do {
+            result = try await embedders.embed(texts, model: model, idempotencyKey: nil, timeout: .seconds(30))
+        } catch {
+            throw VectorServiceError(.embeddingFailed, "embedding \(texts.count) text(s) with \(model ?? embedders.defaultEmbeddingModel) failed: \(error)")
+        }
+        guard result.vectors.count == texts.count else {
+            throw VectorServiceError(.embeddingFailed, "the model answered \(result.vectors.count) vectors for \(texts.count) texts")
+        }
+        return result.vectors
+    }
 
     private func coldStore() throws(VectorServiceError) -> PostgresColdStore {
         guard let store = coordinator.coldStore else {
@@ -403,28 +426,76 @@ struct VectorRouter: Sendable {
         }
     }
 
+    private enum Attempt: Sendable {
+        case answered(WorkerID, ShardSearchAnswer, seconds: Double)
+        case failed(WorkerID, any Error)
+        case hedge
+    }
+
+    /// Asks the shard's replicas, the one that answered last first. A replica that fails is
+    /// replaced by the next at once; one that is slow (see `ScatterGather.hedgeDelay`) gets
+    /// the next asked alongside it, and the first answer wins — so a hung replica costs a
+    /// hedge delay, not the whole deadline. Nil when no replica answered by the deadline.
     private func askShard(_ request: ShardSearchRequest, replicas: [(WorkerID, NodeAddress)], deadline: ContinuousClock.Instant) async -> ShardOutcome? {
         let key = ShardKey(collection: request.collection, shard: request.shard)
         let first = memory.preferred.withLock { $0[key] }
         let ordered = replicas.filter { $0.0 == first } + replicas.filter { $0.0 != first }
-        for (worker, address) in ordered {
-            let remaining = deadline - .now
-            guard remaining > .milliseconds(1) else { break }
-            do {
-                let endpoint = try ShardEndpoint.at(address, system: coordinator.system)
-                let answer = try await NakshaActorSystem.$callTimeout.withValue(remaining) { try await endpoint.search(request) }
-                memory.preferred.withLock { $0[key] = worker }
-                return ShardOutcome(hits: answer.hits, exact: answer.exact)
-            } catch let error as ClusterAPIError where error.code == ClusterAPIError.dimensionMismatch {
-                return ShardOutcome(hits: nil, exact: false, clientError: VectorServiceError(.dimensionMismatch, error.message))
-            } catch let error as ClusterAPIError where error.code == ClusterAPIError.invalidFilter {
-                return ShardOutcome(hits: nil, exact: false, clientError: VectorServiceError(.invalidFilter, error.message))
-            } catch {
-                Counter(label: "naksha_vector_shard_calls_failed_total").increment()
-                logger.debug("shard replica did not answer", metadata: ["shard": "\(key)", "worker": "\(worker)", "error": "\(error)"])
-                memory.preferred.withLock { if $0[key] == worker { $0[key] = nil } }
+        let system = coordinator.system
+        let memory = self.memory
+        return await withTaskGroup(of: Attempt.self) { group -> ShardOutcome? in
+            var launched = 0
+            var outstanding = 0
+            func launchNext() {
+                let remaining = deadline - .now
+                guard (launched < ordered.count), remaining > Duration.milliseconds(1) else { return }
+                let (worker, address) = ordered[launched]
+                launched += 1
+                outstanding += 1
+                group.addTask {
+                    let started = ContinuousClock.now
+                    do {
+                        let endpoint = try ShardEndpoint.at(address, system: system)
+                        let answer = try await NakshaActorSystem.$callTimeout.withValue(deadline - .now) { try await endpoint.search(request) }
+                        return .answered(worker, answer, seconds: (ContinuousClock.now - started).inSeconds)
+                    } catch {
+                        return .failed(worker, error)
+                    }
+                }
+                if launched < ordered.count {
+                    let delay = ScatterGather.hedgeDelay(typicalSeconds: memory.typicalSeconds.withLock { $0[key] }, remaining: remaining)
+                    group.addTask {
+                        do { try await Task.sleep(for: delay) } catch { return .hedge }  // cancelled: the shard answered
+                        return .hedge
+                    }
+                }
             }
+            launchNext()
+            defer { group.cancelAll() }
+            while let attempt = await group.next() {
+                switch attempt {
+                case .answered(let worker, let answer, let seconds):
+                    memory.preferred.withLock { $0[key] = worker }
+                    memory.typicalSeconds.withLock { $0[key] = ScatterGather.typicalSeconds(previous: $0[key], answered: seconds) }
+                    return ShardOutcome(hits: answer.hits, exact: answer.exact)
+                case .failed(_, let error as ClusterAPIError) where error.code == ClusterAPIError.dimensionMismatch:
+                    return ShardOutcome(hits: nil, exact: false, clientError: VectorServiceError(.dimensionMismatch, error.message))
+                case .failed(_, let error as ClusterAPIError) where error.code == ClusterAPIError.invalidFilter:
+                    return ShardOutcome(hits: nil, exact: false, clientError: VectorServiceError(.invalidFilter, error.message))
+                case .failed(let worker, let error):
+                    outstanding -= 1
+                    Counter(label: "naksha_vector_shard_calls_failed_total").increment()
+                    logger.debug("shard replica did not answer", metadata: ["shard": "\(key)", "worker": "\(worker)", "error": "\(error)"])
+                    memory.preferred.withLock { if $0[key] == worker { $0[key] = nil } }
+                    launchNext()
+                    if outstanding == 0 { return nil }
+                case .hedge:
+                    if outstanding > 0, launched < ordered.count {
+                        Counter(label: "naksha_vector_hedged_requests_total").increment()
+                        launchNext()
+                    }
+                }
+            }
+            return nil
         }
-        return nil
     }
 }

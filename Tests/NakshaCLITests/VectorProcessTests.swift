@@ -262,6 +262,107 @@ import Testing
         #expect(wrong.status != 0 && wrong.output.contains("dimensions"), "\(wrong.output)")
     }
 
+    @Test("a move's target hangs, is killed and restarted in the middle of the move: the move completes or rolls back, no replica is lost, the restarted worker loads the saved graph, and queries answer complete throughout")
+    func workerRestartedInTheMiddleOfAMove() async throws {
+        let postgres = try PostgresServer.start()
+        defer { postgres.stop() }
+        let names = ["w1", "w2", "w3"]
+        let (cluster, workers) = try await Self.start(postgres: postgres, workers: Dictionary(uniqueKeysWithValues: names.map { ($0, [:]) }))
+        defer { workers.stopAll(); cluster.stopAll() }
+        let created = await Self.send(
+            cluster, "POST", "/v1/collections", ["name": "papers", "dimension": Self.dimension, "metric": "l2", "index": "hnsw", "shards": 2, "replicas": 2])
+        #expect(created?.status == 201, "\(String(describing: created))")
+        let points = Self.points(400, seed: 21)
+        for batch in stride(from: 0, to: points.count, by: 200) {
+            #expect(await Self.upsert(cluster, Array(points[batch..<(batch + 200)]))?.status == 200)
+        }
+        let queries = Self.points(6, seed: 22, prefix: "q").map(\.vector)
+        var expected: [[String]] = []
+        for vector in queries {
+            let answer = await Self.query(cluster, vector, extra: ["consistency": "read_your_writes"])
+            #expect(answer?.json["partial"] as? Bool == false)
+            expected.append(Self.ids(answer))
+        }
+        #expect(expected.allSatisfy { $0.count == 10 })
+        // Both shards' built graphs are saved (one save per shard; the second replica finds it saved).
+        let saved = await CoordinatorProcessTests.waitUntil(timeout: .seconds(30)) {
+            names.map { workers.log($0).components(separatedBy: "\"shard snapshot saved\"").count - 1 }.reduce(0, +) >= 2
+        }
+        #expect(saved, "the built HNSW replicas were saved")
+
+        let client = try ClientProtocolProcessTests.client(cluster)
+        defer { Task { await client.close() } }
+        let before = try await client.listShards(collection: "papers")
+        let shard = try #require(before.shards.first { $0.shard == 0 })
+        let target = try #require(names.first { !shard.workers.contains($0) })
+        workers.send(SIGSTOP, to: target)
+        var move = Naksha_V1_MoveShardRequest()
+        move.collection = "papers"
+        move.shard = 0
+        move.from = shard.workers[0]
+        move.to = target
+        _ = try await client.moveShard(move)
+        #expect(try await client.listShards(collection: "papers").shards.first { $0.shard == 0 }?.movingTo == target)
+
+        // The target hangs: queries still answer complete (a replica it holds is hedged).
+        for (vector, ids) in zip(queries, expected) {
+            let answer = await Self.query(cluster, vector)
+            #expect(Self.ids(answer) == ids && answer?.json["partial"] as? Bool == false, "\(String(describing: answer))")
+        }
+        workers.kill9(target)
+        try workers.start(target, environment: ["DATABASE_URL": postgres.url])
+        let settled = await CoordinatorProcessTests.waitUntil(timeout: .seconds(90)) {
+            guard let map = try? await client.listShards(collection: "papers") else { return false }
+            return map.shards.count == 2 && map.shards.allSatisfy { $0.movingTo.isEmpty && $0.workers.count == 2 }
+                && map.workers.count == 3 && map.workers.allSatisfy { $0.reachable && $0.ready == $0.replicas && $0.draining == 0 }
+        }
+        let map = try await client.listShards(collection: "papers")
+        #expect(settled, "every shard has both replicas serving and no move open: \(map)")
+        #expect(map.workers.map(\.replicas).reduce(0, +) == 4, "no replica lost")
+        for (vector, ids) in zip(queries, expected) {
+            let answer = await Self.query(cluster, vector)
+            #expect(Self.ids(answer) == ids && answer?.json["partial"] as? Bool == false, "\(String(describing: answer))")
+        }
+        #expect(workers.log(target).contains("shard snapshot loaded"), "the restarted worker loaded a saved graph instead of rebuilding it")
+    }
+
+    @Test("text instead of a vector: the coordinator embeds upserted and queried text (HTTP, protocol, CLI), keeps it as the document, and refuses a bad model or a dimension mismatch")
+    func textIsEmbeddedByTheRouter() async throws {
+        let postgres = try PostgresServer.start()
+        defer { postgres.stop() }
+        let (cluster, workers) = try await Self.start(postgres: postgres, workers: ["w1": [:], "w2": [:]])
+        defer { workers.stopAll(); cluster.stopAll() }
+        let created = await Self.send(
+            cluster, "POST", "/v1/collections", ["name": "notes", "dimension": 384, "metric": "cosine", "index": "flat", "shards": 2, "replicas": 1])
+        #expect(created?.status == 201, "\(String(describing: created))")
+        let texts = [
+            "n1": "Leases are renewed by worker heartbeats to the leader.",
+            "n2": "Postgres keeps the durable copy of every vector.",
+            "n3": "The shard map lives in the Raft log and moves replicas between workers.",
+        ]
+        let items = texts.keys.sorted().map { ["id": $0, "text": texts[$0]!, "metadata": ["kind": "note"]] as [String: Any] }
+        let upserted = await Self.send(cluster, "POST", "/v1/vector/upsert", ["collection": "notes", "vectors": items])
+        #expect(upserted?.status == 200 && upserted?.json["upserted"] as? Int == 3, "\(String(describing: upserted))")
+
+        let answer = await Self.send(
+            cluster, "POST", "/v1/vector/query", ["collection": "notes", "text": "Where is the durable copy of every vector kept?", "k": 3, "consistency": "read_your_writes"],
+            node: 2)
+        let results = (answer?.json["results"] as? [[String: Any]]) ?? []
+        #expect(results.first?["id"] as? String == "n2", "\(String(describing: answer))")
+        #expect((results.first?["document"] as? [String: Any])?["text"] as? String == texts["n2"], "the text is kept as the document")
+
+        let servers = cluster.clientAddresses.joined(separator: ",")
+        let cli = await Self.cli(["query", "--collection", "notes", "--text", "heartbeats renew leases", "--k", "1", "--server", servers])
+        #expect(cli.status == 0 && cli.output.contains("n1"), "\(cli.output)")
+
+        let badModel = await Self.send(cluster, "POST", "/v1/vector/query", ["collection": "notes", "text": "x", "model": "offline-extractive"])
+        #expect(badModel?.status == 502 && badModel?.json["error"] as? String == "embeddingFailed", "\(String(describing: badModel))")
+        let otherDimension = await Self.send(cluster, "POST", "/v1/vector/query", ["collection": "notes", "text": "x", "model": "offline-hash-64"])
+        #expect(otherDimension?.status == 422 && otherDimension?.json["error"] as? String == "dimensionMismatch", "\(String(describing: otherDimension))")
+        let empty = await Self.send(cluster, "POST", "/v1/vector/upsert", ["collection": "notes", "vectors": [["id": "n4", "text": ""]]])
+        #expect(empty?.status == 422, "\(String(describing: empty))")
+    }
+
     /// Queries `rounds` times and counts the exact, complete answers.
     static func countQueries(_ cluster: Cluster, _ vector: [Float], _ expected: [String], rounds: Int) async -> Int {
         var good = 0

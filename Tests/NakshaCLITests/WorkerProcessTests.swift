@@ -277,6 +277,12 @@ import FoundationNetworking
             process.waitUntilExit()
         }
 
+        /// Sends `signal` (SIGSTOP freezes the worker: it neither answers nor heartbeats).
+        func send(_ signal: Int32, to id: String) {
+            guard let process = processes[id] else { return }
+            kill(process.processIdentifier, signal)
+        }
+
         func waitReady() async -> Bool {
             for id in processes.keys.sorted() {
                 let ready = await CoordinatorProcessTests.waitUntil(timeout: .seconds(30)) {

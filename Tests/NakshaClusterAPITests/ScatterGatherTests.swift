@@ -46,4 +46,20 @@ import Testing
             #expect(ScatterGather.merge(answers.compactMap { $0 }, k: k) == reference, "shards \(shards), k \(k), asked \(asked)")
         }
     }
+
+    @Test func hedgeDelayIsFourTypicalAnswersWithinItsFloorAndHalfTheRemainingTime() {
+        let remaining = Duration.seconds(5)
+        #expect(ScatterGather.hedgeDelay(typicalSeconds: nil, remaining: remaining) == ScatterGather.minimumHedgeDelay)
+        #expect(ScatterGather.hedgeDelay(typicalSeconds: 0.002, remaining: remaining) == ScatterGather.minimumHedgeDelay, "a fast shard: the floor")
+        #expect(ScatterGather.hedgeDelay(typicalSeconds: 0.1, remaining: remaining) == .milliseconds(400))
+        #expect(ScatterGather.hedgeDelay(typicalSeconds: 2, remaining: remaining) == .milliseconds(2500), "never more than half of what remains")
+        #expect(ScatterGather.hedgeDelay(typicalSeconds: nil, remaining: .milliseconds(300)) == .milliseconds(150))
+        #expect(ScatterGather.hedgeDelay(typicalSeconds: -1, remaining: remaining) == ScatterGather.minimumHedgeDelay)
+    }
+
+    @Test func typicalAnswerTimeMovesAFifthTowardsEachNewAnswer() {
+        #expect(ScatterGather.typicalSeconds(previous: nil, answered: 0.04) == 0.04)
+        let next = ScatterGather.typicalSeconds(previous: 0.01, answered: 0.06)
+        #expect(abs(next - 0.02) < 1e-12)
+    }
 }

@@ -1107,6 +1107,10 @@ public nonisolated struct Naksha_V1_VectorRecord: Sendable {
   /// source). Empty for none.
   public var documentJson: String = String()
 
+  /// Instead of `vector`: text the coordinator embeds (UpsertVectorsRequest.model); kept as
+  /// the document {"text": …} when document_json is empty.
+  public var text: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1120,6 +1124,10 @@ public nonisolated struct Naksha_V1_UpsertVectorsRequest: Sendable {
   public var collection: String = String()
 
   public var vectors: [Naksha_V1_VectorRecord] = []
+
+  /// The embedding model for records given as text; empty: the coordinator's default (the
+  /// one `naksha ingest` uses).
+  public var model: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1177,6 +1185,11 @@ public nonisolated struct Naksha_V1_QueryVectorsRequest: Sendable {
   /// With read_your_writes: the sequences an upsert answered; empty means every write
   /// acknowledged before the query.
   public var after: Dictionary<UInt32,Int64> = [:]
+
+  /// Instead of `vector`: text the coordinator embeds with `model` (empty: its default).
+  public var text: String = String()
+
+  public var model: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -3178,7 +3191,7 @@ nonisolated extension Naksha_V1_ShardMovesResponse: SwiftProtobuf.Message, Swift
 
 nonisolated extension Naksha_V1_VectorRecord: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".VectorRecord"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}vector\0\u{3}metadata_json\0\u{3}document_json\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}vector\0\u{3}metadata_json\0\u{3}document_json\0\u{1}text\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3190,6 +3203,7 @@ nonisolated extension Naksha_V1_VectorRecord: SwiftProtobuf.Message, SwiftProtob
       case 2: try { try decoder.decodeRepeatedFloatField(value: &self.vector) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.metadataJson) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.documentJson) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.text) }()
       default: break
       }
     }
@@ -3208,6 +3222,9 @@ nonisolated extension Naksha_V1_VectorRecord: SwiftProtobuf.Message, SwiftProtob
     if !self.documentJson.isEmpty {
       try visitor.visitSingularStringField(value: self.documentJson, fieldNumber: 4)
     }
+    if !self.text.isEmpty {
+      try visitor.visitSingularStringField(value: self.text, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -3216,6 +3233,7 @@ nonisolated extension Naksha_V1_VectorRecord: SwiftProtobuf.Message, SwiftProtob
     if lhs.vector != rhs.vector {return false}
     if lhs.metadataJson != rhs.metadataJson {return false}
     if lhs.documentJson != rhs.documentJson {return false}
+    if lhs.text != rhs.text {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -3223,7 +3241,7 @@ nonisolated extension Naksha_V1_VectorRecord: SwiftProtobuf.Message, SwiftProtob
 
 nonisolated extension Naksha_V1_UpsertVectorsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".UpsertVectorsRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}collection\0\u{1}vectors\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}collection\0\u{1}vectors\0\u{1}model\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3233,6 +3251,7 @@ nonisolated extension Naksha_V1_UpsertVectorsRequest: SwiftProtobuf.Message, Swi
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.collection) }()
       case 2: try { try decoder.decodeRepeatedMessageField(value: &self.vectors) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.model) }()
       default: break
       }
     }
@@ -3245,12 +3264,16 @@ nonisolated extension Naksha_V1_UpsertVectorsRequest: SwiftProtobuf.Message, Swi
     if !self.vectors.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.vectors, fieldNumber: 2)
     }
+    if !self.model.isEmpty {
+      try visitor.visitSingularStringField(value: self.model, fieldNumber: 3)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Naksha_V1_UpsertVectorsRequest, rhs: Naksha_V1_UpsertVectorsRequest) -> Bool {
     if lhs.collection != rhs.collection {return false}
     if lhs.vectors != rhs.vectors {return false}
+    if lhs.model != rhs.model {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -3328,7 +3351,7 @@ nonisolated extension Naksha_V1_VectorWriteResponse: SwiftProtobuf.Message, Swif
 
 nonisolated extension Naksha_V1_QueryVectorsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".QueryVectorsRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}collection\0\u{1}vector\0\u{1}k\0\u{3}filter_json\0\u{1}consistency\0\u{1}after\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}collection\0\u{1}vector\0\u{1}k\0\u{3}filter_json\0\u{1}consistency\0\u{1}after\0\u{1}text\0\u{1}model\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3342,6 +3365,8 @@ nonisolated extension Naksha_V1_QueryVectorsRequest: SwiftProtobuf.Message, Swif
       case 4: try { try decoder.decodeSingularStringField(value: &self.filterJson) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self.consistency) }()
       case 6: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufUInt32,SwiftProtobuf.ProtobufInt64>.self, value: &self.after) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.text) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.model) }()
       default: break
       }
     }
@@ -3366,6 +3391,12 @@ nonisolated extension Naksha_V1_QueryVectorsRequest: SwiftProtobuf.Message, Swif
     if !self.after.isEmpty {
       try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufUInt32,SwiftProtobuf.ProtobufInt64>.self, value: self.after, fieldNumber: 6)
     }
+    if !self.text.isEmpty {
+      try visitor.visitSingularStringField(value: self.text, fieldNumber: 7)
+    }
+    if !self.model.isEmpty {
+      try visitor.visitSingularStringField(value: self.model, fieldNumber: 8)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -3376,6 +3407,8 @@ nonisolated extension Naksha_V1_QueryVectorsRequest: SwiftProtobuf.Message, Swif
     if lhs.filterJson != rhs.filterJson {return false}
     if lhs.consistency != rhs.consistency {return false}
     if lhs.after != rhs.after {return false}
+    if lhs.text != rhs.text {return false}
+    if lhs.model != rhs.model {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
