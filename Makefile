@@ -48,7 +48,7 @@ QUESTION ?= How does Naksha make sure an acknowledged write is never lost?
 
 run: build ## Start a local cluster (3 coordinators, 2 workers, Postgres) in the background, ingest docs/, answer a question
 	@$(NAKSHA) dev up --detach --reuse
-	@$(NAKSHA) ingest docs --collection docs
+	@$(NAKSHA) ingest docs --collection docs --shards 2 --replicas 2
 	@$(NAKSHA) ask "$(QUESTION)"
 	@echo ""
 	@echo "Try more:"

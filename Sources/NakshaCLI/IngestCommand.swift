@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import NakshaCore
 import NakshaProtocol
+import NakshaProviders
 import NakshaStore
 
 /// `naksha ingest`: chunks text files and stores them in a vector collection, through the
@@ -34,6 +35,12 @@ struct IngestCommand: AsyncParsableCommand {
     @Option(help: "Chunks per job.") var batchSize = 16
     @Option(help: "Batches in flight at once.") var parallel = 4
     @Option(help: "The ingestion graph.") var graph = "ingest_chunks"
+    @Option(help: "Create the collection in the shard map with this many shards when it does not exist (with --replicas, --index, --dimension).")
+    var shards: UInt32?
+    @Option(help: "Replicas per shard of a collection --shards creates.") var replicas: UInt32 = 1
+    @Option(help: "Index of a collection --shards creates: flat, hnsw or int8.") var index = "flat"
+    @Option(help: "Dimension of a collection --shards creates; default: the ingestion model's (1536 with OPENAI_KEY, else the offline 384).")
+    var dimension: UInt32?
     @OptionGroup var connection: ClientOptions
 
     func run() async throws {
@@ -118,6 +125,7 @@ struct IngestCommand: AsyncParsableCommand {
         print("ingesting \(origin) (\(documents.count) documents) as \(chunks.count) chunks in \(batches.count) batches into \"\(collection)\"")
         let client = try connection.client()
         defer { Task { await client.close() } }
+        let generation = try await shardedCollection(client)
         var progress = ProgressBar(total: chunks.count)
         var skipped = 0
         var failures: [String] = []
@@ -127,7 +135,7 @@ struct IngestCommand: AsyncParsableCommand {
                 guard next < batches.count else { return }
                 let batch = batches[next]
                 next += 1
-                group.addTask { try await self.ingest(batch, with: client) }
+                group.addTask { try await self.ingest(batch, with: client, generation: generation) }
             }
             for _ in 0..<parallel { add() }
             while let (count, existing, failure) = try await group.next() {
@@ -144,10 +152,31 @@ struct IngestCommand: AsyncParsableCommand {
         print("stored \(chunks.count - skipped) chunks, skipped \(skipped) already stored, in collection \"\(collection)\"")
     }
 
+    /// The shard map's collection: created when `--shards` is given and it does not exist.
+    /// Returns its creation time (part of each batch's idempotency key, so a collection dropped
+    /// and created again is filled again), or nil when it is not in the map (a mirrored one).
+    private func shardedCollection(_ client: NakshaClient) async throws -> UInt64? {
+        if let existing = try await client.listCollections().collections.first(where: { $0.name == collection }) {
+            return existing.createdMs
+        }
+        guard let shards else { return nil }
+        var create = Naksha_V1_CreateCollectionRequest()
+        create.name = collection
+        create.dimension = dimension ?? (ModelProviders.Settings.fromEnvironment(ProcessInfo.processInfo.environment).usesOpenAI ? 1536 : 384)
+        create.metric = "cosine"
+        create.index = index
+        create.shards = shards
+        create.replicas = replicas
+        let created = try await client.createCollection(create)
+        print("created collection \"\(collection)\": \(created.shards) shards × \(created.replicas) replicas, \(created.dimension) dimensions, \(created.index)")
+        return created.createdMs
+    }
+
     /// Submits one batch and waits for it. Returns its size, whether it was ingested before,
     /// and the failure, if any.
-    private func ingest(_ batch: [DocumentChunker.Chunk], with client: NakshaClient) async throws -> (Int, Bool, String?) {
-        let key = "ingest:\(collection):" + SHA256.hexDigest(Array(batch.map(\.id).joined(separator: ",").utf8)).prefix(40)
+    private func ingest(_ batch: [DocumentChunker.Chunk], with client: NakshaClient, generation: UInt64?) async throws -> (Int, Bool, String?) {
+        let scope = generation.map { "\(collection)@\($0)" } ?? collection
+        let key = "ingest:\(scope):" + SHA256.hexDigest(Array(batch.map(\.id).joined(separator: ",").utf8)).prefix(40)
         let input: [String: Any] = [
             "collection": collection,
             "texts": batch.map { $0.title.isEmpty ? $0.text : "\($0.title): \($0.text)" },

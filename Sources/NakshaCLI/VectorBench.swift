@@ -26,6 +26,7 @@ struct VectorBench: AsyncParsableCommand {
     @Option(help: "flat, hnsw or int8 (load).") var index = "flat"
     @Option(help: "Results per query.") var k = 10
     @Option(help: "Concurrent callers (query).") var concurrency = 8
+    @Option(help: "Queries per call (query): 1 asks one query per call; more sends batches, as Milvus's batched search.") var batch = 1
     @Option(help: "One-at-a-time queries timed for latency (query).") var single = 200
     @Option(help: "The cluster's Postgres (move): wait until shard 0's snapshot is saved before moving it.") var databaseURL: String?
     @OptionGroup var connection: ClientOptions
@@ -147,6 +148,7 @@ struct VectorBench: AsyncParsableCommand {
         defer { for client in clients { Task { await client.close() } } }
         guard !clients.isEmpty else { throw CLIError("--server names no coordinator") }
         let k = self.k
+        let batch = max(1, self.batch)
         let dimension = self.dimension
         let collection = self.collection
         func request(_ row: Int) -> Naksha_V1_QueryVectorsRequest {
@@ -164,9 +166,21 @@ struct VectorBench: AsyncParsableCommand {
                 let client = clients[caller % clients.count]
                 group.addTask {
                     var found: [(Int, [String], Bool)] = []
-                    while let row = await next.take(below: count) {
-                        let answer = try await client.queryVectors(request(row))
-                        found.append((row, answer.results.map(\.id), answer.partial))
+                    while let rows = await next.take(batch, below: count) {
+                        if rows.count == 1 {
+                            let answer = try await client.queryVectors(request(rows.lowerBound))
+                            found.append((rows.lowerBound, answer.results.map(\.id), answer.partial))
+                            continue
+                        }
+                        var batched = request(rows.lowerBound)
+                        batched.vector = []
+                        batched.batch = rows.map { row in
+                            var query = Naksha_V1_QueryVector()
+                            query.vector = Array(queries[(row * dimension)..<((row + 1) * dimension)])
+                            return query
+                        }
+                        let answer = try await client.queryVectors(batched)
+                        for (row, result) in zip(rows, answer.batch) { found.append((row, result.results.map(\.id), result.partial)) }
                     }
                     return found
                 }
@@ -193,7 +207,7 @@ struct VectorBench: AsyncParsableCommand {
             "single_p50_ms": latencies.isEmpty ? 0 : (latencies[latencies.count / 2] * 100).rounded() / 100,
             "single_p99_ms": latencies.isEmpty ? 0 : (latencies[max(0, Int(Double(latencies.count) * 0.99) - 1)] * 100).rounded() / 100,
             "recall": (recall / Double(max(results.count, 1)) * 10_000).rounded() / 10_000,
-            "partial": results.filter(\.2).count, "concurrency": concurrency,
+            "partial": results.filter(\.2).count, "concurrency": concurrency, "batch": batch,
         ]
         print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
     }
@@ -207,5 +221,13 @@ actor NextIndex {
         guard next < limit else { return nil }
         defer { next += 1 }
         return next
+    }
+
+    /// Up to `count` consecutive indexes below `limit`; nil when none are left.
+    func take(_ count: Int, below limit: Int) -> Range<Int>? {
+        guard next < limit else { return nil }
+        let range = next..<min(limit, next + count)
+        next = range.upperBound
+        return range
     }
 }

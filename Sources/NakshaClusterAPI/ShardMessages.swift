@@ -80,6 +80,42 @@ public struct ShardSearchRequest: Sendable, Codable, Equatable {
     }
 }
 
+/// A router asking one replica for the nearest neighbours of several queries at once (a
+/// batch): one call, and one pass of a flat index's batched kernel, for all of them.
+public struct ShardBatchSearchRequest: Sendable, Codable, Equatable {
+    public var collection: String
+    public var shard: Int
+    /// The queries, each of the collection's dimension.
+    public var vectors: [[Float]]
+    /// How many results to return at most, per query.
+    public var k: Int
+    public var filterJSON: String?
+    /// As `ShardSearchRequest.minSequence`.
+    public var minSequence: Int64
+
+    public init(collection: String, shard: Int, vectors: [[Float]], k: Int, filterJSON: String? = nil, minSequence: Int64 = 0) {
+        self.collection = collection
+        self.shard = shard
+        self.vectors = vectors
+        self.k = k
+        self.filterJSON = filterJSON
+        self.minSequence = minSequence
+    }
+}
+
+/// A replica's answer to a batch: per query, in the request's order, its hits best first.
+public struct ShardBatchSearchAnswer: Sendable, Codable, Equatable {
+    public var hits: [[ShardHit]]
+    public var appliedSequence: Int64
+    public var exact: Bool
+
+    public init(hits: [[ShardHit]], appliedSequence: Int64, exact: Bool) {
+        self.hits = hits
+        self.appliedSequence = appliedSequence
+        self.exact = exact
+    }
+}
+
 /// One result: the vector's id, its similarity to the query (higher is closer: `1 − cosine
 /// distance`, the inner product, or `−squared L2`), and its stored payload as JSON
 /// (`VectorPayload`).

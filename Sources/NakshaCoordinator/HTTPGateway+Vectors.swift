@@ -68,6 +68,16 @@ extension HTTPGateway {
                 try await handlingVectors {
                     let fields = try await embeddingTexts(try await vectorBody(request, limit: maxRequestBytes), coordinator: coordinator)
                     let query = try vectorQuery(fields)
+                    if let batch = fields["vectors"] {
+                        guard case .list(let entries) = batch else { throw VectorServiceError(.invalidInput, "\"vectors\" must be a list of query vectors") }
+                        let queries = try entries.enumerated().map { position, entry in try floats(entry, at: "vectors[\(position)]") }
+                        let results = try await vectors.query(batch: queries, query)
+                        var object = JobJSON.Object()
+                        object.set("batch", raw: JobJSON.array(results.map(queryJSON)))
+                        object.set("asked_per_shard", results.first?.askedPerShard ?? 0)
+                        object.set("epoch", results.first?.epoch ?? 0)
+                        return rawJSON(object.text)
+                    }
                     let result = try await vectors.query(query)
                     return rawJSON(queryJSON(result))
                 }
@@ -192,6 +202,15 @@ extension HTTPGateway {
                 texts.append(string)
                 positions.append(position)
             }
+        } else if fields["vectors"] == nil, case .list(let items)? = fields["texts"] {
+            for (position, item) in items.enumerated() {
+                guard case .string(let string) = item, !string.isEmpty else { throw VectorServiceError(.invalidInput, "texts[\(position)] must be a non-empty string") }
+                texts.append(string)
+            }
+            guard !texts.isEmpty else { throw VectorServiceError(.invalidInput, "\"texts\" is empty") }
+            let embedded = try await VectorRouter(coordinator: coordinator).embed(texts, model: model)
+            fields["vectors"] = .list(embedded.map { GraphValue.list($0.map { .double(Double($0)) }) })
+            return fields
         } else if fields["vector"] == nil || fields["vector"] == .null, let text = fields["text"] {
             guard case .string(let string) = text, !string.isEmpty else { throw VectorServiceError(.invalidInput, "\"text\" must be a non-empty string") }
             texts = [string]
@@ -229,7 +248,8 @@ extension HTTPGateway {
 
     static func vectorQuery(_ fields: [String: GraphValue]) throws -> VectorQuery {
         let name = try collectionName(fields)
-        let vector = try floats(fields["vector"], at: "vector")
+        // A batch (`"vectors"`) is answered by `query(batch:)`; its vectors are parsed there.
+        let vector = fields["vectors"] == nil ? try floats(fields["vector"], at: "vector") : []
         let consistencyName = try string(fields, "consistency") ?? "eventual"
         guard let consistency = ReadConsistency(rawValue: consistencyName) else {
             throw VectorServiceError(.invalidInput, "consistency \"\(consistencyName)\" is not one of eventual, read_your_writes")

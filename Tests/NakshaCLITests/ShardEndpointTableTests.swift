@@ -12,6 +12,7 @@ import Testing
     final class RecordingShards: ShardBackend {
         enum Call: Sendable, Equatable {
             case search(ShardSearchRequest)
+            case searchBatch(ShardBatchSearchRequest)
             case catchUp(ShardCatchUp)
             case status
         }
@@ -34,6 +35,11 @@ import Testing
             return Fixtures.answer
         }
 
+        func searchBatch(_ request: ShardBatchSearchRequest) async throws -> ShardBatchSearchAnswer {
+            try record(.searchBatch(request))
+            return Fixtures.batchAnswer
+        }
+
         func catchUp(_ hint: ShardCatchUp) async throws { try record(.catchUp(hint)) }
 
         func status() async throws -> WorkerShardStatus {
@@ -48,6 +54,8 @@ import Testing
         static let answer = ShardSearchAnswer(
             hits: [ShardHit(id: "a", score: 0.9, payloadJSON: #"{"metadata":{"lang":"en"}}"#), ShardHit(id: "b", score: 0.5)],
             appliedSequence: 44, exact: true)
+        static let batchRequest = ShardBatchSearchRequest(collection: "docs", shard: 1, vectors: [[1, 2, 3], [-0.5, 0, 9]], k: 4, minSequence: 7)
+        static let batchAnswer = ShardBatchSearchAnswer(hits: [[ShardHit(id: "x", score: -1.5)], []], appliedSequence: 9, exact: false)
         static let hint = ShardCatchUp(collection: "docs", shard: 3, sequence: 44)
         static let status = WorkerShardStatus(
             worker: "w-2", memoryBudgetBytes: 1 << 30,
@@ -85,12 +93,13 @@ import Testing
     }
 
     @Test func everyDistributedFunctionIsCalledRemotelyWithItsArgumentsAndAnswers() async throws {
-        #expect(ShardEndpoint.remoteCalls.count == 3)
+        #expect(ShardEndpoint.remoteCalls.count == 4)
         try await Self.withRemoteEndpoint { endpoint, backend in
             #expect(try await endpoint.search(Fixtures.request) == Fixtures.answer)
+            #expect(try await endpoint.searchBatch(Fixtures.batchRequest) == Fixtures.batchAnswer)
             try await endpoint.catchUp(Fixtures.hint)
             #expect(try await endpoint.status() == Fixtures.status)
-            #expect(backend.calls == [.search(Fixtures.request), .catchUp(Fixtures.hint), .status])
+            #expect(backend.calls == [.search(Fixtures.request), .searchBatch(Fixtures.batchRequest), .catchUp(Fixtures.hint), .status])
         }
     }
 

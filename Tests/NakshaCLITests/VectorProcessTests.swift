@@ -108,6 +108,23 @@ import Testing
         #expect((first.first?["document"] as? [String: Any])?["text"] as? String == "text of \(Self.reference(points, queries[0], k: 1)[0])")
         #expect((first.first?["metadata"] as? [String: Any])?["group"] != nil)
 
+        // A batch: every query answered in one call, each equal to brute force; a large k
+        // (Poisson bound and re-asking, per query) and a filter too; one bad vector refuses it.
+        for (k, filter) in [(10, nil), (150, nil), (5, 3)] as [(Int, Int?)] {
+            var body: [String: Any] = ["collection": "papers", "vectors": queries.map { $0.map(Double.init) }, "k": k, "consistency": "read_your_writes"]
+            if let filter { body["filter"] = ["group": filter] }
+            let batch = await Self.send(cluster, "POST", "/v1/vector/query", body, node: 2)
+            let answers = (batch?.json["batch"] as? [[String: Any]]) ?? []
+            #expect(answers.count == queries.count, "\(String(describing: batch))")
+            for (vector, answer) in zip(queries, answers) {
+                let ids = ((answer["results"] as? [[String: Any]]) ?? []).compactMap { $0["id"] as? String }
+                #expect(ids == Self.reference(points, vector, k: k, group: filter), "k \(k), filter \(String(describing: filter))")
+                #expect(answer["partial"] as? Bool == false)
+            }
+        }
+        let badBatch = await Self.send(cluster, "POST", "/v1/vector/query", ["collection": "papers", "vectors": [queries[0].map(Double.init), [1.0, 2.0]]])
+        #expect(badBatch?.status == 422 && badBatch?.json["error"] as? String == "dimensionMismatch", "\(String(describing: badBatch))")
+
         // A filter keeps k results from the matching vectors only.
         let filtered = await Self.query(cluster, queries[1], k: 10, extra: ["filter": ["group": 2], "consistency": "read_your_writes"])
         #expect(Self.ids(filtered) == Self.reference(points, queries[1], k: 10, group: 2), "\(String(describing: filtered))")
@@ -354,6 +371,16 @@ import Testing
         let servers = cluster.clientAddresses.joined(separator: ",")
         let cli = await Self.cli(["query", "--collection", "notes", "--text", "heartbeats renew leases", "--k", "1", "--server", servers])
         #expect(cli.status == 0 && cli.output.contains("n1"), "\(cli.output)")
+
+        // A batch of texts over the binary protocol: one answer per text, in order.
+        let client = try ClientProtocolProcessTests.client(cluster)
+        defer { Task { await client.close() } }
+        var batch = Naksha_V1_QueryVectorsRequest()
+        batch.collection = "notes"
+        batch.texts = ["the durable copy of every vector", "heartbeats renew leases", "the shard map in the Raft log"]
+        batch.k = 1
+        let answers = try await client.queryVectors(batch)
+        #expect(answers.batch.map { $0.results.first?.id ?? "" } == ["n2", "n1", "n3"], "\(answers)")
 
         let badModel = await Self.send(cluster, "POST", "/v1/vector/query", ["collection": "notes", "text": "x", "model": "offline-extractive"])
         #expect(badModel?.status == 502 && badModel?.json["error"] as? String == "embeddingFailed", "\(String(describing: badModel))")

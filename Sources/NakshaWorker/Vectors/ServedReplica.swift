@@ -77,6 +77,13 @@ final class ServedReplica: @unchecked Sendable {
         }
     }
 
+    /// Searches a batch under one read lock, with the sequence the answers reflect.
+    func search(batch queries: [[Float]], k: Int, filter: MetadataFilter?) throws(VectorError) -> (hits: [[ShardHit]], appliedSequence: Int64) {
+        try lock.withReadLock { () throws(VectorError) in
+            (try replica.search(batch: queries, k: k, filter: filter), replica.appliedSequence)
+        }
+    }
+
     /// Applies `changes` (in sequence order) a slice at a time, off any actor, yielding between
     /// slices so searches interleave. Changes at or below the applied sequence are skipped, so
     /// two overlapping catch-ups apply each change once.

@@ -130,7 +130,31 @@ struct ShardReplica: Sendable {
         } else {
             neighbors = []
         }
-        return neighbors.compactMap { neighbor in
+        return hits(neighbors)
+    }
+
+    /// The `k` nearest of each query, in order. Without a filter a flat index answers the whole
+    /// batch in one pass of its batched kernel (each block of vectors read once for many
+    /// queries); otherwise each query is searched in turn.
+    func search(batch queries: [[Float]], k: Int, filter: MetadataFilter?) throws(VectorError) -> [[ShardHit]] {
+        guard count > 0, k > 0 else { return queries.map { _ in [] } }
+        if let flat, filter == nil, queries.count > 1 {
+            var packed: [Float] = []
+            packed.reserveCapacity(queries.count * spec.dimension)
+            for query in queries {
+                guard query.count == spec.dimension else { throw VectorError(code: .dimensionMismatch, message: "a query has \(query.count) components; the index has \(spec.dimension)") }
+                packed += query
+            }
+            return try flat.search(batch: packed, k: min(k, count)).map(hits)
+        }
+        var answers: [[ShardHit]] = []
+        answers.reserveCapacity(queries.count)
+        for query in queries { answers.append(try search(query, k: k, filter: filter)) }
+        return answers
+    }
+
+    private func hits(_ neighbors: [Neighbor]) -> [ShardHit] {
+        neighbors.compactMap { neighbor in
             guard let id = idOfSlot[neighbor.id] else { return nil }
             return ShardHit(id: id, score: Self.similarity(neighbor.distance, spec.metric), payloadJSON: payloads[neighbor.id])
         }

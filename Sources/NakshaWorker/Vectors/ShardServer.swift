@@ -426,6 +426,27 @@ actor ShardServer: ShardBackend {
         }
     }
 
+    /// A batch of queries: as `search`, answered in one call (and one kernel pass for flat).
+    @concurrent
+    nonisolated func searchBatch(_ request: ShardBatchSearchRequest) async throws -> ShardBatchSearchAnswer {
+        let key = ShardKey(collection: request.collection, shard: request.shard)
+        let filter = try request.filterJSON.map { json throws(ClusterAPIError) in MetadataFilter(try VectorFilter.parse(json: json)) }
+        guard let first = request.vectors.first else { return ShardBatchSearchAnswer(hits: [], appliedSequence: 0, exact: true) }
+        let probe = ShardSearchRequest(collection: request.collection, shard: request.shard, vector: first, k: request.k, minSequence: request.minSequence)
+        let replica = try await servingReplica(for: probe, key: key)
+        if let wrong = request.vectors.first(where: { $0.count != replica.spec.dimension }) {
+            throw ClusterAPIError(
+                code: ClusterAPIError.dimensionMismatch,
+                message: "collection \"\(key.collection)\" holds \(replica.spec.dimension)-dimensional vectors; a query has \(wrong.count)")
+        }
+        do {
+            let (hits, appliedSequence) = try replica.search(batch: request.vectors, k: request.k, filter: filter)
+            return ShardBatchSearchAnswer(hits: hits, appliedSequence: appliedSequence, exact: replica.isExact)
+        } catch {
+            throw ClusterAPIError(code: "invalidQuery", message: "shard \(key): \(error)")
+        }
+    }
+
     /// The replica that may answer `request`: ready (caught up to its `minSequence` first) or
     /// draining (only when already caught up: it is being released).
     private func servingReplica(for request: ShardSearchRequest, key: ShardKey) async throws(ClusterAPIError) -> ServedReplica {

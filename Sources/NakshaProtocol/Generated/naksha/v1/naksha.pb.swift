@@ -1191,6 +1191,25 @@ public nonisolated struct Naksha_V1_QueryVectorsRequest: Sendable {
 
   public var model: String = String()
 
+  /// A batch: several queries answered in one call (same k, filter and consistency), each
+  /// shard asked once for all of them. Leave vector and text empty; or give `texts` to embed.
+  /// At most 1,000. Answers come in QueryVectorsResponse.batch, in this order.
+  public var batch: [Naksha_V1_QueryVector] = []
+
+  public var texts: [String] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Naksha_V1_QueryVector: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var vector: [Float] = []
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1234,6 +1253,9 @@ public nonisolated struct Naksha_V1_QueryVectorsResponse: Sendable {
   public var askedPerShard: UInt32 = 0
 
   public var epoch: UInt64 = 0
+
+  /// For a batch request: one answer per query (results, partial, exact, missing_shards).
+  public var batch: [Naksha_V1_QueryVectorsResponse] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -3351,7 +3373,7 @@ nonisolated extension Naksha_V1_VectorWriteResponse: SwiftProtobuf.Message, Swif
 
 nonisolated extension Naksha_V1_QueryVectorsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".QueryVectorsRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}collection\0\u{1}vector\0\u{1}k\0\u{3}filter_json\0\u{1}consistency\0\u{1}after\0\u{1}text\0\u{1}model\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}collection\0\u{1}vector\0\u{1}k\0\u{3}filter_json\0\u{1}consistency\0\u{1}after\0\u{1}text\0\u{1}model\0\u{1}batch\0\u{1}texts\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3367,6 +3389,8 @@ nonisolated extension Naksha_V1_QueryVectorsRequest: SwiftProtobuf.Message, Swif
       case 6: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufUInt32,SwiftProtobuf.ProtobufInt64>.self, value: &self.after) }()
       case 7: try { try decoder.decodeSingularStringField(value: &self.text) }()
       case 8: try { try decoder.decodeSingularStringField(value: &self.model) }()
+      case 9: try { try decoder.decodeRepeatedMessageField(value: &self.batch) }()
+      case 10: try { try decoder.decodeRepeatedStringField(value: &self.texts) }()
       default: break
       }
     }
@@ -3397,6 +3421,12 @@ nonisolated extension Naksha_V1_QueryVectorsRequest: SwiftProtobuf.Message, Swif
     if !self.model.isEmpty {
       try visitor.visitSingularStringField(value: self.model, fieldNumber: 8)
     }
+    if !self.batch.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.batch, fieldNumber: 9)
+    }
+    if !self.texts.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.texts, fieldNumber: 10)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -3409,6 +3439,38 @@ nonisolated extension Naksha_V1_QueryVectorsRequest: SwiftProtobuf.Message, Swif
     if lhs.after != rhs.after {return false}
     if lhs.text != rhs.text {return false}
     if lhs.model != rhs.model {return false}
+    if lhs.batch != rhs.batch {return false}
+    if lhs.texts != rhs.texts {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Naksha_V1_QueryVector: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".QueryVector"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}vector\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedFloatField(value: &self.vector) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.vector.isEmpty {
+      try visitor.visitPackedFloatField(value: self.vector, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Naksha_V1_QueryVector, rhs: Naksha_V1_QueryVector) -> Bool {
+    if lhs.vector != rhs.vector {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -3461,7 +3523,7 @@ nonisolated extension Naksha_V1_VectorHit: SwiftProtobuf.Message, SwiftProtobuf.
 
 nonisolated extension Naksha_V1_QueryVectorsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".QueryVectorsResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}results\0\u{1}partial\0\u{1}exact\0\u{3}missing_shards\0\u{3}asked_per_shard\0\u{1}epoch\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}results\0\u{1}partial\0\u{1}exact\0\u{3}missing_shards\0\u{3}asked_per_shard\0\u{1}epoch\0\u{1}batch\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3475,6 +3537,7 @@ nonisolated extension Naksha_V1_QueryVectorsResponse: SwiftProtobuf.Message, Swi
       case 4: try { try decoder.decodeRepeatedUInt32Field(value: &self.missingShards) }()
       case 5: try { try decoder.decodeSingularUInt32Field(value: &self.askedPerShard) }()
       case 6: try { try decoder.decodeSingularUInt64Field(value: &self.epoch) }()
+      case 7: try { try decoder.decodeRepeatedMessageField(value: &self.batch) }()
       default: break
       }
     }
@@ -3499,6 +3562,9 @@ nonisolated extension Naksha_V1_QueryVectorsResponse: SwiftProtobuf.Message, Swi
     if self.epoch != 0 {
       try visitor.visitSingularUInt64Field(value: self.epoch, fieldNumber: 6)
     }
+    if !self.batch.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.batch, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -3509,6 +3575,7 @@ nonisolated extension Naksha_V1_QueryVectorsResponse: SwiftProtobuf.Message, Swi
     if lhs.missingShards != rhs.missingShards {return false}
     if lhs.askedPerShard != rhs.askedPerShard {return false}
     if lhs.epoch != rhs.epoch {return false}
+    if lhs.batch != rhs.batch {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
