@@ -167,7 +167,15 @@ struct IngestCommand: AsyncParsableCommand {
         create.index = index
         create.shards = shards
         create.replicas = replicas
-        let created = try await client.createCollection(create)
+        let created: Naksha_V1_Collection
+        do {
+            created = try await client.createCollection(create)
+        } catch let error as RPCError where error.reason == "conflict" {
+            // The cold store holds the name with another shape: a collection mirrored to every
+            // worker from an earlier version (`make run` before sharding). Keep using it.
+            print("note: \(error.message); ingesting into it as it is")
+            return nil
+        }
         print("created collection \"\(collection)\": \(created.shards) shards × \(created.replicas) replicas, \(created.dimension) dimensions, \(created.index)")
         return created.createdMs
     }

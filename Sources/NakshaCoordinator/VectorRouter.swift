@@ -167,6 +167,10 @@ struct VectorRouter: Sendable {
     /// Creates a collection in the shard map and the cold store; answers whether it was new.
     func createCollection(_ spec: CollectionSpec, timeout: Duration = .seconds(10)) async throws -> (CollectionSpec, epoch: UInt64, created: Bool) {
         let store = try coldStore()
+        // A cold-store collection of another shape refuses the create before the map changes.
+        if try await coordinator.readState({ $0.shards.collections[spec.name] }) == nil {
+            try await ensureStored(spec, in: store, createIfAbsent: false)
+        }
         let outcome = try await coordinator.propose(.createCollection(CreateCollection(spec)), timeout: timeout)
         guard case .collectionCreated(let name, let epoch, let created) = outcome else {
             throw VectorServiceError(.invalidInput, "unexpected outcome \(outcome)")
@@ -174,7 +178,20 @@ struct VectorRouter: Sendable {
         guard let stored = try await coordinator.readState({ $0.shards.collections[name] }) else {
             throw VectorServiceError(.unknownCollection, "collection \"\(name)\" was dropped meanwhile")
         }
-        try await ensureStored(stored, in: store)
+        let storing: Result<Void, VectorServiceError>
+        do {
+            try await ensureStored(stored, in: store)
+            storing = .success(())
+        } catch {
+            storing = .failure(error)
+        }
+        if case .failure(let error) = storing {
+            if error.code == .conflict, created {
+                // Another tool created the name in the cold store since the check: undo the map entry.
+                _ = try? await coordinator.propose(.dropCollection(name), timeout: timeout)
+            }
+            throw error
+        }
         return (stored, epoch, created)
     }
 
@@ -195,7 +212,7 @@ struct VectorRouter: Sendable {
 
     /// The cold store holds the collection with the map's shape: created if absent, adopted if
     /// equal (rows written before, for example by `naksha ingest`), refused if different.
-    private func ensureStored(_ spec: CollectionSpec, in store: PostgresColdStore) async throws(VectorServiceError) {
+    private func ensureStored(_ spec: CollectionSpec, in store: PostgresColdStore, createIfAbsent: Bool = true) async throws(VectorServiceError) {
         if memory.storedShapes.withLock({ $0[spec.name] }) == spec { return }
         let wanted = VectorCollection(name: spec.name, dimension: spec.dimension, metric: spec.metric.rawValue, shardCount: spec.shards)
         do {
@@ -207,8 +224,10 @@ struct VectorRouter: Sendable {
                         "the cold store already holds a collection \"\(spec.name)\" of \(existing.dimension) dimensions, \(existing.metric), "
                             + "\(existing.shardCount) shards; drop it (naksha collection drop \(spec.name)) or use another name")
                 }
-            } else {
+            } else if createIfAbsent {
                 try await store.createCollection(wanted)
+            } else {
+                return
             }
         } catch let error as VectorServiceError {
             throw error
