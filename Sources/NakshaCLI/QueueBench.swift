@@ -5,6 +5,7 @@ import NakshaActors
 import NakshaClusterAPI
 import NakshaCore
 import NakshaGraph
+import NakshaProtocol
 import NakshaState
 import NIOCore
 import NIOHTTP1
@@ -12,7 +13,9 @@ import NIOHTTP1
 /// `naksha bench queue`: the job queue alone — submit → lease → complete — with scripted
 /// workers in this process calling the leader's `ClusterEndpoint` (batched leases, concurrent
 /// completions, no node work), on three `naksha coordinator` processes with fsync on.
-/// `--clients` closed-loop callers each submit a one-node job (`POST /v1/jobs`) and wait until
+/// `--clients` closed-loop callers each submit a one-node job (over the binary client protocol,
+/// Naksha's fastest API, as the peer uses its own client; `--submit http` posts to
+/// `POST /v1/jobs` instead) and wait until
 /// a scripted worker's completion of it was acknowledged, then submit the next: the same
 /// shape as the NATS JetStream peer (`benchmarks/peers/nats`).
 struct QueueBench: AsyncParsableCommand {
@@ -24,6 +27,7 @@ struct QueueBench: AsyncParsableCommand {
     @Option(help: "How long to submit, e.g. 10s.") var duration = "10s"
     @Option(help: "First coordinator peer port.") var basePeerPort = 27601
     @Option(help: "First coordinator HTTP port.") var baseHttpPort = 28281
+    @Option(help: "How callers submit: protocol (the binary client protocol) or http (POST /v1/jobs).") var submit = "protocol"
 
     func run() async throws {
         try await runReporting {
@@ -45,6 +49,12 @@ struct QueueBench: AsyncParsableCommand {
             let leader = try await Self.leaderEndpoint(cluster.peers.values.sorted { $0.port < $1.port }, system: system)
             let completions = Completions()
             let servers = cluster.members.values.sorted { $0.id < $1.id }.map(\.http)
+            guard submit == "protocol" || submit == "http" else { throw CLIError("--submit is protocol or http") }
+            let protocolClients = try cluster.members.values.sorted { $0.id < $1.id }.map { member in
+                try NakshaClient(NakshaClient.Configuration(servers: [member.client], defaultTimeout: .seconds(30)))
+            }
+            defer { for client in protocolClients { Task { await client.close() } } }
+            let viaProtocol = submit == "protocol"
             // Warm up: the graph is registered once a submit is accepted.
             _ = try await Self.submitUntilAccepted(servers[0])
             print("naksha bench queue: 3 coordinators (fsync on), \(workers) scripted workers in process, \(clients) clients, \(duration)")
@@ -61,7 +71,10 @@ struct QueueBench: AsyncParsableCommand {
                         var latencies: [Double] = []
                         while ContinuousClock.now < deadline {
                             let begin = ContinuousClock.now
-                            guard let id = try? await Self.submit(servers[client % servers.count]) else { continue }  // refused: try again
+                            let submitted = viaProtocol
+                                ? try? await Self.submit(protocolClients[client % protocolClients.count])
+                                : try? await Self.submit(servers[client % servers.count])
+                            guard let id = submitted else { continue }  // refused: try again
                             await completions.wait(for: id)
                             if ContinuousClock.now <= deadline { latencies.append((ContinuousClock.now - begin).inSeconds) }
                         }
@@ -76,7 +89,7 @@ struct QueueBench: AsyncParsableCommand {
             let rate = Double(latencies.count) / length.inSeconds
             print(String(format: "%.0f jobs/s, p50 %.2f ms, p99 %.2f ms (%d jobs)", rate, percentile(0.5), percentile(0.99), latencies.count))
             let json: [String: Any] = [
-                "system": "naksha", "benchmark": "queue", "clients": clients, "workers": workers, "duration_s": length.inSeconds,
+                "system": "naksha", "benchmark": "queue", "submit": submit, "clients": clients, "workers": workers, "duration_s": length.inSeconds,
                 "jobs": latencies.count, "jobs_per_s": (rate * 10).rounded() / 10, "p50_ms": (percentile(0.5) * 100).rounded() / 100,
                 "p99_ms": (percentile(0.99) * 100).rounded() / 100,
             ]
@@ -93,15 +106,9 @@ struct QueueBench: AsyncParsableCommand {
             let tasks = try await NakshaActorSystem.$callTimeout.withValue(.seconds(10)) {
                 try await leader.lease(LeaseRequest(worker: worker, max: 256, waitMillis: 500))
             }
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for task in tasks {
-                    group.addTask {
-                        try await leader.complete(TaskCompletion(task: task.task, token: task.token, output: ["out0": .string("x")]))
-                        await completions.completed(task.task.job)
-                    }
-                }
-                try await group.waitForAll()
-            }
+            guard !tasks.isEmpty else { continue }
+            let results = try await leader.completeBatch(tasks.map { TaskCompletion(task: $0.task, token: $0.token, output: ["out0": .string("x")]) })
+            for result in results where result.errorCode == nil { await completions.completed(result.task.job) }
         }
     }
 
@@ -135,6 +142,12 @@ struct QueueBench: AsyncParsableCommand {
               let id = JobID(parsing: String(text[range.upperBound...].prefix { $0 != "\"" }))
         else { throw CLIError("submit answered \(response.status.code): \(text)") }
         return id
+    }
+
+    static func submit(_ client: NakshaClient) async throws -> JobID {
+        var request = Naksha_V1_SubmitJobRequest()
+        request.graph = "noop"
+        return JobID(rawValue: try await client.submitJob(request).jobID)
     }
 
     static func submitUntilAccepted(_ server: String) async throws -> JobID {

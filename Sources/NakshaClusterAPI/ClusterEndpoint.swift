@@ -50,6 +50,14 @@ public distributed actor ClusterEndpoint: RemoteCallable {
         try await backend.complete(completion)
     }
 
+    /// Several completions in as few log entries as fit (256 a entry): one answer per
+    /// completion, in order. Throws only when the batch's outcome is unknown (not the leader,
+    /// a timeout): then some may have been recorded, and repeating the batch answers those
+    /// `staleLease`, which means their output is in.
+    public distributed func completeBatch(_ completions: [TaskCompletion]) async throws -> [TaskCompletionResult] {
+        try await backend.completeBatch(completions)
+    }
+
     public distributed func fail(_ failure: TaskFailureReport) async throws {
         try await backend.fail(failure)
     }
@@ -93,6 +101,9 @@ public distributed actor ClusterEndpoint: RemoteCallable {
     }
 
     public static let remoteCalls: [String: RemoteCall<ClusterEndpoint>] = [
+        "$s16NakshaClusterAPI0B8EndpointC13completeBatchySayAA20TaskCompletionResultVGSay0A5State08CompleteG0VGYaKFTE": .returning { endpoint, arguments in
+            try await endpoint.completeBatch(arguments.decodeNextArgument())
+        },
         "$s16NakshaClusterAPI0B8EndpointC8registeryAA15HeartbeatAnswerV0A5State14RegisterWorkerVYaKFTE": .returning { endpoint, arguments in try await endpoint.register(arguments.decodeNextArgument()) },
         "$s16NakshaClusterAPI0B8EndpointC9heartbeatyAA15HeartbeatAnswerVAA06WorkerF0VYaKFTE": .returning { endpoint, arguments in try await endpoint.heartbeat(arguments.decodeNextArgument()) },
         "$s16NakshaClusterAPI0B8EndpointC5leaseySay0A5State14TaskAssignmentVGAA12LeaseRequestVYaKFTE": .returning { endpoint, arguments in try await endpoint.lease(arguments.decodeNextArgument()) },

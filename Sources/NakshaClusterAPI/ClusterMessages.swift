@@ -46,6 +46,20 @@ public struct HeartbeatAnswer: Sendable, Codable, Equatable {
 /// A task's output, under the lease (task and token) it ran with — the state's own command.
 public typealias TaskCompletion = CompleteTask
 
+/// One completion of `completeBatch`: recorded (`errorCode` nil) or refused with the code a
+/// single `complete` would have thrown (`staleLease`: drop the result; `unknownTask`, …).
+public struct TaskCompletionResult: Sendable, Codable, Equatable {
+    public var task: TaskID
+    public var errorCode: String?
+    public var message: String?
+
+    public init(task: TaskID, errorCode: String? = nil, message: String? = nil) {
+        self.task = task
+        self.errorCode = errorCode
+        self.message = message
+    }
+}
+
 /// A task that failed under its lease, classified retryable or not — the state's own command.
 public typealias TaskFailureReport = FailTask
 
@@ -108,6 +122,7 @@ public protocol ClusterBackend: Sendable {
     func heartbeat(_ heartbeat: WorkerHeartbeat) async throws -> HeartbeatAnswer
     func lease(_ request: LeaseRequest) async throws -> [TaskAssignment]
     func complete(_ completion: TaskCompletion) async throws
+    func completeBatch(_ completions: [TaskCompletion]) async throws -> [TaskCompletionResult]
     func fail(_ failure: TaskFailureReport) async throws
     func graph(contentHash: String) async throws -> GraphSourceText
     func deregister(_ worker: WorkerID) async throws

@@ -34,6 +34,13 @@ final class JobMetrics: Sendable {
         case .taskCompleted(let task, _):
             attempt("succeeded")
             finishedIfDone(task.job, state: state)
+        case .tasksCompleted(let outcomes):
+            var jobs: [JobID] = []
+            for outcome in outcomes where outcome.error == nil {
+                attempt("succeeded")
+                if !jobs.contains(outcome.task.job) { jobs.append(outcome.task.job) }
+            }
+            for job in jobs { finishedIfDone(job, state: state) }  // once per job, however many of its tasks finished
         case .taskFailed(let task, let taskState, _, _):
             attempt(taskState == .retrying ? "retrying" : taskState == .deadLettered ? "dead_lettered" : "failed")
             finishedIfDone(task.job, state: state)

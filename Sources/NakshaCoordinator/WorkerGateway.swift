@@ -208,6 +208,52 @@ final class WorkerGateway: ClusterBackend, Sendable {
         _ = seen.withLock { $0.removeValue(forKey: LeaseReference(task: completion.task, token: completion.token)) }
     }
 
+    /// The most completions one `completeBatch` call takes.
+    static let maxBatchCompletions = 4_096
+
+    func completeBatch(_ completions: [TaskCompletion]) async throws -> [TaskCompletionResult] {
+        try await requireLeader()
+        guard completions.count <= Self.maxBatchCompletions else {
+            throw ClusterAPIError(code: "invalidInput", message: "a batch holds at most \(Self.maxBatchCompletions) completions, not \(completions.count)")
+        }
+        var results: [TaskCompletionResult] = []
+        results.reserveCapacity(completions.count)
+        for group in Self.entryGroups(completions) {
+            guard case .tasksCompleted(let outcomes) = try await propose(.completeTasks(group)), outcomes.count == group.count else {
+                throw ClusterAPIError(code: "internal", message: "a batch of completions had an unexpected outcome")
+            }
+            for (completion, outcome) in zip(group, outcomes) {
+                if let error = outcome.error {
+                    results.append(TaskCompletionResult(task: outcome.task, errorCode: HTTPGateway.camelCase("\(error.code)"), message: error.message))
+                } else {
+                    results.append(TaskCompletionResult(task: outcome.task))
+                }
+                _ = seen.withLock { $0.removeValue(forKey: LeaseReference(task: completion.task, token: completion.token)) }
+            }
+        }
+        return results
+    }
+
+    /// Splits completions into entries of at most `ClusterLimits.maxCompletionsPerEntry` and
+    /// about 3 MiB of encoded outputs (under the log's 4 MiB command limit).
+    static func entryGroups(_ completions: [TaskCompletion]) -> [[TaskCompletion]] {
+        var groups: [[TaskCompletion]] = []
+        var current: [TaskCompletion] = []
+        var bytes = 0
+        for completion in completions {
+            let size = ClusterState.encodeCommand(.completeTask(completion)).count
+            if !current.isEmpty, current.count == ClusterLimits.maxCompletionsPerEntry || bytes + size > 3 << 20 {
+                groups.append(current)
+                current = []
+                bytes = 0
+            }
+            current.append(completion)
+            bytes += size
+        }
+        if !current.isEmpty { groups.append(current) }
+        return groups
+    }
+
     func fail(_ failure: TaskFailureReport) async throws {
         try await requireLeader()
         _ = try await propose(.failTask(failure))

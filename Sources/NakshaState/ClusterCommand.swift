@@ -51,6 +51,10 @@ public enum ClusterCommand: Sendable, Hashable, Codable {
     case finishShardMove(FinishShardMove)
     /// Starts the moves that even the map out (`naksha shards rebalance`).
     case rebalanceShards(RebalanceShards)
+    /// Several completions in one entry (a worker finishing a batch of tasks): each is applied
+    /// as `completeTask`, in order, and answered on its own — a stale one is refused without
+    /// affecting the others. 1 … `ClusterLimits.maxCompletionsPerEntry`.
+    case completeTasks([CompleteTask])
 
     /// The command's name, for logs and metrics labels.
     public var name: String {
@@ -76,6 +80,7 @@ public enum ClusterCommand: Sendable, Hashable, Codable {
         case .moveShard: return "move_shard"
         case .finishShardMove: return "finish_shard_move"
         case .rebalanceShards: return "rebalance_shards"
+        case .completeTasks: return "complete_tasks"
         }
     }
 }

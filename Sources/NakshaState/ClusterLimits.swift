@@ -24,3 +24,9 @@ public struct ClusterLimits: Sendable, Hashable, Codable {
         self.maxLeaseBatch = maxLeaseBatch
     }
 }
+
+extension ClusterLimits {
+    /// The most completions one `completeTasks` entry holds (a constant of the log format,
+    /// not a setting: every replica must refuse the same batches).
+    public static let maxCompletionsPerEntry = 256
+}

@@ -35,6 +35,22 @@ public enum ClusterOutcome: Sendable, Hashable, Codable {
     case shardMovesStarted([PlannedShardMove], epoch: UInt64)
     /// The move of a shard finished (`finished` false when it already had).
     case shardMoveFinished(ShardKey, epoch: UInt64, finished: Bool)
+    /// Per completion of a `completeTasks`, in order: accepted (with its job's status) or refused.
+    case tasksCompleted([TaskCompletionOutcome])
+}
+
+/// One completion of a batch: `jobStatus` when it was recorded, `error` when it was refused
+/// (a stale lease, an unknown task, an output over its limit). Exactly one is set.
+public struct TaskCompletionOutcome: Sendable, Hashable, Codable {
+    public var task: TaskID
+    public var jobStatus: JobStatus?
+    public var error: ClusterError?
+
+    public init(task: TaskID, jobStatus: JobStatus? = nil, error: ClusterError? = nil) {
+        self.task = task
+        self.jobStatus = jobStatus
+        self.error = error
+    }
 }
 
 /// One registered graph version.

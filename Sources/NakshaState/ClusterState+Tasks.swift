@@ -11,6 +11,22 @@ extension ClusterState {
         return recordOutput(complete.task, record: record, output: complete.output, usage: complete.usage, context: context)
     }
 
+    mutating func completeTasks(_ completions: [CompleteTask], context: CommandContext) -> ClusterResult {
+        guard (1...ClusterLimits.maxCompletionsPerEntry).contains(completions.count) else {
+            return .failure(ClusterError(.invalidCommand, "a batch holds 1…\(ClusterLimits.maxCompletionsPerEntry) completions, not \(completions.count)"))
+        }
+        var outcomes: [TaskCompletionOutcome] = []
+        outcomes.reserveCapacity(completions.count)
+        for completion in completions {
+            switch completeTask(completion, context: context) {
+            case .success(.taskCompleted(_, let status)): outcomes.append(TaskCompletionOutcome(task: completion.task, jobStatus: status))
+            case .success(let other): outcomes.append(TaskCompletionOutcome(task: completion.task, error: ClusterError(.invalidCommand, "unexpected outcome \(other)")))
+            case .failure(let error): outcomes.append(TaskCompletionOutcome(task: completion.task, error: error))
+            }
+        }
+        return .success(.tasksCompleted(outcomes))
+    }
+
     /// Records a running task's output (a worker's completion under its lease, or a child
     /// job's result) and moves its job on.
     mutating func recordOutput(_ id: TaskID, record: TaskRecord, output: [String: GraphValue], usage: TaskUsage?, context: CommandContext) -> ClusterResult {

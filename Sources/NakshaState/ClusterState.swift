@@ -91,6 +91,7 @@ public struct ClusterState: Sendable, Equatable {
         case .moveShard(let move): return moveShard(move)
         case .finishShardMove(let report): return finishShardMove(report)
         case .rebalanceShards(let request): return rebalanceShards(request)
+        case .completeTasks(let completions): return completeTasks(completions, context: context)
         }
     }
 

@@ -22,6 +22,7 @@ import Testing
             case heartbeat(WorkerHeartbeat)
             case lease(LeaseRequest)
             case complete(TaskCompletion)
+            case completeBatch([TaskCompletion])
             case fail(TaskFailureReport)
             case graph(contentHash: String)
             case deregister(WorkerID)
@@ -69,6 +70,11 @@ import Testing
         }
 
         func complete(_ completion: TaskCompletion) async throws { try record(.complete(completion)) }
+
+        func completeBatch(_ completions: [TaskCompletion]) async throws -> [TaskCompletionResult] {
+            try record(.completeBatch(completions))
+            return Fixtures.batchResults
+        }
 
         func fail(_ failure: TaskFailureReport) async throws { try record(.fail(failure)) }
 
@@ -118,6 +124,7 @@ import Testing
         static let completion = TaskCompletion(
             task: task, token: LeaseToken(rawValue: 41), output: ["summary": .string("two sentences"), "score": .double(0.5)],
             usage: TaskUsage(model: "gpt-4o-mini", promptTokens: 1200, completionTokens: 300, costMicroUSD: 360))
+        static let batchResults = [TaskCompletionResult(task: task), TaskCompletionResult(task: task, errorCode: "staleLease", message: "lease 41 is stale")]
         static let failure = TaskFailureReport(task: task, token: LeaseToken(rawValue: 41), reason: "provider timeout", retryable: true)
         static let throttle = ProviderThrottle(worker: "w-1", provider: "llm.chat:gpt-4o-mini", retryAfterMillis: 7000)
         static let assignmentRequest = ShardAssignmentRequest(worker: "w-1", afterEpoch: 3, waitMillis: 250)
@@ -162,7 +169,7 @@ import Testing
     }
 
     @Test func theTableHasOneEntryPerDistributedFunction() {
-        #expect(ClusterEndpoint.remoteCalls.count == 12)
+        #expect(ClusterEndpoint.remoteCalls.count == 13)
         #expect(ClusterEndpoint.remoteCalls.count == Function.allCases.count)
     }
 
@@ -172,6 +179,7 @@ import Testing
             #expect(try await endpoint.heartbeat(Fixtures.heartbeat) == Fixtures.stopSecondLease)
             #expect(try await endpoint.lease(Fixtures.leaseRequest) == [Fixtures.assignment])
             try await endpoint.complete(Fixtures.completion)
+            #expect(try await endpoint.completeBatch([Fixtures.completion, Fixtures.completion]) == Fixtures.batchResults)
             try await endpoint.fail(Fixtures.failure)
             #expect(try await endpoint.graph(contentHash: "5f1c0e") == Fixtures.graphSource)
             try await endpoint.deregister("w-1")
@@ -187,6 +195,7 @@ import Testing
                     .heartbeat(Fixtures.heartbeat),
                     .lease(Fixtures.leaseRequest),
                     .complete(Fixtures.completion),
+                    .completeBatch([Fixtures.completion, Fixtures.completion]),
                     .fail(Fixtures.failure),
                     .graph(contentHash: "5f1c0e"),
                     .deregister("w-1"),
@@ -201,7 +210,7 @@ import Testing
 
     /// The distributed functions, for a table of the error each one carries back.
     enum Function: String, CaseIterable, Sendable {
-        case register, heartbeat, lease, complete, fail, graph, deregister, throttle, shardAssignments, shardReady, vectorUpsert, vectorQuery
+        case register, heartbeat, lease, complete, completeBatch, fail, graph, deregister, throttle, shardAssignments, shardReady, vectorUpsert, vectorQuery
 
         func call(_ endpoint: ClusterEndpoint) async throws {
             switch self {
@@ -209,6 +218,7 @@ import Testing
             case .heartbeat: _ = try await endpoint.heartbeat(Fixtures.heartbeat)
             case .lease: _ = try await endpoint.lease(Fixtures.leaseRequest)
             case .complete: try await endpoint.complete(Fixtures.completion)
+            case .completeBatch: _ = try await endpoint.completeBatch([Fixtures.completion])
             case .fail: try await endpoint.fail(Fixtures.failure)
             case .graph: _ = try await endpoint.graph(contentHash: "5f1c0e")
             case .deregister: try await endpoint.deregister("w-1")

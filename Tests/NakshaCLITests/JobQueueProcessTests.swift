@@ -189,7 +189,15 @@ import FoundationNetworking
         let beat = try await endpoint.heartbeat(WorkerHeartbeat(worker: "w1", leases: [abandoned.lease, retried.lease]))
         #expect(beat.stop == [abandoned.lease])
 
-        try await endpoint.complete(TaskCompletion(task: retried.task, token: retried.token, output: ["summary": .string("two sentences")]))
+        // A batch in one log entry: the stale lease refused, the current one recorded, and its
+        // repetition refused (the output is recorded once), each answered on its own.
+        let results = try await endpoint.completeBatch([
+            TaskCompletion(task: abandoned.task, token: abandoned.token, output: ["summary": .string("late")]),
+            TaskCompletion(task: retried.task, token: retried.token, output: ["summary": .string("two sentences")]),
+            TaskCompletion(task: retried.task, token: retried.token, output: ["summary": .string("again")]),
+        ])
+        #expect(results.map(\.errorCode) == [ClusterAPIError.staleLease, nil, ClusterAPIError.staleLease], "\(results)")
+        #expect(results.map(\.task) == [abandoned.task, retried.task, retried.task])
         let job = try #require(await Self.send("GET", cluster.http(3), "/v1/jobs/\(id)"))
         #expect(job.json["status"] as? String == "succeeded")
         let tasks = try #require(job.json["tasks"] as? [[String: Any]])

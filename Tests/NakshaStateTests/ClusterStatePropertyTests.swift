@@ -55,12 +55,13 @@ import Testing
         let minimums = [
             "submit_job": 200, "lease_tasks": 200, "complete_task": 200, "fail_task": 40, "expire_leases": 40,
             "cancel_job": 20, "resume_job": 10, "register_worker": 30, "deregister_worker": 5, "evict_jobs": 10,
-            "set_key_concurrency": 10, "set_provider_rate": 5, "throttle_provider": 5,
+            "set_key_concurrency": 10, "set_provider_rate": 5, "throttle_provider": 5, "complete_tasks": 60, "complete_tasks_item": 100,
         ]
         for (kind, minimum) in minimums.sorted(by: { $0.key < $1.key }) {
             #expect((total.accepted[kind] ?? 0) >= minimum, "only \(total.accepted[kind] ?? 0) accepted \(kind) commands")
         }
         #expect((total.refused["complete_task"] ?? 0) >= 20, "stale completions exercised")
+        #expect((total.refused["complete_tasks_item"] ?? 0) >= 10, "stale and repeated completions inside batches exercised")
         #expect((total.refused["submit_job"] ?? 0) >= 5, "idempotency conflicts exercised")
         #expect(total.idempotentHits >= 20)
         #expect(total.retries >= 20)
@@ -167,6 +168,13 @@ import Testing
                     #expect(!model.completed.contains(id), "task \(id) recorded twice")
                     model.completed.insert(id)
                 }
+            case .tasksCompleted(let outcomes):
+                tally.accepted["complete_tasks_item", default: 0] += outcomes.filter { $0.error == nil }.count
+                tally.refused["complete_tasks_item", default: 0] += outcomes.filter { $0.error != nil }.count
+                for outcome in outcomes where outcome.error == nil && state.task(outcome.task)?.state == .succeeded {
+                    #expect(!model.completed.contains(outcome.task), "task \(outcome.task) recorded twice (in a batch)")
+                    model.completed.insert(outcome.task)
+                }
             case .taskFailed(_, let state, _, _):
                 if state == .retrying { tally.retries += 1 }
                 if state == .deadLettered { tally.deadLetters += 1 }
@@ -256,7 +264,17 @@ import Testing
             case 1: output = output.mapValues { _ in .string(String(repeating: "x", count: 300)) }
             default: break
             }
-            return .completeTask(CompleteTask(task: lease.task, token: lease.token, output: output))
+            let completion = CompleteTask(task: lease.task, token: lease.token, output: output)
+            if generator.next(below: 3) == 0 {
+                // A batch: more current (or stale, or repeated) leases completed in one entry.
+                var batch = [completion]
+                for _ in 0..<generator.next(below: 4) {
+                    guard let other = generator.next(below: 5) == 0 ? pick(model.granted) : pick(leases), let otherTask = state.task(other.task) else { continue }
+                    batch.append(CompleteTask(task: other.task, token: other.token, output: Graphs.output(for: otherTask.node)))
+                }
+                return .completeTasks(batch)
+            }
+            return .completeTask(completion)
         case 62..<72:
             guard let lease = pick(leases) else { return .expireLeases(nil) }
             return .failTask(FailTask(task: lease.task, token: lease.token, reason: "boom", retryable: generator.next(below: 6) != 0))

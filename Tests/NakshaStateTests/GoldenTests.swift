@@ -58,6 +58,10 @@ import Testing
         .moveShard(MoveShard(collection: "docs", shard: 5, from: "naksha-worker-1", to: "naksha-worker-4")),
         .finishShardMove(FinishShardMove(collection: "docs", shard: 5, to: "naksha-worker-4")),
         .rebalanceShards(RebalanceShards(maxMoves: 8)),
+        .completeTasks([
+            CompleteTask(task: task, token: token, output: ["docs": "d"]),
+            CompleteTask(task: TaskID(job: JobID(rawValue: 10), number: 1), token: LeaseToken(rawValue: 13), output: [:]),
+        ]),
     ]
 
     /// A number per case: adding a case to `ClusterCommand` fails to compile here until it
@@ -85,12 +89,13 @@ import Testing
         case .moveShard: return 18
         case .finishShardMove: return 19
         case .rebalanceShards: return 20
+        case .completeTasks: return 21
         }
     }
 
     @Test func everyCommandCaseHasAGoldenFile() {
         #expect(Self.commands.map(Self.commandCase) == Array(0..<Self.commands.count))
-        #expect(Self.commands.count == 21)
+        #expect(Self.commands.count == 22)
     }
 
     @Test(arguments: commands)
@@ -148,12 +153,20 @@ import Testing
                 .shardMovesStarted([PlannedShardMove(key: ShardKey(collection: "docs", shard: 5), from: "naksha-worker-1", to: "naksha-worker-4")], epoch: 9))
         ),
         ("shard_move_finished", .success(.shardMoveFinished(ShardKey(collection: "docs", shard: 5), epoch: 10, finished: true))),
+        (
+            "tasks_completed",
+            .success(
+                .tasksCompleted([
+                    TaskCompletionOutcome(task: task, jobStatus: .succeeded),
+                    TaskCompletionOutcome(task: TaskID(job: JobID(rawValue: 10), number: 1), error: ClusterError(.staleLease, "lease 13 is stale")),
+                ]))
+        ),
         ("failure", .failure(ClusterError(.staleLease, "lease 12 of task 9.2 is no longer valid (it is succeeded); drop the result"))),
     ]
 
     /// A number per outcome case (a new case fails to compile here until it has a golden file).
     static func resultCase(_ result: ClusterResult) -> Int {
-        guard case .success(let outcome) = result else { return 19 }
+        guard case .success(let outcome) = result else { return 20 }
         switch outcome {
         case .graphRegistered: return 0
         case .graphConcurrencySet: return 1
@@ -174,12 +187,13 @@ import Testing
         case .collectionDropped: return 16
         case .shardMovesStarted: return 17
         case .shardMoveFinished: return 18
+        case .tasksCompleted: return 19
         }
     }
 
     @Test func everyResultCaseHasAGoldenFile() {
         // Every case once (tasks_leased twice: with and without a provider), the failure last.
-        #expect(Self.results.map { Self.resultCase($0.result) } == Array(0..<12) + [12, 13, 14, 3, 15, 16, 17, 18, 19])
+        #expect(Self.results.map { Self.resultCase($0.result) } == Array(0..<12) + [12, 13, 14, 3, 15, 16, 17, 18, 19, 20])
     }
 
     @Test func resultBytesMatchTheirGoldenFiles() throws {

@@ -6,12 +6,13 @@
 # Lite serves FLAT only), so recall is equal at 1.0. Prints each round and the same-round
 # ratios; the last line is JSON.
 # Usage: benchmarks/peers/vector-serving.sh [ROUNDS]
-# Environment: N=200000 D=384 Q=1000 K=10 SHARDS=8 CONCURRENCY=8 INDEX=flat PY=/tmp/milvusvenv/bin/python
+# Environment: N=200000 D=384 Q=1000 K=10 SHARDS=8 CONCURRENCY=8 INDEX=flat BATCH=100 PY=/tmp/milvusvenv/bin/python
+#   BATCH: queries per Naksha call (as Milvus's batched search of 100; 1 asks one query per call).
 #   REUSE=1 keeps the dataset and the Milvus Lite file of an earlier run (its load takes minutes).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROUNDS=${1:-5}
-N=${N:-200000}; D=${D:-384}; Q=${Q:-1000}; K=${K:-10}; SHARDS=${SHARDS:-8}; CONCURRENCY=${CONCURRENCY:-8}; INDEX=${INDEX:-flat}; REUSE=${REUSE:-0}
+N=${N:-200000}; D=${D:-384}; Q=${Q:-1000}; K=${K:-10}; SHARDS=${SHARDS:-8}; CONCURRENCY=${CONCURRENCY:-8}; INDEX=${INDEX:-flat}; REUSE=${REUSE:-0}; BATCH=${BATCH:-100}
 PY=${PY:-/tmp/milvusvenv/bin/python}
 NAKSHA=${NAKSHA:-.build/release/naksha}
 DIR=${DIR:-/tmp/naksha-vector-serving}
@@ -27,7 +28,7 @@ trap '"$NAKSHA" dev stop --data-dir "$DIR/dev" > /dev/null 2>&1 || true' EXIT
 [[ $REUSE == 1 && -e $DIR/milvus.db ]] || "$PY" benchmarks/peers/vector_serving.py milvus-load --dir "$DIR" --dimension "$D" --k "$K"
 rows=()
 for round in $(seq 1 "$ROUNDS"); do
-    naksha=$("$NAKSHA" bench vectors --phase query --dir "$DIR" --dimension "$D" --k "$K" --concurrency "$CONCURRENCY" --server "$SERVERS")
+    naksha=$("$NAKSHA" bench vectors --phase query --dir "$DIR" --dimension "$D" --k "$K" --concurrency "$CONCURRENCY" --batch "$BATCH" --server "$SERVERS")
     milvus=$("$PY" benchmarks/peers/vector_serving.py milvus-query --dir "$DIR" --dimension "$D" --k "$K")
     row=$(python3 - "$round" "$naksha" "$milvus" <<'PY'
 import json, sys
