@@ -9,9 +9,10 @@ NAKSHA := .build/debug/naksha
 # otherwise occupy Swift's cooperative threads (one per core) and starve the network
 # suites' timers and deadlines.
 PURE_SUITES := ^(NakshaCoreTests|NakshaWireTests|RaftCoreTests|NakshaSimulationTests|NakshaGraphTests|NakshaVectorTests|NakshaStateTests|NakshaClusterAPITests)\.
-# The Postgres suites come next, alone too: bulk COPY tests encode and compare millions of
+# The Postgres suites (and the worker replicas', which apply thousands of HNSW inserts) come
+# next, alone too: bulk COPY tests encode and compare millions of
 # floats on a cooperative thread for seconds, which starved the actor suites' deadlines.
-STORE_SUITES := ^NakshaStoreTests\.
+STORE_SUITES := ^(NakshaStoreTests\.|NakshaCLITests\.ShardReplicaTests)
 # The client protocol's suites run alone as well: a 100,000-input fuzz run and 1,000
 # concurrent calls would starve the actor suites' deadlines.
 PROTOCOL_SUITES := ^NakshaProtocolTests\.
