@@ -104,10 +104,11 @@ struct ShardsCommand: AsyncParsableCommand {
                 }
                 print("shard map epoch \(map.epoch)")
                 for shard in map.shards {
-                    let workers = shard.workers.isEmpty ? "(no worker registered)" : shard.workers.joined(separator: ", ")
+                    let workers = shard.workers.isEmpty ? (shard.refusedBy.isEmpty ? "(no worker registered)" : "(no worker with room)") : shard.workers.joined(separator: ", ")
                     let move = shard.movingTo.isEmpty ? "" : "  moving \(shard.movingFrom) → \(shard.movingTo)"
                     print("  \(shard.collection)/\(shard.shard)".padding(toLength: 28, withPad: " ", startingAt: 0) + workers
-                        + (shard.underReplicated ? "  under-replicated" : "") + move)
+                        + (shard.underReplicated ? "  under-replicated" : "") + move
+                        + (shard.refusedBy.isEmpty ? "" : "  refused by \(shard.refusedBy.joined(separator: ", ")) (memory budget)"))
                 }
                 print("WORKER".padding(toLength: 20, withPad: " ", startingAt: 0) + "REPLICAS  READY  LOADING  REFUSED  VECTORS     MEMORY USED / BUDGET")
                 for worker in map.workers {

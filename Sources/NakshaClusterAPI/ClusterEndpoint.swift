@@ -7,7 +7,8 @@ import NakshaState
 /// `cluster` on the coordinator's peer port. Workers resolve it on the leader (a follower
 /// answers `ClusterAPIError.notLeader` with the leader's address) and call:
 /// `register`, `heartbeat`, `lease` (a long-poll for a batch), `complete`, `fail`, `graph`,
-/// `deregister`, `throttle`, `shardAssignments`, `shardReady`, `vectorUpsert` and `vectorQuery`.
+/// `deregister`, `throttle`, `shardAssignments`, `shardReady`, `shardRefused`, `vectorUpsert`, `vectorQuery`
+/// and `completeBatch`.
 ///
 /// It lives in this shared module so that workers never import the coordinator. Its
 /// dispatch table (`remoteCalls`) maps each function's mangled name; `ClusterEndpointTests`
@@ -89,6 +90,12 @@ public distributed actor ClusterEndpoint: RemoteCallable {
         try await backend.shardReady(report)
     }
 
+    /// A replica the worker refused (over its memory budget): the leader takes it off the
+    /// worker and places it on another (`refuseShardReplica`).
+    public distributed func shardRefused(_ report: ShardRefusalReport) async throws {
+        try await backend.shardRefused(report)
+    }
+
     /// Writes vectors into a sharded collection through the coordinator's router (any
     /// coordinator serves it). `unknownCollection` when the shard map has no such collection.
     public distributed func vectorUpsert(_ call: VectorUpsertCall) async throws -> VectorWriteResult {
@@ -114,6 +121,9 @@ public distributed actor ClusterEndpoint: RemoteCallable {
         "$s16NakshaClusterAPI0B8EndpointC8throttleyyAA16ProviderThrottleVYaKFTE": .void { endpoint, arguments in try await endpoint.throttle(arguments.decodeNextArgument()) },
         "$s16NakshaClusterAPI0B8EndpointC16shardAssignmentsyAA05ShardF0VAA0G17AssignmentRequestVYaKFTE": .returning { endpoint, arguments in
             try await endpoint.shardAssignments(arguments.decodeNextArgument())
+        },
+        "$s16NakshaClusterAPI0B8EndpointC12shardRefusedyyAA18ShardRefusalReportVYaKFTE": .void { endpoint, arguments in
+            try await endpoint.shardRefused(arguments.decodeNextArgument())
         },
         "$s16NakshaClusterAPI0B8EndpointC10shardReadyyyAA05ShardF6ReportVYaKFTE": .void { endpoint, arguments in
             try await endpoint.shardReady(arguments.decodeNextArgument())

@@ -129,6 +129,7 @@ public protocol ClusterBackend: Sendable {
     func throttle(_ report: ProviderThrottle) async throws
     func shardAssignments(_ request: ShardAssignmentRequest) async throws -> ShardAssignments
     func shardReady(_ report: ShardReadyReport) async throws
+    func shardRefused(_ report: ShardRefusalReport) async throws
     func vectorUpsert(_ call: VectorUpsertCall) async throws -> VectorWriteResult
     func vectorQuery(_ call: VectorQueryCall) async throws -> VectorQueryAnswer
 }

@@ -55,6 +55,7 @@ extension ClientProtocol {
                 item.underReplicated = placement.workers.count < (map.collections[placement.key.collection]?.replicas ?? 0)
                 item.movingFrom = placement.move?.from.rawValue ?? ""
                 item.movingTo = placement.move?.to.rawValue ?? ""
+                item.refusedBy = (placement.refusedBy ?? []).map(\.rawValue)
                 return item
             }
             let counts = map.replicaCounts

@@ -54,7 +54,7 @@ final class JobMetrics: Sendable {
         case .workersRemoved(_, let tasks):
             for task in tasks { finishedIfDone(task.job, state: state) }
         case .graphRegistered, .graphConcurrencySet, .tasksLeased, .jobResumed, .workerRegistered, .jobsEvicted, .keyConcurrencySet,
-            .providerRateSet, .providerThrottled, .collectionCreated, .collectionDropped, .shardMovesStarted, .shardMoveFinished:
+            .providerRateSet, .providerThrottled, .collectionCreated, .collectionDropped, .shardMovesStarted, .shardMoveFinished, .shardReplicaRefused:
             break
         }
     }

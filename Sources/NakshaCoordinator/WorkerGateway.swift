@@ -172,6 +172,24 @@ final class WorkerGateway: ClusterBackend, Sendable {
         }
     }
 
+    func shardRefused(_ report: ShardRefusalReport) async throws {
+        try await requireLeader()
+        heard(from: report.worker)
+        let key = ShardKey(collection: report.collection, shard: report.shard)
+        let holds = await coordinator.localState { $0.shards.placement(of: key)?.holders.contains(report.worker) } ?? nil
+        guard holds == true else { return }  // taken off it already
+        let outcome = try await propose(
+            .refuseShardReplica(RefuseShardReplica(worker: report.worker, collection: report.collection, shard: report.shard, reason: report.reason)))
+        if case .shardReplicaRefused(_, let epoch, let replacement, true) = outcome {
+            coordinator.logger.warning(
+                "shard replica refused by its worker; placed elsewhere",
+                metadata: [
+                    "shard": "\(key)", "worker": "\(report.worker)", "reason": "\(report.reason)", "epoch": "\(epoch)",
+                    "placed_on": "\(replacement.map(\.rawValue) ?? "none: the shard is under-replicated until a worker with room joins")",
+                ])
+        }
+    }
+
     func lease(_ request: LeaseRequest) async throws -> [TaskAssignment] {
         try await requireLeader()
         heard(from: request.worker)

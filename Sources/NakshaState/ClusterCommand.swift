@@ -55,6 +55,9 @@ public enum ClusterCommand: Sendable, Hashable, Codable {
     /// as `completeTask`, in order, and answered on its own — a stale one is refused without
     /// affecting the others. 1 … `ClusterLimits.maxCompletionsPerEntry`.
     case completeTasks([CompleteTask])
+    /// A worker could not hold a replica placed on it (over its memory budget): the replica
+    /// is placed elsewhere, never again on that worker while it keeps its budget.
+    case refuseShardReplica(RefuseShardReplica)
 
     /// The command's name, for logs and metrics labels.
     public var name: String {
@@ -81,6 +84,7 @@ public enum ClusterCommand: Sendable, Hashable, Codable {
         case .finishShardMove: return "finish_shard_move"
         case .rebalanceShards: return "rebalance_shards"
         case .completeTasks: return "complete_tasks"
+        case .refuseShardReplica: return "refuse_shard_replica"
         }
     }
 }

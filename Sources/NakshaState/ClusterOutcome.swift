@@ -37,6 +37,9 @@ public enum ClusterOutcome: Sendable, Hashable, Codable {
     case shardMoveFinished(ShardKey, epoch: UInt64, finished: Bool)
     /// Per completion of a `completeTasks`, in order: accepted (with its job's status) or refused.
     case tasksCompleted([TaskCompletionOutcome])
+    /// A refused replica left its worker (`removed` false when it already had), at `epoch`;
+    /// `replacedBy` is the worker it was placed on instead, nil when none could take it.
+    case shardReplicaRefused(ShardKey, epoch: UInt64, replacedBy: WorkerID?, removed: Bool)
 }
 
 /// One completion of a batch: `jobStatus` when it was recorded, `error` when it was refused

@@ -140,10 +140,13 @@ extension ClusterState {
             return .failure(ClusterError(.invalidCommand, "a worker needs a non-empty id and a capacity of at least 1"))
         }
         let joined = workers[register.worker] == nil
+        let budgetChanged = workers[register.worker].map { $0.memoryBudgetBytes != register.memoryBudgetBytes } ?? false
         let registered = workers[register.worker]?.registeredMillis ?? context.timestampMillis
         workers[register.worker] = WorkerRecord(
             id: register.worker, capacity: register.capacity, labels: register.labels,
             memoryBudgetBytes: register.memoryBudgetBytes, registeredMillis: registered, shardAddress: register.shardAddress)
+        // A worker back with another budget (or new) may hold what it refused before.
+        if (joined || budgetChanged) && shardMap.forgetRefusals(of: register.worker) { shardMap.epoch += 1 }
         replaceShards(removing: [], rebalance: joined)
         return .success(.workerRegistered(register.worker))
     }

@@ -92,6 +92,7 @@ public struct ClusterState: Sendable, Equatable {
         case .finishShardMove(let report): return finishShardMove(report)
         case .rebalanceShards(let request): return rebalanceShards(request)
         case .completeTasks(let completions): return completeTasks(completions, context: context)
+        case .refuseShardReplica(let refusal): return refuseShardReplica(refusal)
         }
     }
 

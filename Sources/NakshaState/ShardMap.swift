@@ -83,6 +83,10 @@ public struct ShardPlacement: Sendable, Hashable, Codable {
     public internal(set) var workers: [WorkerID]
     /// The move in progress, at most one per shard (absent from the encoding when nil).
     public internal(set) var move: ShardMove?
+    /// Workers that refused this shard's replica (over their memory budget): never placed
+    /// here again or moved to by a rebalance, until they register anew or with another budget,
+    /// or an operator moves the shard there (absent from the encoding when nil).
+    public internal(set) var refusedBy: [WorkerID]?
 
     /// The workers that hold or are loading a replica: `workers` and a move's target.
     public var holders: [WorkerID] { workers + (move.map { [$0.to] } ?? []) }
@@ -169,6 +173,7 @@ public struct ShardMap: Sendable, Hashable, Codable {
                     guard (counts[source] ?? 0) - (counts[target] ?? 0) >= 2 else { break }
                     if let position = placements.indices.first(where: { position in
                         !moving.contains(position) && placements[position].workers.contains(source) && !placements[position].holders.contains(target)
+                            && placements[position].refusedBy?.contains(target) != true
                     }) {
                         chosen = (position, source, target)
                         break search
@@ -214,8 +219,8 @@ public struct ShardMap: Sendable, Hashable, Codable {
         for position in placements.indices {
             guard let spec = collections[placements[position].key.collection] else { continue }
             while placements[position].workers.count < spec.replicas {
-                let holders = Set(placements[position].holders)
-                let candidates = workers.filter { !holders.contains($0.id) }
+                let excluded = Set(placements[position].holders + (placements[position].refusedBy ?? []))
+                let candidates = workers.filter { !excluded.contains($0.id) }
                 guard
                     let chosen = candidates.min(by: { left, right in
                         let (l, r) = (counts[left.id] ?? 0, counts[right.id] ?? 0)
@@ -241,6 +246,36 @@ public struct ShardMap: Sendable, Hashable, Codable {
         for position in placements.indices where placements[position].holders.contains(where: gone.contains) {
             placements[position].workers.removeAll(where: gone.contains)
             if let move = placements[position].move, gone.contains(move.to) || gone.contains(move.from) { placements[position].move = nil }
+            changed = true
+        }
+        return changed
+    }
+
+    /// `worker` refused `key`'s replica: it leaves the placement (a move to or from it is
+    /// abandoned) and is remembered in `refusedBy`. False when it held no replica of `key`.
+    mutating func refuse(_ key: ShardKey, by worker: WorkerID) -> Bool {
+        guard let position = placements.firstIndex(where: { $0.key == key }), placements[position].holders.contains(worker) else { return false }
+        placements[position].workers.removeAll { $0 == worker }
+        if let move = placements[position].move, move.to == worker || move.from == worker { placements[position].move = nil }
+        var refused = placements[position].refusedBy ?? []
+        if !refused.contains(worker) { refused.append(worker) }
+        placements[position].refusedBy = refused
+        return true
+    }
+
+    mutating func forgetRefusal(of worker: WorkerID, for key: ShardKey) {
+        guard let position = placements.firstIndex(where: { $0.key == key }) else { return }
+        placements[position].refusedBy?.removeAll { $0 == worker }
+        if placements[position].refusedBy?.isEmpty == true { placements[position].refusedBy = nil }
+    }
+
+    /// Forgets `worker`'s refusals (it registered anew, or with another memory budget); true
+    /// when there were any.
+    mutating func forgetRefusals(of worker: WorkerID) -> Bool {
+        var changed = false
+        for position in placements.indices where placements[position].refusedBy?.contains(worker) == true {
+            placements[position].refusedBy?.removeAll { $0 == worker }
+            if placements[position].refusedBy?.isEmpty == true { placements[position].refusedBy = nil }
             changed = true
         }
         return changed
@@ -292,6 +327,21 @@ public struct RebalanceShards: Sendable, Hashable, Codable {
     public var maxMoves: Int?
 
     public init(maxMoves: Int? = nil) { self.maxMoves = maxMoves }
+}
+
+/// A worker could not hold a replica it was given (`reason`: over its memory budget).
+public struct RefuseShardReplica: Sendable, Hashable, Codable {
+    public var worker: WorkerID
+    public var collection: String
+    public var shard: Int
+    public var reason: String
+
+    public init(worker: WorkerID, collection: String, shard: Int, reason: String) {
+        self.worker = worker
+        self.collection = collection
+        self.shard = shard
+        self.reason = reason
+    }
 }
 
 /// `createCollection`'s argument.
@@ -386,6 +436,7 @@ extension ClusterState {
         }
         let planned = PlannedShardMove(key: key, from: from, to: request.to)
         guard shardMap.start(planned) else { return .failure(ClusterError(.invalidCommand, "shard \(key) cannot move from \(from) to \(request.to)")) }
+        shardMap.forgetRefusal(of: request.to, for: key)  // an operator's explicit choice
         shardMap.epoch += 1
         return .success(.shardMovesStarted([planned], epoch: shardMap.epoch))
     }
@@ -403,6 +454,21 @@ extension ClusterState {
         }
         shardMap.epoch += 1
         return .success(.shardMoveFinished(key, epoch: shardMap.epoch, finished: true))
+    }
+
+    /// A worker refused a replica: it is taken off the worker and placed on another that has
+    /// not refused it, in this entry (or the shard stays under-replicated until one joins).
+    mutating func refuseShardReplica(_ refusal: RefuseShardReplica) -> ClusterResult {
+        let key = ShardKey(collection: refusal.collection, shard: refusal.shard)
+        guard shardMap.placement(of: key) != nil else { return .failure(ClusterError(.unknownCollection, "no shard \(key)")) }
+        guard shardMap.refuse(key, by: refusal.worker) else {
+            return .success(.shardReplicaRefused(key, epoch: shardMap.epoch, replacedBy: nil, removed: false))  // already off it
+        }
+        let before = shardMap.placement(of: key)?.workers ?? []
+        _ = shardMap.fill(workers: shardWorkers)
+        shardMap.epoch += 1
+        let replacement = shardMap.placement(of: key)?.workers.first { !before.contains($0) }
+        return .success(.shardReplicaRefused(key, epoch: shardMap.epoch, replacedBy: replacement, removed: true))
     }
 
     mutating func rebalanceShards(_ request: RebalanceShards) -> ClusterResult {

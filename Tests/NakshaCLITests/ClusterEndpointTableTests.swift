@@ -29,6 +29,7 @@ import Testing
             case throttle(ProviderThrottle)
             case shardAssignments(ShardAssignmentRequest)
             case shardReady(ShardReadyReport)
+            case shardRefused(ShardRefusalReport)
             case vectorUpsert(VectorUpsertCall)
             case vectorQuery(VectorQueryCall)
         }
@@ -94,6 +95,8 @@ import Testing
 
         func shardReady(_ report: ShardReadyReport) async throws { try record(.shardReady(report)) }
 
+        func shardRefused(_ report: ShardRefusalReport) async throws { try record(.shardRefused(report)) }
+
         func vectorUpsert(_ call: VectorUpsertCall) async throws -> VectorWriteResult {
             try record(.vectorUpsert(call))
             return Fixtures.written
@@ -129,6 +132,7 @@ import Testing
         static let throttle = ProviderThrottle(worker: "w-1", provider: "llm.chat:gpt-4o-mini", retryAfterMillis: 7000)
         static let assignmentRequest = ShardAssignmentRequest(worker: "w-1", afterEpoch: 3, waitMillis: 250)
         static let ready = ShardReadyReport(worker: "w-1", collection: "docs", shard: 5)
+        static let refused = ShardRefusalReport(worker: "w-1", collection: "docs", shard: 6, reason: "memory budget")
         static let upsert = VectorUpsertCall(collection: "docs", ids: ["a", "b"], vectors: [[1, 2], [3, -4.5]], payloadJSON: [#"{"metadata":{"n":1}}"#, nil])
         static let written = VectorWriteResult(count: 2, sequences: [0: 7, 3: 12])
         static let query = VectorQueryCall(collection: "docs", vector: [1, 2], k: 3, filterJSON: #"{"n":1}"#, readYourWrites: true)
@@ -169,7 +173,7 @@ import Testing
     }
 
     @Test func theTableHasOneEntryPerDistributedFunction() {
-        #expect(ClusterEndpoint.remoteCalls.count == 13)
+        #expect(ClusterEndpoint.remoteCalls.count == 14)
         #expect(ClusterEndpoint.remoteCalls.count == Function.allCases.count)
     }
 
@@ -186,6 +190,7 @@ import Testing
             try await endpoint.throttle(Fixtures.throttle)
             #expect(try await endpoint.shardAssignments(Fixtures.assignmentRequest) == Fixtures.assignments)
             try await endpoint.shardReady(Fixtures.ready)
+            try await endpoint.shardRefused(Fixtures.refused)
             #expect(try await endpoint.vectorUpsert(Fixtures.upsert) == Fixtures.written)
             #expect(try await endpoint.vectorQuery(Fixtures.query) == Fixtures.answer)
 
@@ -202,6 +207,7 @@ import Testing
                     .throttle(Fixtures.throttle),
                     .shardAssignments(Fixtures.assignmentRequest),
                     .shardReady(Fixtures.ready),
+                    .shardRefused(Fixtures.refused),
                     .vectorUpsert(Fixtures.upsert),
                     .vectorQuery(Fixtures.query),
                 ])
@@ -210,7 +216,7 @@ import Testing
 
     /// The distributed functions, for a table of the error each one carries back.
     enum Function: String, CaseIterable, Sendable {
-        case register, heartbeat, lease, complete, completeBatch, fail, graph, deregister, throttle, shardAssignments, shardReady, vectorUpsert, vectorQuery
+        case register, heartbeat, lease, complete, completeBatch, fail, graph, deregister, throttle, shardAssignments, shardReady, shardRefused, vectorUpsert, vectorQuery
 
         func call(_ endpoint: ClusterEndpoint) async throws {
             switch self {
@@ -225,6 +231,7 @@ import Testing
             case .throttle: try await endpoint.throttle(Fixtures.throttle)
             case .shardAssignments: _ = try await endpoint.shardAssignments(Fixtures.assignmentRequest)
             case .shardReady: try await endpoint.shardReady(Fixtures.ready)
+            case .shardRefused: try await endpoint.shardRefused(Fixtures.refused)
             case .vectorUpsert: _ = try await endpoint.vectorUpsert(Fixtures.upsert)
             case .vectorQuery: _ = try await endpoint.vectorQuery(Fixtures.query)
             }

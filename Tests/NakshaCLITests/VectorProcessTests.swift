@@ -175,7 +175,7 @@ import Testing
         #expect(await Self.query(cluster, queries[0])?.status == 404)
     }
 
-    @Test("a replica over the worker's memory budget is refused and counted, the worker stays up, and queries say they are partial")
+    @Test("a replica over the worker's memory budget is refused and counted, the worker stays up, queries say they are partial, and the map places the replica on a worker with room when one joins")
     func memoryBudgetRefusesAReplica() async throws {
         let postgres = try PostgresServer.start()
         defer { postgres.stop() }
@@ -200,6 +200,25 @@ import Testing
         #expect(text.contains("naksha_worker_shard_refusals_total{reason=\"memory_budget\"} 1"), "\(text.prefix(2000))")
         #expect(await CoordinatorProcessTests.get(workers.http("w1"), "/healthz")?.status == 200, "the worker is still up")
         #expect(workers.log("w1").contains("shard replica refused"))
+
+        // The refusal reached the map: the replica left w1, and a worker with room that joins
+        // receives it (no move from w1 is needed), so queries become complete again.
+        let client = try ClientProtocolProcessTests.client(cluster)
+        defer { Task { await client.close() } }
+        let refused = await CoordinatorProcessTests.waitUntil(timeout: .seconds(20)) {
+            (try? await client.listShards(collection: "papers"))?.shards.first?.refusedBy == ["w1"]
+        }
+        #expect(refused, "the map records w1's refusal")
+        try workers.start("w2", environment: ["DATABASE_URL": postgres.url])
+        let complete = await CoordinatorProcessTests.waitUntil(timeout: .seconds(30)) {
+            answer = await Self.query(cluster, points[0].vector, extra: ["timeout_ms": 1000])
+            return answer?.json["partial"] as? Bool == false
+        }
+        #expect(complete, "\(String(describing: answer))")
+        #expect(Self.ids(answer) == Self.reference(points, points[0].vector, k: 10))
+        #expect(try await client.listShards(collection: "papers").shards.first?.workers == ["w2"])
+        let listing = await Self.cli(["shards", "list", "--server", cluster.clientAddresses.joined(separator: ",")])
+        #expect(listing.output.contains("refused by w1"), "\(listing.output)")
     }
 
     /// Runs the CLI on its own thread (it blocks reading the child's output).

@@ -181,7 +181,7 @@ import Testing
             case .leasesExpired(let ids): tally.leasesExpired += ids.count
             case .jobsEvicted(let ids): model.evicted.formUnion(ids)
             case .graphRegistered, .graphConcurrencySet, .jobCancelled, .jobResumed, .workerRegistered, .workersRemoved, .keyConcurrencySet,
-                .providerRateSet, .providerThrottled, .collectionCreated, .collectionDropped, .shardMovesStarted, .shardMoveFinished:
+                .providerRateSet, .providerThrottled, .collectionCreated, .collectionDropped, .shardMovesStarted, .shardMoveFinished, .shardReplicaRefused:
                 break
             }
         }

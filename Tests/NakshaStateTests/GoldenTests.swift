@@ -62,6 +62,7 @@ import Testing
             CompleteTask(task: task, token: token, output: ["docs": "d"]),
             CompleteTask(task: TaskID(job: JobID(rawValue: 10), number: 1), token: LeaseToken(rawValue: 13), output: [:]),
         ]),
+        .refuseShardReplica(RefuseShardReplica(worker: "naksha-worker-2", collection: "docs", shard: 5, reason: "memory budget: needs 300 MB")),
     ]
 
     /// A number per case: adding a case to `ClusterCommand` fails to compile here until it
@@ -90,12 +91,13 @@ import Testing
         case .finishShardMove: return 19
         case .rebalanceShards: return 20
         case .completeTasks: return 21
+        case .refuseShardReplica: return 22
         }
     }
 
     @Test func everyCommandCaseHasAGoldenFile() {
         #expect(Self.commands.map(Self.commandCase) == Array(0..<Self.commands.count))
-        #expect(Self.commands.count == 22)
+        #expect(Self.commands.count == 23)
     }
 
     @Test(arguments: commands)
@@ -161,12 +163,13 @@ import Testing
                     TaskCompletionOutcome(task: TaskID(job: JobID(rawValue: 10), number: 1), error: ClusterError(.staleLease, "lease 13 is stale")),
                 ]))
         ),
+        ("shard_replica_refused", .success(.shardReplicaRefused(ShardKey(collection: "docs", shard: 5), epoch: 11, replacedBy: "naksha-worker-3", removed: true))),
         ("failure", .failure(ClusterError(.staleLease, "lease 12 of task 9.2 is no longer valid (it is succeeded); drop the result"))),
     ]
 
     /// A number per outcome case (a new case fails to compile here until it has a golden file).
     static func resultCase(_ result: ClusterResult) -> Int {
-        guard case .success(let outcome) = result else { return 20 }
+        guard case .success(let outcome) = result else { return 21 }
         switch outcome {
         case .graphRegistered: return 0
         case .graphConcurrencySet: return 1
@@ -188,12 +191,13 @@ import Testing
         case .shardMovesStarted: return 17
         case .shardMoveFinished: return 18
         case .tasksCompleted: return 19
+        case .shardReplicaRefused: return 20
         }
     }
 
     @Test func everyResultCaseHasAGoldenFile() {
         // Every case once (tasks_leased twice: with and without a provider), the failure last.
-        #expect(Self.results.map { Self.resultCase($0.result) } == Array(0..<12) + [12, 13, 14, 3, 15, 16, 17, 18, 19, 20])
+        #expect(Self.results.map { Self.resultCase($0.result) } == Array(0..<12) + [12, 13, 14, 3, 15, 16, 17, 18, 19, 20, 21])
     }
 
     @Test func resultBytesMatchTheirGoldenFiles() throws {

@@ -133,6 +133,53 @@ import Testing
         #expect(harness.state.shards.placements[0].workers == [holder] && harness.state.shards.placements[0].move == nil)
     }
 
+    @Test func aRefusedReplicaIsPlacedOnAnotherWorkerAndNeverBackUntilTheBudgetChanges() throws {
+        var harness = Harness()
+        harness.apply(.registerWorker(RegisterWorker(worker: "small", capacity: 4, memoryBudgetBytes: 1 << 40, shardAddress: "10.0.0.1:7400")))
+        harness.apply(.createCollection(CreateCollection(Self.spec(shards: 1, replicas: 1))))
+        let key = ShardKey(collection: "docs", shard: 0)
+        #expect(harness.state.shards.placement(of: key)?.workers == ["small"])
+        let refusal = RefuseShardReplica(worker: "small", collection: "docs", shard: 0, reason: "memory budget")
+        let epoch = harness.state.shards.epoch
+
+        // No other worker: the shard is left without a replica (under-replicated), not on the refuser.
+        #expect(harness.apply(.refuseShardReplica(refusal)) == .success(.shardReplicaRefused(key, epoch: epoch + 1, replacedBy: nil, removed: true)))
+        #expect(harness.state.shards.placement(of: key)?.workers == [])
+        #expect(harness.state.shards.placement(of: key)?.refusedBy == ["small"])
+        // Repeated (a retry): nothing changes.
+        #expect(harness.apply(.refuseShardReplica(refusal)) == .success(.shardReplicaRefused(key, epoch: epoch + 1, replacedBy: nil, removed: false)))
+        // Registering again with the same budget (a reconnect) keeps the refusal.
+        harness.apply(.registerWorker(RegisterWorker(worker: "small", capacity: 4, memoryBudgetBytes: 1 << 40, shardAddress: "10.0.0.1:7400")))
+        #expect(harness.state.shards.placement(of: key)?.workers == [])
+
+        // A worker joins: the replica goes there; a rebalance never moves it back to the refuser.
+        harness.addWorker("big", shardAddress: "10.0.0.2:7400")
+        #expect(harness.state.shards.placement(of: key)?.workers == ["big"])
+        harness.apply(.createCollection(CreateCollection(Self.spec("more", shards: 4, replicas: 1))))
+        let plan = harness.state.shards.rebalancePlan(workers: harness.state.shardWorkers)
+        #expect(!plan.contains { $0.key == key && $0.to == "small" }, "\(plan)")
+
+        // Refused by its second worker too: nowhere left.
+        let second = RefuseShardReplica(worker: "big", collection: "docs", shard: 0, reason: "memory budget")
+        guard case .success(.shardReplicaRefused(_, _, nil, true)) = harness.apply(.refuseShardReplica(second)) else {
+            Issue.record("the second refusal")
+            return
+        }
+        #expect(harness.state.shards.placement(of: key)?.refusedBy == ["small", "big"])
+
+        // "small" comes back with another budget: its refusals are forgotten and it is filled again.
+        harness.apply(.registerWorker(RegisterWorker(worker: "small", capacity: 4, memoryBudgetBytes: 1 << 41, shardAddress: "10.0.0.1:7400")))
+        #expect(harness.state.shards.placement(of: key)?.workers == ["small"])
+        #expect(harness.state.shards.placement(of: key)?.refusedBy == ["big"])
+        // An operator's move to a refuser is its explicit choice: the refusal is forgotten.
+        #expect(harness.apply(.moveShard(MoveShard(collection: "docs", shard: 0, to: "big"))).errorCode == nil)
+        #expect(harness.state.shards.placement(of: key)?.refusedBy == nil)
+        #expect(harness.apply(.refuseShardReplica(RefuseShardReplica(worker: "w9", collection: "nope", shard: 0, reason: "x"))).errorCode == .unknownCollection)
+        // The encoding round-trips with refusals.
+        let restored = try ClusterState.decode(harness.state.encoded())
+        #expect(restored.shards == harness.state.shards)
+    }
+
     @Test func aWorkerThatServesNoShardsGetsNoReplicaAndNoMove() throws {
         var harness = Harness()
         harness.addWorker("w0", shardAddress: "10.0.0.1:7400")

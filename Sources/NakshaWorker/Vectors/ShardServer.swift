@@ -60,6 +60,8 @@ actor ShardServer: ShardBackend {
     /// Changes applied to a replica since it was last saved or loaded from a snapshot.
     private var changesSinceSnapshot: [ShardKey: Int] = [:]
     private var savingSnapshots: Set<ShardKey> = []
+    /// Replicas refused for the memory budget whose refusal the map has not taken in yet.
+    private var refusedForMemory: Set<ShardKey> = []
     static let pageSize = 10_000
 
     init(worker: WorkerID, memoryBudgetBytes: UInt64, coldStore: PostgresColdStore?, logger: Logger) {
@@ -116,6 +118,7 @@ actor ShardServer: ShardBackend {
         for key in assigned.keys.sorted() where wanted[key] == nil || wanted[key]?.spec != assigned[key]?.spec {
             assigned[key] = nil
             reservedBytes[key] = nil
+            refusedForMemory.remove(key)
             loadQueue.removeAll { $0 == key }
             if case .ready(let replica) = slots[key] {
                 slots[key] = .draining(replica)
@@ -146,6 +149,7 @@ actor ShardServer: ShardBackend {
                 }
             }
             if shard.joining, case .ready = slots[key] { reportReady(key) }
+            if refusedForMemory.contains(key), case .refused(_, let reason) = slots[key] { reportRefusal(key, reason: reason) }
         }
         reportGauges()
         if !loading, !loadQueue.isEmpty {
@@ -172,6 +176,21 @@ actor ShardServer: ShardBackend {
                 try await connection.call("shardReady", within: .seconds(10)) { try await $0.shardReady(report) }
             } catch {
                 logger.warning("could not report a moved replica ready; retrying at the next map change", metadata: ["shard": "\(key)", "error": "\(error)"])
+            }
+        }
+    }
+
+    /// Tells the leader this worker cannot hold a replica, so it is placed on another worker;
+    /// retried at the next assignment answer while the map still places it here.
+    private func reportRefusal(_ key: ShardKey, reason: String) {
+        guard let connection else { return }
+        let report = ShardRefusalReport(worker: worker, collection: key.collection, shard: key.shard, reason: reason)
+        let logger = self.logger
+        Task {
+            do {
+                try await connection.call("shardRefused", within: .seconds(10)) { try await $0.shardRefused(report) }
+            } catch {
+                logger.warning("could not report a refused replica; retrying at the next map change", metadata: ["shard": "\(key)", "error": "\(error)"])
             }
         }
     }
@@ -353,6 +372,10 @@ actor ShardServer: ShardBackend {
         Counter(label: "naksha_worker_shard_refusals_total", dimensions: [("reason", code)]).increment()
         logger.error("shard replica refused", metadata: ["shard": "\(shard.key)", "reason": "\(reason)", "worker": "\(worker)"])
         reportGauges()
+        if code == "memory_budget" {
+            refusedForMemory.insert(shard.key)
+            reportRefusal(shard.key, reason: reason)
+        }
     }
 
     private func report(_ skipped: [(id: String, error: VectorError)], _ key: ShardKey) {

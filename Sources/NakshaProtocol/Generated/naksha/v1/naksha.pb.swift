@@ -966,6 +966,10 @@ public nonisolated struct Naksha_V1_ShardReplicas: Sendable {
 
   public var movingTo: String = String()
 
+  /// Workers that refused this shard's replica (over their memory budget): it is not placed
+  /// on them again until they register with another budget.
+  public var refusedBy: [String] = []
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -2878,7 +2882,7 @@ nonisolated extension Naksha_V1_ListShardsRequest: SwiftProtobuf.Message, SwiftP
 
 nonisolated extension Naksha_V1_ShardReplicas: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ShardReplicas"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}collection\0\u{1}shard\0\u{1}workers\0\u{3}under_replicated\0\u{3}moving_from\0\u{3}moving_to\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}collection\0\u{1}shard\0\u{1}workers\0\u{3}under_replicated\0\u{3}moving_from\0\u{3}moving_to\0\u{3}refused_by\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2892,6 +2896,7 @@ nonisolated extension Naksha_V1_ShardReplicas: SwiftProtobuf.Message, SwiftProto
       case 4: try { try decoder.decodeSingularBoolField(value: &self.underReplicated) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self.movingFrom) }()
       case 6: try { try decoder.decodeSingularStringField(value: &self.movingTo) }()
+      case 7: try { try decoder.decodeRepeatedStringField(value: &self.refusedBy) }()
       default: break
       }
     }
@@ -2916,6 +2921,9 @@ nonisolated extension Naksha_V1_ShardReplicas: SwiftProtobuf.Message, SwiftProto
     if !self.movingTo.isEmpty {
       try visitor.visitSingularStringField(value: self.movingTo, fieldNumber: 6)
     }
+    if !self.refusedBy.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.refusedBy, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2926,6 +2934,7 @@ nonisolated extension Naksha_V1_ShardReplicas: SwiftProtobuf.Message, SwiftProto
     if lhs.underReplicated != rhs.underReplicated {return false}
     if lhs.movingFrom != rhs.movingFrom {return false}
     if lhs.movingTo != rhs.movingTo {return false}
+    if lhs.refusedBy != rhs.refusedBy {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
