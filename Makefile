@@ -8,11 +8,11 @@ NAKSHA := .build/debug/naksha
 # CPU-bound suites (pure cores, simulation, kernels) run first and alone: they would
 # otherwise occupy Swift's cooperative threads (one per core) and starve the network
 # suites' timers and deadlines.
-PURE_SUITES := ^(NakshaCoreTests|NakshaWireTests|RaftCoreTests|NakshaSimulationTests|NakshaGraphTests|NakshaVectorTests|NakshaStateTests|NakshaClusterAPITests)\.
-# The Postgres suites (and the worker replicas', which apply thousands of HNSW inserts) come
-# next, alone too: bulk COPY tests encode and compare millions of
+# The worker replicas' suite (thousands of HNSW inserts, no deadlines) runs with them.
+PURE_SUITES := ^(NakshaCoreTests|NakshaWireTests|RaftCoreTests|NakshaSimulationTests|NakshaGraphTests|NakshaVectorTests|NakshaStateTests|NakshaClusterAPITests)\.|^NakshaCLITests\.ShardReplicaTests
+# The Postgres suites come next, alone too: bulk COPY tests encode and compare millions of
 # floats on a cooperative thread for seconds, which starved the actor suites' deadlines.
-STORE_SUITES := ^(NakshaStoreTests\.|NakshaCLITests\.ShardReplicaTests)
+STORE_SUITES := ^NakshaStoreTests\.
 # The client protocol's suites run alone as well: a 100,000-input fuzz run and 1,000
 # concurrent calls would starve the actor suites' deadlines.
 PROTOCOL_SUITES := ^NakshaProtocolTests\.

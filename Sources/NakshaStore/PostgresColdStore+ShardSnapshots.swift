@@ -31,6 +31,13 @@ extension PostgresColdStore {
     /// or the new one, never a mix. Returns whether it was written. Idempotent.
     @discardableResult
     public func saveShardSnapshot(_ snapshot: ShardSnapshot) async throws(StoreError) -> Bool {
+        try await saveShardSnapshot(snapshot, chunkBytes: Self.snapshotChunkBytes)
+    }
+
+    /// `saveShardSnapshot` in chunks of `chunkBytes` (tests use small ones).
+    @discardableResult
+    func saveShardSnapshot(_ snapshot: ShardSnapshot, chunkBytes: Int) async throws(StoreError) -> Bool {
+        precondition(chunkBytes > 0, "chunkBytes must be positive")
         let op = "save_shard_snapshot"
         return try await withConnection(op, idempotent: true) { connection throws(StoreError) in
             try connection.transaction(operation: op) { () throws(StoreError) in
@@ -54,7 +61,7 @@ extension PostgresColdStore {
                 var ordinal = 0
                 var start = 0
                 repeat {
-                    let end = min(start + Self.snapshotChunkBytes, snapshot.bytes.count)
+                    let end = min(start + chunkBytes, snapshot.bytes.count)
                     try connection.execute(
                         "INSERT INTO naksha_shard_snapshot_chunks (collection, shard, ordinal, bytes) VALUES ($1, $2, $3, $4)",
                         [.text(snapshot.collection), .int(snapshot.shard), .int(ordinal), .bytes(Array(snapshot.bytes[start..<end]))],

@@ -4,6 +4,9 @@ import Testing
 
 @Suite("shard snapshots (real Postgres)")
 struct ShardSnapshotStoreTests {
+    /// Small chunks, so a multi-chunk snapshot costs the tests little (the store's own is 16 MiB).
+    static let chunk = 4_096
+
     static func bytes(_ count: Int, seed: UInt64) -> [UInt8] {
         var generator = SeededGenerator(seed: seed)
         return (0..<count).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
@@ -13,9 +16,9 @@ struct ShardSnapshotStoreTests {
         let store = try await Fixtures.migratedStore("snapshot_roundtrip")
         try await store.createCollection(VectorCollection(name: "c", dimension: 4, metric: "cosine", shardCount: 2))
         #expect(try await store.shardSnapshot(collection: "c", shard: 0) == nil)
-        let payload = Self.bytes(PostgresColdStore.snapshotChunkBytes * 2 + 12_345, seed: 1)
+        let payload = Self.bytes(Self.chunk * 2 + 123, seed: 1)
         let saved = ShardSnapshot(collection: "c", shard: 1, sequence: 40, format: "test-v1", bytes: payload)
-        #expect(try await store.saveShardSnapshot(saved))
+        #expect(try await store.saveShardSnapshot(saved, chunkBytes: Self.chunk))
         #expect(try await store.shardSnapshot(collection: "c", shard: 1) == saved)
         #expect(try await store.shardSnapshot(collection: "c", shard: 0) == nil)
         #expect(try await store.testQuery("SELECT count(*) FROM naksha_shard_snapshot_chunks") == ["3"])
@@ -57,7 +60,7 @@ struct ShardSnapshotStoreTests {
         let store = try await Fixtures.migratedStore("snapshot_damaged")
         try await store.createCollection(VectorCollection(name: "c", dimension: 4, metric: "cosine", shardCount: 1))
         try await store.saveShardSnapshot(
-            ShardSnapshot(collection: "c", shard: 0, sequence: 1, format: "f", bytes: Self.bytes(PostgresColdStore.snapshotChunkBytes + 5, seed: 6)))
+            ShardSnapshot(collection: "c", shard: 0, sequence: 1, format: "f", bytes: Self.bytes(Self.chunk + 5, seed: 6)), chunkBytes: Self.chunk)
         _ = try await store.testQuery("DELETE FROM naksha_shard_snapshot_chunks WHERE ordinal = 0")
         await #expect(throws: StoreError.self) { try await store.shardSnapshot(collection: "c", shard: 0) }
         await store.shutdown()

@@ -24,9 +24,9 @@ import NakshaVector
 ///   are applied in place under its write lock a slice at a time (`ServedReplica`), so reads
 ///   are served while a replica is written, and a write never copies the index.
 /// - HNSW replicas are saved to the cold store (`naksha_shard_snapshots`) after a build and
-///   again after `snapshotEvery` more changes; a load (a move's target, a restarted worker)
-///   starts from the newest snapshot and applies only the changes after it, instead of
-///   rebuilding the graph. A damaged or mismatched snapshot is rejected (logged, counted in
+///   again after `snapshotEvery` more changes (or a quarter of the replica, if larger); a
+///   load (a move's target, a restarted worker) starts from the newest snapshot and applies
+///   only the changes after it, instead of rebuilding the graph. A damaged or mismatched snapshot is rejected (logged, counted in
 ///   `naksha_worker_shard_snapshots_rejected_total`) and the replica is built from its vectors.
 actor ShardServer: ShardBackend {
     enum Slot {
@@ -60,6 +60,8 @@ actor ShardServer: ShardBackend {
     /// Changes applied to a replica since it was last saved or loaded from a snapshot.
     private var changesSinceSnapshot: [ShardKey: Int] = [:]
     private var savingSnapshots: Set<ShardKey> = []
+    /// When a replica whose snapshot could not be saved is tried again.
+    private var snapshotRetryAt: [ShardKey: ContinuousClock.Instant] = [:]
     /// Replicas refused for the memory budget whose refusal the map has not taken in yet.
     private var refusedForMemory: Set<ShardKey> = []
     static let pageSize = 10_000
@@ -119,6 +121,8 @@ actor ShardServer: ShardBackend {
             assigned[key] = nil
             reservedBytes[key] = nil
             refusedForMemory.remove(key)
+            changesSinceSnapshot[key] = nil
+            snapshotRetryAt[key] = nil
             loadQueue.removeAll { $0 == key }
             if case .ready(let replica) = slots[key] {
                 slots[key] = .draining(replica)
@@ -213,9 +217,12 @@ actor ShardServer: ShardBackend {
         let budget = Int(clamping: memoryBudgetBytes)
         var replica: ServedReplica?
         var built = 0
+        var fromSnapshot = false
         if shard.spec.index == .hnsw {
             switch await restoreSnapshot(shard) {
-            case .restored(let restored): replica = restored
+            case .restored(let restored):
+                replica = restored
+                fromSnapshot = true
             case .refused: return
             case .none: break
             }
@@ -254,7 +261,7 @@ actor ShardServer: ShardBackend {
         if assigned[key]?.joining == true { reportReady(key) }
         reservedBytes[key] = loaded.memoryBytes
         changesSinceSnapshot[key] = built
-        saveSnapshotIfDue(key)
+        saveSnapshotIfDue(key, afterBuild: !fromSnapshot)
         let seconds = (ContinuousClock.now - started).inSeconds
         Timer(label: "naksha_worker_shard_load_seconds").recordSeconds(seconds)
         logger.info(
@@ -326,12 +333,18 @@ actor ShardServer: ShardBackend {
         }
     }
 
-    /// Saves a ready HNSW replica in the background when enough changes were applied since its
-    /// last snapshot; one save per shard at a time.
-    private func saveSnapshotIfDue(_ key: ShardKey) {
+    /// Saves a ready HNSW replica in the background: after it was built from rows
+    /// (`afterBuild`), or once `snapshotEvery` changes (or a quarter of its size, if larger)
+    /// were applied since its last snapshot; one save per shard at a time.
+    private func saveSnapshotIfDue(_ key: ShardKey, afterBuild: Bool = false) {
         guard let coldStore, case .ready(let replica) = slots[key], replica.isSnapshotWorthy, !savingSnapshots.contains(key) else { return }
         let pending = changesSinceSnapshot[key] ?? 0
-        guard pending > 0, pending >= min(Self.snapshotEvery, max(1, replica.count / 4)) || pending >= Self.snapshotEvery else { return }
+        if let retryAt = snapshotRetryAt[key] {
+            guard ContinuousClock.now >= retryAt else { return }  // a failed save is retried every 30 s
+        } else {
+            guard pending > 0, afterBuild || pending >= max(Self.snapshotEvery, replica.count / 4) else { return }
+        }
+        snapshotRetryAt[key] = nil
         savingSnapshots.insert(key)
         changesSinceSnapshot[key] = 0
         let logger = self.logger
@@ -363,7 +376,7 @@ actor ShardServer: ShardBackend {
 
     private func snapshotFinished(_ key: ShardKey, saved: Bool) {
         savingSnapshots.remove(key)
-        if !saved { changesSinceSnapshot[key, default: 0] += Self.snapshotEvery }  // retry at the next catch-up
+        if !saved { snapshotRetryAt[key] = ContinuousClock.now + .seconds(30) }
     }
 
     private func refuse(_ shard: AssignedShard, reason: String, code: String) {
