@@ -51,10 +51,12 @@ public distributed actor ClusterEndpoint: RemoteCallable {
         try await backend.complete(completion)
     }
 
-    /// Several completions in as few log entries as fit (256 a entry): one answer per
-    /// completion, in order. Throws only when the batch's outcome is unknown (not the leader,
-    /// a timeout): then some may have been recorded, and repeating the batch answers those
-    /// `staleLease`, which means their output is in.
+    /// Several completions in as few log entries as fit (256 an entry): one answer per
+    /// completion, in order. Throws when nothing is known (not the leader, the first entry's
+    /// outcome unknown): repeat the batch; those already recorded then answer `staleLease`,
+    /// which means their output is in. When a later entry fails, the answers of the recorded
+    /// entries come back, with `outcomeUnknown` for that entry's completions and `notProcessed`
+    /// for the ones after it.
     public distributed func completeBatch(_ completions: [TaskCompletion]) async throws -> [TaskCompletionResult] {
         try await backend.completeBatch(completions)
     }

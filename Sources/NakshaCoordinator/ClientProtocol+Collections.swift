@@ -102,7 +102,8 @@ extension ClientProtocol {
             var items: [VectorItem] = []
             items.reserveCapacity(request.vectors.count)
             let textual = request.vectors.indices.filter { request.vectors[$0].vector.isEmpty && !request.vectors[$0].text.isEmpty }
-            let embedded = try await vectors.embed(textual.map { request.vectors[$0].text }, model: request.model.isEmpty ? nil : request.model)
+            let embedded = try await vectors.embed(
+                textual.map { request.vectors[$0].text }, model: request.model.isEmpty ? nil : request.model, for: request.collection)
             let embeddedAt = Dictionary(uniqueKeysWithValues: zip(textual, embedded))
             for (position, record) in request.vectors.enumerated() {
                 let metadata = try json(record.metadataJson, at: "vectors[\(position)].metadata_json")
@@ -144,7 +145,7 @@ extension ClientProtocol {
             }
             var vector = request.vector
             if vector.isEmpty, !request.text.isEmpty {
-                vector = try await vectors.embed([request.text], model: request.model.isEmpty ? nil : request.model)[0]
+                vector = try await vectors.embed([request.text], model: request.model.isEmpty ? nil : request.model, for: request.collection)[0]
             }
             let query = VectorQuery(
                 collection: request.collection, vector: vector, k: request.k == 0 ? 10 : Int(request.k),
@@ -153,7 +154,8 @@ extension ClientProtocol {
                 timeout: context.remaining(cap: .seconds(5)))
             var batch = request.batch.map(\.vector)
             if batch.isEmpty, !request.texts.isEmpty {
-                batch = try await vectors.embed(request.texts, model: request.model.isEmpty ? nil : request.model)
+                batch = try await vectors.embed(
+                    request.texts, model: request.model.isEmpty ? nil : request.model, for: request.collection, limit: VectorRouter.maxBatchQueries)
             }
             if !batch.isEmpty {
                 let results = try await vectors.query(batch: batch, query)

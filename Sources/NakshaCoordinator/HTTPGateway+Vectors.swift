@@ -208,7 +208,8 @@ extension HTTPGateway {
                 texts.append(string)
             }
             guard !texts.isEmpty else { throw VectorServiceError(.invalidInput, "\"texts\" is empty") }
-            let embedded = try await VectorRouter(coordinator: coordinator).embed(texts, model: model)
+            let embedded = try await VectorRouter(coordinator: coordinator).embed(
+                texts, model: model, for: try collectionName(fields), limit: VectorRouter.maxBatchQueries)
             fields["vectors"] = .list(embedded.map { GraphValue.list($0.map { .double(Double($0)) }) })
             return fields
         } else if fields["vector"] == nil || fields["vector"] == .null, let text = fields["text"] {
@@ -216,7 +217,8 @@ extension HTTPGateway {
             texts = [string]
         }
         guard !texts.isEmpty else { return fields }
-        let vectors = try await VectorRouter(coordinator: coordinator).embed(texts, model: model).map { GraphValue.list($0.map { .double(Double($0)) }) }
+        let vectors = try await VectorRouter(coordinator: coordinator).embed(texts, model: model, for: try collectionName(fields))
+            .map { GraphValue.list($0.map { .double(Double($0)) }) }
         if positions.isEmpty {
             fields["vector"] = vectors[0]
             return fields

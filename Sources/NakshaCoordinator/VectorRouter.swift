@@ -140,14 +140,28 @@ struct VectorRouter: Sendable {
     /// Embeds `texts` with `model` (nil: the coordinator's default embedding model, the one
     /// `naksha ingest` uses), one vector per text.
     /// - Throws: `embeddingFailed` when the model refuses or its provider does not answer.
-    func embed(_ texts: [String], model: String?) async throws(VectorServiceError) -> [[Float]] {
+    func embed(_ texts: [String], model: String?, for collection: String, limit: Int = maxBatch) async throws -> [[Float]] {
         guard !texts.isEmpty else { return [] }
+        guard texts.count <= limit else { throw VectorServiceError(.tooLarge, "\(texts.count) texts; the limit is \(limit) a call") }
+        _ = try await spec(collection)  // an unknown collection is refused before the model is paid
+        return try await embed(texts, model: model)
+    }
+
+    private func embed(_ texts: [String], model: String?) async throws(VectorServiceError) -> [[Float]] {
         let embedders = coordinator.embedders
+        guard texts.count <= Self.maxBatch else {
+            throw VectorServiceError(.tooLarge, "\(texts.count) texts to embed; the limit is \(Self.maxBatch) a call")
+        }
         let result: EmbeddingResult
         do {
             result = try await embedders.embed(texts, model: model, idempotencyKey: nil, timeout: .seconds(30))
         } catch {
-            throw VectorServiceError(.embeddingFailed, "embedding \(texts.count) text(s) with \(model ?? embedders.defaultEmbeddingModel) failed: \(error)")
+            let message = "embedding \(texts.count) text(s) with \(model ?? embedders.defaultEmbeddingModel) failed: \(error)"
+            // The request's own fault (an unknown model, text it refuses) is not worth repeating.
+            if error.code == .unknownModel || error.code == .invalidInput || error.code == .requestRejected {
+                throw VectorServiceError(.invalidInput, message)
+            }
+            throw VectorServiceError(.embeddingFailed, message)
         }
         guard result.vectors.count == texts.count else {
             throw VectorServiceError(.embeddingFailed, "the model answered \(result.vectors.count) vectors for \(texts.count) texts")
@@ -440,6 +454,9 @@ struct VectorRouter: Sendable {
 
     /// The most queries one batch may hold.
     static let maxBatchQueries = 1_000
+    /// The most results one batch may ask for in all (queries × k): the answers of one shard
+    /// must fit a frame of the actor transport.
+    static let maxBatchResults = 100_000
 
     /// Several queries of one collection (same k, filter and consistency) answered together:
     /// each shard is asked once for the whole batch (one call per shard, and one pass of a flat
@@ -450,6 +467,10 @@ struct VectorRouter: Sendable {
         guard !vectors.isEmpty else { throw VectorServiceError(.invalidInput, "a batch needs at least one query vector") }
         guard vectors.count <= Self.maxBatchQueries else {
             throw VectorServiceError(.tooLarge, "a batch holds \(vectors.count) queries; the limit is \(Self.maxBatchQueries)")
+        }
+        guard vectors.count * query.k <= Self.maxBatchResults else {
+            throw VectorServiceError(
+                .tooLarge, "a batch of \(vectors.count) queries with k = \(query.k) asks for \(vectors.count * query.k) results; the limit is \(Self.maxBatchResults) (send smaller batches)")
         }
         let started = ContinuousClock.now
         let deadline = started + query.timeout
@@ -547,7 +568,8 @@ struct VectorRouter: Sendable {
     private enum Attempt<Answer: Sendable>: Sendable {
         case answered(WorkerID, Answer, seconds: Double)
         case failed(WorkerID, any Error)
-        case hedge
+        /// The hedge timer of the `launched`-th attempt ran out.
+        case hedge(launched: Int)
     }
 
     enum ReplicaOutcome<Answer: Sendable>: Sendable {
@@ -602,9 +624,10 @@ struct VectorRouter: Sendable {
                 if launched < ordered.count {
                     let typical = memory.typicalSeconds.withLock { $0[key] }.map { $0 * scale }
                     let delay = ScatterGather.hedgeDelay(typicalSeconds: typical, remaining: remaining)
+                    let attempt = launched
                     group.addTask {
-                        do { try await Task.sleep(for: delay) } catch { return .hedge }  // cancelled: the shard answered
-                        return .hedge
+                        do { try await Task.sleep(for: delay) } catch { return .hedge(launched: attempt) }  // cancelled: the shard answered
+                        return .hedge(launched: attempt)
                     }
                 }
             }
@@ -627,8 +650,9 @@ struct VectorRouter: Sendable {
                     memory.preferred.withLock { if $0[key] == worker { $0[key] = nil } }
                     launchNext()
                     if outstanding == 0 { return nil }
-                case .hedge:
-                    if outstanding > 0, launched < ordered.count {
+                case .hedge(let attempt):
+                    // Only the newest attempt's timer counts: a failure already launched the next.
+                    if attempt == launched, outstanding > 0, launched < ordered.count {
                         Counter(label: "naksha_vector_hedged_requests_total").increment()
                         launchNext()
                     }

@@ -236,8 +236,22 @@ final class WorkerGateway: ClusterBackend, Sendable {
         }
         var results: [TaskCompletionResult] = []
         results.reserveCapacity(completions.count)
-        for group in Self.entryGroups(completions) {
-            guard case .tasksCompleted(let outcomes) = try await propose(.completeTasks(group)), outcomes.count == group.count else {
+        let groups = Self.entryGroups(completions)
+        for (position, group) in groups.enumerated() {
+            let outcome: ClusterOutcome
+            do {
+                outcome = try await propose(.completeTasks(group))
+            } catch {
+                // Nothing is known yet: the caller repeats the whole batch. Otherwise the earlier
+                // entries are recorded and answered; this one's outcome is unknown (a repeat
+                // answers `staleLease` for what was recorded), and later ones were not sent.
+                if position == 0 { throw error }
+                let unsent = groups[(position + 1)...].flatMap { $0 }
+                results += group.map { TaskCompletionResult(task: $0.task, errorCode: "outcomeUnknown", message: "\(error)") }
+                results += unsent.map { TaskCompletionResult(task: $0.task, errorCode: "notProcessed", message: "not sent: an earlier entry failed") }
+                return results
+            }
+            guard case .tasksCompleted(let outcomes) = outcome, outcomes.count == group.count else {
                 throw ClusterAPIError(code: "internal", message: "a batch of completions had an unexpected outcome")
             }
             for (completion, outcome) in zip(group, outcomes) {

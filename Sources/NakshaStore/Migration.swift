@@ -120,6 +120,7 @@ public struct Migration: Sendable, Equatable {
                 collection text NOT NULL REFERENCES naksha_collections (name) ON DELETE CASCADE,
                 shard integer NOT NULL,
                 sequence bigint NOT NULL,
+                generation bigint NOT NULL,
                 format text NOT NULL,
                 byte_count bigint NOT NULL,
                 saved_at timestamptz NOT NULL DEFAULT now(),

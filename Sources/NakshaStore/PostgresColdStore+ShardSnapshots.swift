@@ -6,15 +6,20 @@ public struct ShardSnapshot: Sendable, Equatable {
     public let shard: Int
     /// Every change of the shard at or below this sequence is in `bytes`, none above.
     public let sequence: Int64
+    /// Which creation of the collection it belongs to (the shard map's `createdMillis`): a
+    /// snapshot written late for a collection since dropped and created again is not the new
+    /// one's, whatever its sequence.
+    public let generation: UInt64
     /// What wrote the bytes (the worker's format name and version), so a reader that does not
     /// know it builds from the vectors instead.
     public let format: String
     public let bytes: [UInt8]
 
-    public init(collection: String, shard: Int, sequence: Int64, format: String, bytes: [UInt8]) {
+    public init(collection: String, shard: Int, sequence: Int64, generation: UInt64 = 0, format: String, bytes: [UInt8]) {
         self.collection = collection
         self.shard = shard
         self.sequence = sequence
+        self.generation = generation
         self.format = format
         self.bytes = bytes
     }
@@ -25,8 +30,9 @@ extension PostgresColdStore {
     /// that one row never dominates a connection's memory.
     static let snapshotChunkBytes = 16 << 20
 
-    /// Saves `snapshot` unless one at the same or a higher sequence is already saved (two
-    /// replicas of a shard may both save; the newest wins and equal ones are not rewritten).
+    /// Saves `snapshot` unless one of the same generation at the same or a higher sequence is
+    /// already saved (two replicas of a shard may both save; the newest wins and equal ones are
+    /// not rewritten). One of another generation is always replaced.
     /// Header and chunks are replaced in one transaction, so a reader sees the old snapshot
     /// or the new one, never a mix. Returns whether it was written. Idempotent.
     @discardableResult
@@ -47,12 +53,16 @@ extension PostgresColdStore {
                 guard !collection.rows.isEmpty else { throw Self.unknownCollection(snapshot.collection, operation: op) }
                 let claimed = try connection.execute(
                     """
-                    INSERT INTO naksha_shard_snapshots (collection, shard, sequence, format, byte_count) VALUES ($1, $2, $3, $4, $5)
+                    INSERT INTO naksha_shard_snapshots (collection, shard, sequence, generation, format, byte_count) VALUES ($1, $2, $3, $4, $5, $6)
                     ON CONFLICT (collection, shard) DO UPDATE
-                        SET sequence = excluded.sequence, format = excluded.format, byte_count = excluded.byte_count, saved_at = now()
-                        WHERE naksha_shard_snapshots.sequence < excluded.sequence
+                        SET sequence = excluded.sequence, generation = excluded.generation, format = excluded.format,
+                            byte_count = excluded.byte_count, saved_at = now()
+                        WHERE naksha_shard_snapshots.sequence < excluded.sequence OR naksha_shard_snapshots.generation <> excluded.generation
                     """,
-                    [.text(snapshot.collection), .int(snapshot.shard), .int64(snapshot.sequence), .text(snapshot.format), .int(snapshot.bytes.count)],
+                    [
+                        .text(snapshot.collection), .int(snapshot.shard), .int64(snapshot.sequence), .int64(Int64(bitPattern: snapshot.generation)),
+                        .text(snapshot.format), .int(snapshot.bytes.count),
+                    ],
                     operation: op)
                 guard claimed.affectedRows == 1 else { return false }
                 try connection.execute(
@@ -83,12 +93,13 @@ extension PostgresColdStore {
             try connection.transaction(operation: op) { () throws(StoreError) -> ShardSnapshot? in
                 try connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ", operation: op)
                 let header = try connection.execute(
-                    "SELECT sequence, format, byte_count FROM naksha_shard_snapshots WHERE collection = $1 AND shard = $2",
+                    "SELECT sequence, format, byte_count, generation FROM naksha_shard_snapshots WHERE collection = $1 AND shard = $2",
                     [.text(collection), .int(shard)], operation: op)
                 guard !header.rows.isEmpty else { return nil }
                 let sequence = try header.int64(0, 0, operation: op)
                 let format = try header.string(0, 1, operation: op)
                 let byteCount = Int(try header.int64(0, 2, operation: op))
+                let generation = UInt64(bitPattern: try header.int64(0, 3, operation: op))
                 try connection.execute(
                     "SELECT set_config('naksha.collection', $1, true), set_config('naksha.shard', $2, true)",
                     [.text(collection), .int(shard)], operation: op)
@@ -116,7 +127,7 @@ extension PostgresColdStore {
                         code: .protocolViolation, operation: op,
                         message: "snapshot of \(collection)/\(shard) has \(bytes.count) bytes; its header records \(byteCount)")
                 }
-                return ShardSnapshot(collection: collection, shard: shard, sequence: sequence, format: format, bytes: bytes)
+                return ShardSnapshot(collection: collection, shard: shard, sequence: sequence, generation: generation, format: format, bytes: bytes)
             }
         }
     }

@@ -109,13 +109,17 @@ extension HNSWIndex {
         let nodeCount64 = try reader.read(UInt64.self)
         guard nodeCount64 < UInt64(UInt32.max) else { throw SnapshotReader.invalid("\(nodeCount64) nodes") }
         let n = Int(nodeCount64)
-        index.vectors = try reader.readRaw(Float.self, count: n * dimension)
+        let (floats, overflow) = n.multipliedReportingOverflow(by: dimension)
+        guard !overflow, floats <= reader.remaining / MemoryLayout<Float>.stride else {
+            throw SnapshotReader.invalid("\(n) nodes of dimension \(dimension) do not fit in \(reader.remaining) bytes")
+        }
+        index.vectors = try reader.readRaw(Float.self, count: floats)
         guard index.vectors.allSatisfy(\.isFinite) else { throw SnapshotReader.invalid("a stored vector has a NaN or infinite component") }
         index.ids = try reader.readRaw(UInt64.self, count: n)
         let deletedBytes = try reader.readRaw(UInt8.self, count: n)
         index.deleted = deletedBytes.map { $0 != 0 }
         index.levels = try reader.readRaw(UInt8.self, count: n)
-        index.links0 = try reader.readRaw(UInt32.self, count: n * index.stride0)
+        index.links0 = try reader.readRaw(UInt32.self, count: n * index.stride0)  // n < 2³², stride0 ≤ 513: no overflow
         index.upperLinks.reserveCapacity(n)
         for level in index.levels {
             guard level <= 15 else { throw SnapshotReader.invalid("a node on level \(level) (the limit is 15)") }
@@ -168,8 +172,12 @@ extension HNSWIndex {
                 let upper = level * strideUpper
                 let upperCount = Int(upperLinks[node][upper])
                 guard upperCount <= parameters.m else { throw SnapshotReader.invalid("node \(node) has \(upperCount) links on level \(level + 1)") }
-                for i in 0..<upperCount where upperLinks[node][upper + 1 + i] >= limit {
-                    throw SnapshotReader.invalid("node \(node) links to node \(upperLinks[node][upper + 1 + i]) of \(n) on level \(level + 1)")
+                for i in 0..<upperCount {
+                    let target = upperLinks[node][upper + 1 + i]
+                    // A link on level L must name a node that has level L (searches read its links there).
+                    guard target < limit, Int(levels[Int(target)]) >= level + 1 else {
+                        throw SnapshotReader.invalid("node \(node) links on level \(level + 1) to node \(target), which is not a node of that level")
+                    }
                 }
             }
         }

@@ -402,7 +402,11 @@ import Testing
         #expect(answers.batch.map { $0.results.first?.id ?? "" } == ["n2", "n1", "n3"], "\(answers)")
 
         let badModel = await Self.send(cluster, "POST", "/v1/vector/query", ["collection": "notes", "text": "x", "model": "offline-extractive"])
-        #expect(badModel?.status == 502 && badModel?.json["error"] as? String == "embeddingFailed", "\(String(describing: badModel))")
+        #expect(badModel?.status == 422 && badModel?.json["error"] as? String == "invalidInput", "a chat model cannot embed: \(String(describing: badModel))")
+        let unknown = await Self.send(cluster, "POST", "/v1/vector/query", ["collection": "nope", "text": "x"])
+        #expect(unknown?.status == 404, "an unknown collection is refused before embedding: \(String(describing: unknown))")
+        let hugeBatch = await Self.send(cluster, "POST", "/v1/vector/query", ["collection": "notes", "k": 10_000, "vectors": Array(repeating: [Double](repeating: 0.1, count: 384), count: 11)])
+        #expect(hugeBatch?.status == 413, "queries × k over the limit: \(String(describing: hugeBatch))")
         let otherDimension = await Self.send(cluster, "POST", "/v1/vector/query", ["collection": "notes", "text": "x", "model": "offline-hash-64"])
         #expect(otherDimension?.status == 422 && otherDimension?.json["error"] as? String == "dimensionMismatch", "\(String(describing: otherDimension))")
         let empty = await Self.send(cluster, "POST", "/v1/vector/upsert", ["collection": "notes", "vectors": [["id": "n4", "text": ""]]])

@@ -38,6 +38,10 @@ struct ShardSnapshotStoreTests {
         #expect(try await store.shardSnapshot(collection: "c", shard: 0) == first)
         #expect(try await store.saveShardSnapshot(newer))
         #expect(try await store.shardSnapshot(collection: "c", shard: 0) == newer)
+        // Another generation (the collection dropped and created again) replaces it, even lower.
+        let recreated = ShardSnapshot(collection: "c", shard: 0, sequence: 2, generation: 77, format: "f", bytes: Self.bytes(20, seed: 7))
+        #expect(try await store.saveShardSnapshot(recreated))
+        #expect(try await store.shardSnapshot(collection: "c", shard: 0) == recreated)
         #expect(try await store.testQuery("SELECT count(*) FROM naksha_shard_snapshot_chunks") == ["1"])
         await store.shutdown()
     }

@@ -1,5 +1,5 @@
-import NakshaVector
 import Testing
+@testable import NakshaVector
 
 @Suite("HNSW snapshots")
 struct HNSWSnapshotTests {
@@ -85,5 +85,27 @@ struct HNSWSnapshotTests {
         }
         // Every vector word (NaN) and every link-count word must be caught, plus most links.
         #expect(rejected >= 50 * HNSWIndexTests.dimension + 50 + 50 * 6)
+    }
+
+    @Test("an upper-layer link to a node without that layer is refused (a search would read past its links)")
+    func upperLinkToALowerNode() throws {
+        var (index, _, _) = try HNSWIndexTests.build(count: 300, metric: .squaredL2)
+        let upper = try #require(index.levels.firstIndex { $0 >= 1 })
+        let ground = try #require(index.levels.firstIndex { $0 == 0 })
+        #expect(index.upperLinks[upper][0] >= 1, "the upper node has a link on level 1")
+        index.upperLinks[upper][1] = UInt32(ground)
+        #expect(throws: VectorError.self) { try HNSWIndex(snapshot: index.snapshotBytes()) }
+    }
+
+    @Test("a node count times the dimension that overflows is refused, not trapped")
+    func overflowingShape() throws {
+        let index = try HNSWIndex(dimension: 8, metric: .squaredL2)
+        var bytes = index.snapshotBytes()
+        // Layout: magic (6), version (2), byte-order mark (4), dimension (4) at 12, the metric
+        // name (4 + 9 bytes), m, efConstruction, efSearch (4 each), seed (8), the fraction
+        // (1 + 8), generator state (8), entry point and top level (4 each): the node count at 74.
+        bytes.replaceSubrange(12..<16, with: [0xFF, 0xFF, 0xFF, 0xFF])
+        bytes.replaceSubrange(74..<82, with: [0xFE, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0])
+        #expect(throws: VectorError.self) { try HNSWIndex(snapshot: bytes) }
     }
 }

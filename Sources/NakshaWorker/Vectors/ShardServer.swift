@@ -24,7 +24,7 @@ import NakshaVector
 ///   are applied in place under its write lock a slice at a time (`ServedReplica`), so reads
 ///   are served while a replica is written, and a write never copies the index.
 /// - HNSW replicas are saved to the cold store (`naksha_shard_snapshots`) after a build and
-///   again after `snapshotEvery` more changes (or a quarter of the replica, if larger); a
+///   again once a quarter of the replica (at least `snapshotMinimumChanges`) changed; a
 ///   load (a move's target, a restarted worker) starts from the newest snapshot and applies
 ///   only the changes after it, instead of rebuilding the graph. A damaged or mismatched snapshot is rejected (logged, counted in
 ///   `naksha_worker_shard_snapshots_rejected_total`) and the replica is built from its vectors.
@@ -38,9 +38,10 @@ actor ShardServer: ShardBackend {
         case draining(ServedReplica)
     }
 
-    /// Changes applied to an HNSW replica after its last snapshot before it is saved again
-    /// (or a quarter of its size, if larger): bounds the changes a load applies one by one.
-    static let snapshotEvery = 10_000
+    /// An HNSW replica is saved again once a quarter of it changed since its last snapshot, and
+    /// at least this many changes: a load then replays at most about a quarter of a rebuild,
+    /// and the bytes saved over a replica's growth stay within a few times its final size.
+    static let snapshotMinimumChanges = 100
 
     /// How long a replica that left this worker keeps answering.
     static let drainPeriod: Duration = .seconds(5)
@@ -62,6 +63,9 @@ actor ShardServer: ShardBackend {
     private var savingSnapshots: Set<ShardKey> = []
     /// When a replica whose snapshot could not be saved is tried again.
     private var snapshotRetryAt: [ShardKey: ContinuousClock.Instant] = [:]
+    /// Replicas whose snapshot is being encoded (under their read lock), with the catch-ups
+    /// waiting for it to end.
+    private var encoding: [ShardKey: [CheckedContinuation<Void, Never>]] = [:]
     /// Replicas refused for the memory budget whose refusal the map has not taken in yet.
     private var refusedForMemory: Set<ShardKey> = []
     static let pageSize = 10_000
@@ -247,6 +251,7 @@ actor ShardServer: ShardBackend {
                     return
                 }
                 report(await current.apply(changes), key)
+                guard assigned[key]?.spec == shard.spec else { return }  // dropped or replaced while applying
                 reservedBytes[key] = current.memoryBytes
                 after = changes.last?.sequence ?? after
                 built += changes.count
@@ -296,6 +301,12 @@ actor ShardServer: ShardBackend {
             return .none
         }
         guard assigned[key]?.spec == shard.spec else { return .none }
+        guard snapshot.generation == shard.spec.createdMillis else {
+            logger.info(
+                "shard snapshot of an earlier collection of this name; building from vectors",
+                metadata: ["shard": "\(key)", "snapshot_generation": "\(snapshot.generation)", "collection_created_ms": "\(shard.spec.createdMillis)"])
+            return .none
+        }
         guard snapshot.format == ShardReplica.snapshotFormat else {
             logger.info("shard snapshot in another format; building from vectors", metadata: ["shard": "\(key)", "format": "\(snapshot.format)"])
             return .none
@@ -309,6 +320,7 @@ actor ShardServer: ShardBackend {
                 code: "memory_budget")
             return .refused
         }
+        reservedBytes[key] = snapshot.bytes.count  // what the decoded replica will hold, about
         switch await Self.decode(snapshot, spec: shard.spec) {
         case .success(let replica):
             logger.info(
@@ -334,27 +346,32 @@ actor ShardServer: ShardBackend {
     }
 
     /// Saves a ready HNSW replica in the background: after it was built from rows
-    /// (`afterBuild`), or once `snapshotEvery` changes (or a quarter of its size, if larger)
-    /// were applied since its last snapshot; one save per shard at a time.
+    /// (`afterBuild`), or once a quarter of it (at least `snapshotMinimumChanges`) changed
+    /// since its last snapshot; one save per shard at a time.
     private func saveSnapshotIfDue(_ key: ShardKey, afterBuild: Bool = false) {
         guard let coldStore, case .ready(let replica) = slots[key], replica.isSnapshotWorthy, !savingSnapshots.contains(key) else { return }
         let pending = changesSinceSnapshot[key] ?? 0
         if let retryAt = snapshotRetryAt[key] {
             guard ContinuousClock.now >= retryAt else { return }  // a failed save is retried every 30 s
         } else {
-            guard pending > 0, afterBuild || pending >= max(Self.snapshotEvery, replica.count / 4) else { return }
+            guard pending > 0, afterBuild || pending >= max(Self.snapshotMinimumChanges, replica.count / 4) else { return }
         }
         snapshotRetryAt[key] = nil
         savingSnapshots.insert(key)
         changesSinceSnapshot[key] = 0
+        encoding[key] = []
         let logger = self.logger
         Task {
             let started = ContinuousClock.now
             var saved = false
-            if let (bytes, sequence) = await Self.encode(replica) {
+            let encoded = await Self.encode(replica)
+            self.finishEncoding(key)
+            if let (bytes, sequence) = encoded {
                 do {
                     let written = try await coldStore.saveShardSnapshot(
-                        ShardSnapshot(collection: key.collection, shard: key.shard, sequence: sequence, format: ShardReplica.snapshotFormat, bytes: bytes))
+                        ShardSnapshot(
+                            collection: key.collection, shard: key.shard, sequence: sequence, generation: replica.spec.createdMillis,
+                            format: ShardReplica.snapshotFormat, bytes: bytes))
                     saved = true
                     let seconds = (ContinuousClock.now - started).inSeconds
                     Timer(label: "naksha_worker_shard_snapshot_save_seconds").recordSeconds(seconds)
@@ -372,6 +389,16 @@ actor ShardServer: ShardBackend {
     @concurrent
     private static func encode(_ replica: ServedReplica) async -> (bytes: [UInt8], sequence: Int64)? {
         replica.snapshot()
+    }
+
+    /// Returns once no snapshot of `key` is being encoded.
+    private func encodingFinished(_ key: ShardKey) async {
+        guard encoding[key] != nil else { return }
+        await withCheckedContinuation { encoding[key, default: []].append($0) }
+    }
+
+    private func finishEncoding(_ key: ShardKey) {
+        for waiter in encoding.removeValue(forKey: key) ?? [] { waiter.resume() }
     }
 
     private func snapshotFinished(_ key: ShardKey, saved: Bool) {
@@ -433,7 +460,11 @@ actor ShardServer: ShardBackend {
                     code: "memory_budget")
                 return
             }
+            // A snapshot being encoded holds the read lock for a while: a writer queued behind it
+            // would block every new search (the lock prefers writers), so wait for it first.
+            await encodingFinished(key)
             report(await current.apply(changes), key)
+            guard case .ready(let still) = slots[key], still === current else { return }  // dropped, refused or replaced meanwhile
             reservedBytes[key] = current.memoryBytes
             changesSinceSnapshot[key, default: 0] += changes.count { $0.sequence > applied }
             saveSnapshotIfDue(key)
