@@ -1,4 +1,5 @@
 import Foundation
+import NakshaCore
 import NakshaTestSupport
 import Testing
 
@@ -67,6 +68,11 @@ import Testing
     func makeRunPathHeadless() async throws {
         let directory = try CoordinatorProcessTests.ProcessCluster.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
+        // As root the dev Postgres lives outside the data directory (`DevPaths.postgresDirectory`).
+        let devData = URL(fileURLWithPath: "\(directory)/dev").standardizedFileURL.path
+        defer {
+            if getuid() == 0 { try? FileManager.default.removeItem(atPath: "/var/tmp/naksha-dev-postgres-" + SHA256.hexDigest(Array(devData.utf8)).prefix(12)) }
+        }
         let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
         try FileManager.default.createDirectory(atPath: "\(directory)/corpus", withIntermediateDirectories: true)
         for (name, text) in Self.corpus { try text.write(toFile: "\(directory)/corpus/\(name)", atomically: true, encoding: .utf8) }
