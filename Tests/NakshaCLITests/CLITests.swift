@@ -71,6 +71,7 @@ import Testing
     @Test func devStartsAClusterWithWorkersAndPostgresThenStops() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("naksha-dev-\(getpid())").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
+        defer { DevClusterProcessTests.removeDevPostgres(dataDirectory: directory) }
         let result = try Self.naksha([
             "dev", "--exit", "--workers", "1", "--base-peer-port", "23711", "--base-http-port", "23721", "--base-worker-port", "23731",
             "--postgres-port", "23741", "--data-dir", directory,

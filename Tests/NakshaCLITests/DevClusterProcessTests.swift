@@ -64,15 +64,19 @@ import Testing
         throw CoordinatorProcessTests.CLIProcessError("no \(count) consecutive free ports")
     }
 
+    /// Removes the dev Postgres of `naksha dev --data-dir dataDirectory`: as root it lives
+    /// outside the data directory (`DevPaths.postgresDirectory`), so removing that leaves it.
+    static func removeDevPostgres(dataDirectory: String) {
+        guard getuid() == 0 else { return }
+        let absolute = URL(fileURLWithPath: dataDirectory).standardizedFileURL.path
+        try? FileManager.default.removeItem(atPath: "/var/tmp/naksha-dev-postgres-" + SHA256.hexDigest(Array(absolute.utf8)).prefix(12))
+    }
+
     @Test("dev up --detach, ingest (twice: the second skips), ask with sources, ask about something absent, refuse a second dev, kill -9 takes the children")
     func makeRunPathHeadless() async throws {
         let directory = try CoordinatorProcessTests.ProcessCluster.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        // As root the dev Postgres lives outside the data directory (`DevPaths.postgresDirectory`).
-        let devData = URL(fileURLWithPath: "\(directory)/dev").standardizedFileURL.path
-        defer {
-            if getuid() == 0 { try? FileManager.default.removeItem(atPath: "/var/tmp/naksha-dev-postgres-" + SHA256.hexDigest(Array(devData.utf8)).prefix(12)) }
-        }
+        defer { Self.removeDevPostgres(dataDirectory: "\(directory)/dev") }
         let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
         try FileManager.default.createDirectory(atPath: "\(directory)/corpus", withIntermediateDirectories: true)
         for (name, text) in Self.corpus { try text.write(toFile: "\(directory)/corpus/\(name)", atomically: true, encoding: .utf8) }
