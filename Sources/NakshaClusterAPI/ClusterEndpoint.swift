@@ -124,7 +124,7 @@ public distributed actor ClusterEndpoint: RemoteCallable {
         "$s16NakshaClusterAPI0B8EndpointC16shardAssignmentsyAA05ShardF0VAA0G17AssignmentRequestVYaKFTE": .returning { endpoint, arguments in
             try await endpoint.shardAssignments(arguments.decodeNextArgument())
         },
-        "$s16NakshaClusterAPI0B8EndpointC12shardRefusedyyAA18ShardRefusalReportVYaKFTE": .void { endpoint, arguments in
+        "$s16NakshaClusterAPI0B8EndpointC12shardRefusedyy0A5State18RefuseShardReplicaVYaKFTE": .void { endpoint, arguments in
             try await endpoint.shardRefused(arguments.decodeNextArgument())
         },
         "$s16NakshaClusterAPI0B8EndpointC10shardReadyyyAA05ShardF6ReportVYaKFTE": .void { endpoint, arguments in

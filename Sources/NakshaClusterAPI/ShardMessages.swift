@@ -58,20 +58,8 @@ public struct ShardReadyReport: Sendable, Codable, Equatable {
 }
 
 /// A worker refused a replica it was given (over its memory budget); the leader places it
-/// elsewhere.
-public struct ShardRefusalReport: Sendable, Codable, Equatable {
-    public var worker: WorkerID
-    public var collection: String
-    public var shard: Int
-    public var reason: String
-
-    public init(worker: WorkerID, collection: String, shard: Int, reason: String) {
-        self.worker = worker
-        self.collection = collection
-        self.shard = shard
-        self.reason = reason
-    }
-}
+/// elsewhere (the log command's own shape, as `TaskCompletion` is `CompleteTask`'s).
+public typealias ShardRefusalReport = RefuseShardReplica
 
 /// A router asking one replica for its nearest neighbours.
 public struct ShardSearchRequest: Sendable, Codable, Equatable {
