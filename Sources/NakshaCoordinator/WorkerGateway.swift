@@ -269,21 +269,9 @@ final class WorkerGateway: ClusterBackend, Sendable {
     /// Splits completions into entries of at most `ClusterLimits.maxCompletionsPerEntry` and
     /// about 3 MiB of encoded outputs (under the log's 4 MiB command limit).
     static func entryGroups(_ completions: [TaskCompletion]) -> [[TaskCompletion]] {
-        var groups: [[TaskCompletion]] = []
-        var current: [TaskCompletion] = []
-        var bytes = 0
-        for completion in completions {
-            let size = ClusterState.encodeCommand(.completeTask(completion)).count
-            if !current.isEmpty, current.count == ClusterLimits.maxCompletionsPerEntry || bytes + size > 3 << 20 {
-                groups.append(current)
-                current = []
-                bytes = 0
-            }
-            current.append(completion)
-            bytes += size
+        completions.sizeBoundedGroups(maxCount: ClusterLimits.maxCompletionsPerEntry, maxBytes: 3 << 20) {
+            ClusterState.encodeCommand(.completeTask($0)).count
         }
-        if !current.isEmpty { groups.append(current) }
-        return groups
     }
 
     func fail(_ failure: TaskFailureReport) async throws {

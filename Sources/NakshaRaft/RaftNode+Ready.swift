@@ -2,6 +2,7 @@ import Dispatch
 import Distributed
 import Logging
 import NakshaActors
+import NakshaCore
 import NakshaRaftStorage
 import RaftCore
 
@@ -297,21 +298,7 @@ extension RaftNode {
     /// Splits messages, in order, into groups of at most `maxBytes` (a message larger than
     /// that goes alone).
     static func batches(_ messages: [RaftMessage], maxBytes: Int) -> [[RaftMessage]] {
-        var groups: [[RaftMessage]] = []
-        var current: [RaftMessage] = []
-        var currentBytes = 0
-        for message in messages {
-            let bytes = approximateBytes(message)
-            if !current.isEmpty && currentBytes + bytes > maxBytes {
-                groups.append(current)
-                current = []
-                currentBytes = 0
-            }
-            current.append(message)
-            currentBytes += bytes
-        }
-        if !current.isEmpty { groups.append(current) }
-        return groups
+        messages.sizeBoundedGroups(maxBytes: maxBytes, size: approximateBytes)
     }
 
     static func approximateBytes(_ message: RaftMessage) -> Int {

@@ -209,10 +209,8 @@ extension ShardReplica {
             }
         }
         hnsw.writeSnapshot(to: &writer)
-        var bytes = writer.bytes
-        let checksum = CRC32C.checksum(bytes)
-        withUnsafeBytes(of: checksum.littleEndian) { bytes.append(contentsOf: $0) }
-        return bytes
+        writer.write(CRC32C.checksum(writer.bytes))  // appended in place: the bytes are not copied
+        return writer.bytes
     }
 
     /// A replica of `spec`'s shard `shard` loaded from snapshot bytes.
@@ -220,7 +218,7 @@ extension ShardReplica {
     init(spec: CollectionSpec, shard: Int, snapshot bytes: [UInt8]) throws(VectorError) {
         guard bytes.count >= 4 else { throw SnapshotReader.invalid("\(bytes.count) bytes") }
         let stored = bytes.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: bytes.count - 4, as: UInt32.self)) }
-        let computed = bytes.withUnsafeBytes { CRC32C.finalize(CRC32C.update(CRC32C.initial, UnsafeRawBufferPointer(rebasing: $0[0..<(bytes.count - 4)]))) }
+        let computed = CRC32C.checksum(bytes[0..<(bytes.count - 4)])
         guard stored == computed else { throw SnapshotReader.invalid("checksum mismatch (stored \(stored), computed \(computed)): the bytes were damaged") }
         let decoded: Result<ShardReplica, VectorError> = bytes.withUnsafeBytes { buffer in
             var reader = SnapshotReader(UnsafeRawBufferPointer(rebasing: buffer[0..<(bytes.count - 4)]))

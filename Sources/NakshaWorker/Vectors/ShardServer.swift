@@ -26,8 +26,9 @@ import NakshaVector
 /// - HNSW replicas are saved to the cold store (`naksha_shard_snapshots`) after a build and
 ///   again once a quarter of the replica (at least `snapshotMinimumChanges`) changed; a
 ///   load (a move's target, a restarted worker) starts from the newest snapshot and applies
-///   only the changes after it, instead of rebuilding the graph. A damaged or mismatched snapshot is rejected (logged, counted in
-///   `naksha_worker_shard_snapshots_rejected_total`) and the replica is built from its vectors.
+///   only the changes after it, instead of rebuilding the graph. A damaged or mismatched
+///   snapshot is rejected (logged, counted in `naksha_worker_shard_snapshots_rejected_total`)
+///   and the replica is built from its vectors.
 actor ShardServer: ShardBackend {
     enum Slot {
         case loading(AssignedShard)
@@ -329,6 +330,7 @@ actor ShardServer: ShardBackend {
             Counter(label: "naksha_worker_shard_snapshots_loaded_total").increment()
             return .restored(ServedReplica(replica))
         case .failure(let error):
+            reservedBytes[key] = nil  // the build from rows reserves as it reads
             Counter(label: "naksha_worker_shard_snapshots_rejected_total").increment()
             logger.error("shard snapshot rejected; building the replica from its vectors", metadata: ["shard": "\(key)", "error": "\(error)"])
             return .none
@@ -478,22 +480,19 @@ actor ShardServer: ShardBackend {
         try await catchUp(ShardKey(collection: hint.collection, shard: hint.shard), to: hint.sequence)
     }
 
-    /// Checks and catch-up inside the actor; the search itself outside it, concurrently with
-    /// other searches, under the replica's read lock.
+    /// One query: a batch of one.
     @concurrent
     nonisolated func search(_ request: ShardSearchRequest) async throws -> ShardSearchAnswer {
-        let key = ShardKey(collection: request.collection, shard: request.shard)
-        let filter = try request.filterJSON.map { json throws(ClusterAPIError) in MetadataFilter(try VectorFilter.parse(json: json)) }
-        let replica = try await servingReplica(for: request, key: key)
-        do {
-            let (hits, appliedSequence) = try replica.search(request.vector, k: request.k, filter: filter)
-            return ShardSearchAnswer(hits: hits, appliedSequence: appliedSequence, exact: replica.isExact)
-        } catch {
-            throw ClusterAPIError(code: "invalidQuery", message: "shard \(key): \(error)")
-        }
+        let batch = ShardBatchSearchRequest(
+            collection: request.collection, shard: request.shard, vectors: [request.vector], k: request.k, filterJSON: request.filterJSON,
+            minSequence: request.minSequence)
+        let answer = try await searchBatch(batch)
+        return ShardSearchAnswer(hits: answer.hits.first ?? [], appliedSequence: answer.appliedSequence, exact: answer.exact)
     }
 
-    /// A batch of queries: as `search`, answered in one call (and one kernel pass for flat).
+    /// Checks and catch-up inside the actor; the search itself outside it, concurrently with
+    /// other searches, under the replica's read lock — one call (and one kernel pass for flat)
+    /// for every query of the batch.
     @concurrent
     nonisolated func searchBatch(_ request: ShardBatchSearchRequest) async throws -> ShardBatchSearchAnswer {
         let key = ShardKey(collection: request.collection, shard: request.shard)
