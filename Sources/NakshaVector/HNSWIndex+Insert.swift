@@ -27,12 +27,14 @@ extension HNSWIndex {
             var current = Candidate(distance: distance(q, node: entry), node: entry)
             if maxLevel > level {
                 for layer in stride(from: maxLevel, to: level, by: -1) {
-                    current = greedyClosest(q, from: current, level: layer)
+                    current = withExactScorer(q) { greedyClosest($0, from: current, level: layer) }
                 }
             }
             for layer in stride(from: min(level, maxLevel), through: 0, by: -1) {
-                let storage = searchLayer(q, entry: current, ef: parameters.efConstruction, level: layer,
-                                          scratch: &scratch, admit: nil, skipDeleted: false)
+                let storage = withExactScorer(q) {
+                    searchLayer($0, entry: current, ef: parameters.efConstruction, level: layer,
+                                scratch: &scratch, admit: nil, skipDeleted: false)
+                }
                 storage.sortResultsNearestFirst()
                 selectNeighbours(storage.sorted, max: parameters.m, into: &storage.chosen)
                 setLinks(node, level: layer, storage.chosen)
@@ -45,6 +47,15 @@ extension HNSWIndex {
         if level > maxLevel {
             entryPoint = node
             maxLevel = level
+        }
+    }
+
+    /// Calls `body` with the exact scorer of the prepared query `q` (the build always
+    /// walks exact distances, so the graph does not depend on the walk's codes).
+    @inline(__always)
+    func withExactScorer<R>(_ q: UnsafePointer<Float>, _ body: (ExactWalkScorer) -> R) -> R {
+        vectors.withUnsafeBufferPointer { vb in
+            body(ExactWalkScorer(query: q, vectors: vb.baseAddress ?? q, dimension: dimension, metric: metric))
         }
     }
 

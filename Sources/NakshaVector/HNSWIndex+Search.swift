@@ -56,15 +56,17 @@ extension HNSWIndex {
             if let matching, usesExactScan(matching: matching, efSearch: max(ef, k)) {
                 return exactScan(UnsafePointer(q), k: k, matching: matching)
             }
-            var current = Candidate(distance: distance(UnsafePointer(q), node: entry), node: entry)
-            for layer in stride(from: maxLevel, to: 0, by: -1) {
-                current = greedyClosest(UnsafePointer(q), from: current, level: layer)
+            let query = UnsafePointer(q)
+            guard let quantizer = walkQuantizer else {
+                return vectors.withUnsafeBufferPointer { vb -> [Neighbor] in
+                    guard let base = vb.baseAddress else { return [] }
+                    let scorer = ExactWalkScorer(query: query, vectors: base, dimension: d, metric: metric)
+                    return walkAndRescore(query, scorer: scorer, entry: entry, k: k, ef: max(ef, k), matching: matching, scratch: &scratch)
+                }
             }
-            let storage = searchLayer(UnsafePointer(q), entry: current, ef: max(ef, k), level: 0,
-                                      scratch: &scratch, admit: matching, skipDeleted: true)
-            var top = TopK(k: k)
-            for c in storage.results.unordered { top.insert(id: ids[Int(c.node)], distance: c.distance) }
-            return top.sorted()
+            return withCodeScorer(query, quantizer: quantizer) { scorer in
+                walkAndRescore(query, scorer: scorer, entry: entry, k: k, ef: max(ef, k), matching: matching, scratch: &scratch)
+            }
         }
     }
 
@@ -91,28 +93,25 @@ extension HNSWIndex {
         return top.sorted()
     }
 
-    /// Greedy descent on one upper layer: move to the closest neighbour until none is closer.
-    func greedyClosest(_ q: UnsafePointer<Float>, from start: Candidate, level: Int) -> Candidate {
-        vectors.withUnsafeBufferPointer { vb in
-            guard let base = vb.baseAddress else { return start }
-            let vectorBytes = dimension &* MemoryLayout<Float>.stride
-            var best = start
-            var changed = true
-            while changed {
-                changed = false
-                withLinks(best.node, level: level) { links in
-                    for n in links { naksha_prefetch_range(base + Int(n) &* dimension, vectorBytes) }
-                    for n in links {
-                        let dn = distance(q, node: n, base: base)
-                        if Candidate.precedes(Candidate(distance: dn, node: n), best) {
-                            best = Candidate(distance: dn, node: n)
-                            changed = true
-                        }
+    /// Greedy descent on one upper layer: move to the closest neighbour (by `scorer`) until
+    /// none is closer.
+    func greedyClosest<S: HNSWWalkScorer>(_ scorer: S, from start: Candidate, level: Int) -> Candidate {
+        var best = start
+        var changed = true
+        while changed {
+            changed = false
+            withLinks(best.node, level: level) { links in
+                for n in links { scorer.prefetchAll(of: n) }
+                for n in links {
+                    let dn = scorer.distance(to: n)
+                    if Candidate.precedes(Candidate(distance: dn, node: n), best) {
+                        best = Candidate(distance: dn, node: n)
+                        changed = true
                     }
                 }
             }
-            return best
         }
+        return best
     }
 
     /// Best-first search of one layer (the paper's Algorithm 2). Returns the scratch's
@@ -129,8 +128,8 @@ extension HNSWIndex {
     /// vector two neighbours ahead while one is scored (measured at N = 50k, d = 384: no
     /// prefetch ≈ 15 % slower; one ahead, three ahead, or into L2 only no better).
     @discardableResult
-    func searchLayer(
-        _ q: UnsafePointer<Float>, entry: Candidate, ef: Int, level: Int,
+    func searchLayer<S: HNSWWalkScorer>(
+        _ scorer: S, entry: Candidate, ef: Int, level: Int,
         scratch: inout HNSWSearchScratch, admit: RowBitmap?, skipDeleted: Bool
     ) -> HNSWScratchStorage {
         let storage = scratch.prepare(nodeCount: nodeCount)
@@ -144,13 +143,11 @@ extension HNSWIndex {
         let epoch = storage.visited.epoch
         let checkDeleted = skipDeleted && liveCount != nodeCount
         let filtering = admit != nil || checkDeleted
-        let d = dimension, stride = stride0
-        let vectorBytes = d &* MemoryLayout<Float>.stride
-        vectors.withUnsafeBufferPointer { vb in
+        let stride = stride0
         links0.withUnsafeBufferPointer { lb in
         deleted.withUnsafeBufferPointer { deletedFlags in
         withUnsafeTemporaryAllocation(of: UInt32.self, capacity: max(maxLinks0, parameters.m)) { pendingBuffer in
-            guard let base = vb.baseAddress, let linkBase = lb.baseAddress, let pending = pendingBuffer.baseAddress else { return }
+            guard let linkBase = lb.baseAddress, let pending = pendingBuffer.baseAddress else { return }
             @inline(__always)
             func admitted(_ node: UInt32) -> Bool {
                 if checkDeleted && deletedFlags[Int(node)] { return false }
@@ -165,17 +162,17 @@ extension HNSWIndex {
                 if current.distance > bound && (results.count >= ef || !filtering) { break }
                 if level == 0, let next = candidates.top { naksha_prefetch(linkBase + Int(next.node) &* stride) }
                 let pendingCount = gatherUnvisited(
-                    of: current.node, level: level, links0: linkBase, vectors: base,
+                    of: current.node, level: level, links0: linkBase, scorer: scorer,
                     marks: marks, epoch: epoch, into: pending
                 )
-                if pendingCount > 0 { naksha_prefetch_range(base + Int(pending[0]) &* d, vectorBytes) }
-                if pendingCount > 1 { naksha_prefetch_range(base + Int(pending[1]) &* d, vectorBytes) }
+                if pendingCount > 0 { scorer.prefetchAll(of: pending[0]) }
+                if pendingCount > 1 { scorer.prefetchAll(of: pending[1]) }
                 var j = 0
                 while j < pendingCount {
                     let neighbour = pending[j]
-                    if j &+ 2 < pendingCount { naksha_prefetch_range(base + Int(pending[j &+ 2]) &* d, vectorBytes) }
+                    if j &+ 2 < pendingCount { scorer.prefetchAll(of: pending[j &+ 2]) }
                     j &+= 1
-                    let dn = distance(q, node: neighbour, base: base)
+                    let dn = scorer.distance(to: neighbour)
                     guard results.count < ef || dn < bound else { continue }
                     candidates.push(Candidate(distance: dn, node: neighbour))
                     if admitted(neighbour) {
@@ -185,7 +182,7 @@ extension HNSWIndex {
                     }
                 }
             }
-        }}}}
+        }}}
         return storage
     }
 
@@ -194,18 +191,17 @@ extension HNSWIndex {
     /// Returns how many were written (≤ `2·m` on layer 0, ≤ `m` above: `pending` must
     /// hold that many).
     @inline(__always)
-    func gatherUnvisited(
-        of node: UInt32, level: Int, links0 linkBase: UnsafePointer<UInt32>, vectors base: UnsafePointer<Float>,
+    func gatherUnvisited<S: HNSWWalkScorer>(
+        of node: UInt32, level: Int, links0 linkBase: UnsafePointer<UInt32>, scorer: S,
         marks: UnsafeMutablePointer<UInt16>, epoch: UInt16, into pending: UnsafeMutablePointer<UInt32>
     ) -> Int {
-        let d = dimension
         var count = 0
         @inline(__always)
         func offer(_ neighbour: UInt32) {
             let mark = marks + Int(neighbour)
             guard mark.pointee != epoch else { return }
             mark.pointee = epoch
-            naksha_prefetch(base + Int(neighbour) &* d)
+            scorer.prefetchFirstLine(of: neighbour)
             pending[count] = neighbour
             count &+= 1
         }

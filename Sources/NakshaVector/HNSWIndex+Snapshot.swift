@@ -155,6 +155,7 @@ extension HNSWIndex {
             }
         }
         index.liveCount = index.nodeOfID.count
+        index.rebuildWalkCodes()
         return index
     }
 

@@ -32,6 +32,10 @@ public struct HNSWIndex: Sendable {
     var rng: SeededGenerator
     var metadata = MetadataTable()
     var buildScratch = HNSWSearchScratch()
+    /// The search walk's 8-bit codes, `dimension` bytes per node, and their quantizer;
+    /// derived from `vectors` (invariant in `updateWalkCodes`).
+    var codes: [UInt8] = []
+    var walkQuantizer: ScalarQuantizer?
     public internal(set) var liveCount = 0
 
     var maxLinks0: Int { 2 * parameters.m }
@@ -59,6 +63,7 @@ public struct HNSWIndex: Sendable {
     /// Reserves room for `count` nodes.
     public mutating func reserveCapacity(_ count: Int) {
         vectors.reserveCapacity(count * dimension)
+        if walkQuantizer != nil || count >= Self.quantizedWalkMinimumNodes { codes.reserveCapacity(count * dimension) }
         ids.reserveCapacity(count)
         deleted.reserveCapacity(count)
         levels.reserveCapacity(count)
@@ -93,6 +98,7 @@ public struct HNSWIndex: Sendable {
         nodeOfID[id] = node
         liveCount += 1
         link(node, level: level)
+        updateWalkCodes(appended: node)
     }
 
     /// Tombstones `id`: it is never returned again but keeps routing searches. Returns

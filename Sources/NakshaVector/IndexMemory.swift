@@ -48,12 +48,14 @@ extension QuantizedFlatIndex {
 }
 
 extension HNSWIndex {
-    /// Bytes held now: vectors, layer-0 links, upper-layer links, ids, flags, the id
-    /// dictionary, the build scratch and metadata. Tombstoned nodes still count.
+    /// Bytes held now: vectors, the walk's 8-bit codes, layer-0 links, upper-layer links,
+    /// ids, flags, the id dictionary, the build scratch and metadata. Tombstoned nodes
+    /// still count.
     public var memoryBytes: Int {
         var upper = upperLinks.capacity * 8
         for list in upperLinks where !list.isEmpty { upper += 32 + list.capacity * 4 }
-        return vectors.capacity * 4 + links0.capacity * 4 + upper + ids.capacity * 8
+        return vectors.capacity * 4 + codes.capacity + (walkQuantizer == nil ? 0 : 8 * dimension)
+            + links0.capacity * 4 + upper + ids.capacity * 8
             + deleted.capacity + levels.capacity
             + IndexMemory.dictionaryBytes(entries: nodeOfID.capacity, valueBytes: 4)
             + buildScratch.memoryBytes + metadata.estimatedBytes
@@ -64,10 +66,11 @@ extension HNSWIndex {
 
     /// Bytes an HNSW index of `count` vectors would hold (without metadata), using the
     /// expected number of upper layers per node, 1/(m − 1), that a fraction 1/m of
-    /// nodes has any, and the build scratch's visited mark (2 bytes per node).
+    /// nodes has any, the build scratch's visited mark (2 bytes per node) and the walk's
+    /// codes (`dimension` bytes per node).
     public static func estimatedBytes(count: Int, dimension: Int, parameters: HNSWParameters) -> Int {
         let m = Double(parameters.m)
-        let perNode = Double(dimension * 4 + (2 * parameters.m + 1) * 4 + 8 + 1 + 1 + 8 + 2)
+        let perNode = Double(dimension * 5 + (2 * parameters.m + 1) * 4 + 8 + 1 + 1 + 8 + 2)
             + (1 / (m - 1)) * (m + 1) * 4 + 32 / m
         return Int(perNode * Double(count)) + IndexMemory.dictionaryBytes(entries: count, valueBytes: 4)
     }

@@ -28,6 +28,12 @@ public struct ScalarQuantizer: Sendable, Hashable {
     /// With no samples the range is [−1, 1] for every dimension.
     /// - Precondition: `samples.count % dimension == 0` (indexes check first).
     public init(dimension: Int, ranges: Ranges, samples: [Float]) {
+        self = samples.withUnsafeBufferPointer { ScalarQuantizer(dimension: dimension, ranges: ranges, samples: $0) }
+    }
+
+    /// Trains ranges on the vectors in `samples` (row-major) without copying them.
+    /// - Precondition: `samples.count % dimension == 0`.
+    public init(dimension: Int, ranges: Ranges, samples: UnsafeBufferPointer<Float>) {
         precondition(dimension > 0 && samples.count % dimension == 0, "ScalarQuantizer: bad sample shape")
         self.dimension = dimension
         self.ranges = ranges

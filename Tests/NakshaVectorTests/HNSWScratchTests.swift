@@ -115,10 +115,9 @@ struct HNSWScratchTests {
     }
 
     /// The paper's Algorithm 2 with sorted arrays: the reference `searchLayer` must match.
-    static func referenceSearch(_ index: HNSWIndex, _ q: [Float], entry: UInt32, ef: Int, skipDeleted: Bool, admit: RowBitmap?) -> [Candidate] {
-        func dist(_ node: UInt32) -> Float {
-            q.withUnsafeBufferPointer { qb in index.distance(qb.baseAddress!, node: node) }
-        }
+    static func referenceSearch(
+        _ index: HNSWIndex, entry: UInt32, ef: Int, skipDeleted: Bool, admit: RowBitmap?, dist: (UInt32) -> Float
+    ) -> [Candidate] {
         func admitted(_ node: UInt32) -> Bool {
             if skipDeleted && index.deleted[Int(node)] { return false }
             return admit.map { $0.contains(Int(node)) } ?? true
@@ -149,25 +148,36 @@ struct HNSWScratchTests {
         return results.sorted(by: Candidate.precedes)
     }
 
-    @Test("layer-0 search equals the textbook algorithm (tombstones and a filter too)", arguments: [1, 10, 64])
+    @Test("layer-0 search equals the textbook algorithm, with exact and 8-bit code distances (tombstones and a filter too)",
+          arguments: [1, 10, 64])
     func searchLayerMatchesReference(ef: Int) throws {
-        let d = 16
-        let data = TestData.clustered(count: 700, dimension: d, clusters: 8, spread: 0.4, seed: 77)
+        let d = 16, n = 1100
+        let data = TestData.clustered(count: n, dimension: d, clusters: 8, spread: 0.4, seed: 77)
         var index = try HNSWIndex(dimension: d, metric: .squaredL2, parameters: HNSWParameters(m: 6, efConstruction: 40, seed: 3))
         for (i, v) in data.enumerated() { try index.add(id: UInt64(i), vector: v, metadata: ["even": .int(Int64(i % 2))]) }
-        for id in stride(from: UInt64(0), to: 700, by: 7) { index.delete(id: id) }
+        for id in stride(from: UInt64(0), to: UInt64(n), by: 7) { index.delete(id: id) }
+        let quantizer = try #require(index.walkQuantizer, "an index of \(n) nodes walks 8-bit codes")
         let filter = index.matches(.equals("even", .int(0)))
         let queries = TestData.clustered(count: 12, dimension: d, clusters: 8, spread: 0.5, seed: 78)
         var scratch = HNSWSearchScratch()
         for (i, q) in queries.enumerated() {
-            let entry = UInt32(i * 37 % 700)
+            let entry = UInt32(i * 37 % n)
             for (skip, admit) in [(false, nil), (true, nil), (true, Optional(filter))] {
-                let expected = Self.referenceSearch(index, q, entry: entry, ef: ef, skipDeleted: skip, admit: admit)
-                let start = q.withUnsafeBufferPointer { Candidate(distance: index.distance($0.baseAddress!, node: entry), node: entry) }
-                let storage = q.withUnsafeBufferPointer { qb in
-                    index.searchLayer(qb.baseAddress!, entry: start, ef: ef, level: 0, scratch: &scratch, admit: admit, skipDeleted: skip)
+                q.withUnsafeBufferPointer { qb in
+                    let query = qb.baseAddress!
+                    index.withExactScorer(query) { exact in
+                        let expected = Self.referenceSearch(index, entry: entry, ef: ef, skipDeleted: skip, admit: admit) { exact.distance(to: $0) }
+                        let start = Candidate(distance: exact.distance(to: entry), node: entry)
+                        let storage = index.searchLayer(exact, entry: start, ef: ef, level: 0, scratch: &scratch, admit: admit, skipDeleted: skip)
+                        #expect(storage.results.unordered.sorted(by: Candidate.precedes) == expected)
+                    }
+                    index.withCodeScorer(query, quantizer: quantizer) { codes in
+                        let expected = Self.referenceSearch(index, entry: entry, ef: ef, skipDeleted: skip, admit: admit) { codes.distance(to: $0) }
+                        let start = Candidate(distance: codes.distance(to: entry), node: entry)
+                        let storage = index.searchLayer(codes, entry: start, ef: ef, level: 0, scratch: &scratch, admit: admit, skipDeleted: skip)
+                        #expect(storage.results.unordered.sorted(by: Candidate.precedes) == expected)
+                    }
                 }
-                #expect(storage.results.unordered.sorted(by: Candidate.precedes) == expected)
             }
         }
     }

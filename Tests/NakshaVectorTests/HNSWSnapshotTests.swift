@@ -3,12 +3,13 @@ import Testing
 
 @Suite("HNSW snapshots")
 struct HNSWSnapshotTests {
-    /// An index with tombstones, replaced vectors and metadata of every kind.
+    /// An index with tombstones, replaced vectors and metadata of every kind, large enough
+    /// (≥ 1,024 nodes) that searches walk 8-bit codes.
     static func mutated(metric: DistanceMetric) throws -> HNSWIndex {
-        let (built, _, data) = try HNSWIndexTests.build(count: 600, metric: metric, seed: 3)
+        let (built, _, data) = try HNSWIndexTests.build(count: 1100, metric: metric, seed: 3)
         var index = built
-        for i in stride(from: 0, to: 600, by: 7) { index.delete(id: UInt64(i)) }
-        for i in stride(from: 1, to: 600, by: 11) {
+        for i in stride(from: 0, to: 1100, by: 7) { index.delete(id: UInt64(i)) }
+        for i in stride(from: 1, to: 1100, by: 11) {
             try index.upsert(
                 id: UInt64(i), vector: data[(i * 5) % data.count],
                 metadata: ["lang": .string(i % 2 == 0 ? "en" : "hi"), "year": .int(Int64(2000 + i % 25)), "score": .double(Double(i) / 7), "public": .bool(i % 3 == 0)])

@@ -13,6 +13,13 @@ import NakshaVector
 /// - hard (seed 3 base, 4 queries): A ~ N(0,1)^(32×384)/√32 drawn first from seed 5; each
 ///   point is z·A + σ·N(0, I₃₈₄) with z ~ N(0, I₃₂), σ = 0.1, then unit length — a
 ///   32-dimensional latent Gaussian embedded in 384 dimensions plus small noise.
+/// - latent (seed 7 mixture, 8 base, 9 queries): a 64-dimensional Gaussian mixture of 100
+///   clusters whose weights fall off as 1/(c+1) (Zipf: the largest cluster holds ≈ 19 % of
+///   the points, the smallest ≈ 0.2 %), drawn first from seed 7 as: centres ~ N(0, I₆₄),
+///   then spreads s_c = 0.25 + 0.75·u_c; A ~ N(0,1)^(64×384)/8 from seed 10. Each point picks
+///   cluster c by inverse CDF of u = (next() >> 11)·2⁻⁵³, z = centre_c + s_c·N(0, I₆₄),
+///   x = z·A + 0.05·N(0, I₃₈₄), then unit length. Queries are new draws (seed 9) from the same
+///   mixture — the shape of the independent check in issue 18.
 /// Files: `<dir>/<name>/base.f32` (n×384 little-endian float32, row-major),
 /// `queries.f32` (nq×384), `gt.i32` (nq×10 exact inner-product neighbours, best first),
 /// `meta.json`.
@@ -85,6 +92,51 @@ struct Dataset {
             return out
         }
         return Dataset(name: "hard", dimension: d, base: make(count, seed: 3), queries: make(queryCount, seed: 4))
+    }
+
+    static func latentMixture(count: Int, queryCount: Int, dimension d: Int) -> Dataset {
+        let latent = 64, clusters = 100
+        var mg = Gaussian(seed: 7)
+        let centres = (0..<(clusters * latent)).map { _ in mg.next() }
+        let spreads = (0..<clusters).map { _ in 0.25 + 0.75 * Float(Double(mg.rng.next() >> 11) * 0x1p-53) }
+        let weights = (0..<clusters).map { 1 / Double($0 + 1) }
+        let total = weights.reduce(0, +)
+        var cumulative: [Double] = []
+        var running = 0.0
+        for w in weights { running += w / total; cumulative.append(running) }
+        var ag = Gaussian(seed: 10)
+        let a = (0..<(latent * d)).map { _ in ag.next() / Float(latent).squareRoot() }
+        func make(_ n: Int, seed: UInt64) -> [Float] {
+            var g = Gaussian(seed: seed)
+            var out = [Float](repeating: 0, count: n * d)
+            var z = [Float](repeating: 0, count: latent)
+            for i in 0..<n {
+                let u = Double(g.rng.next() >> 11) * 0x1p-53
+                let c = cumulative.firstIndex { u < $0 } ?? (clusters - 1)
+                for l in 0..<latent { z[l] = centres[c * latent + l] + spreads[c] * g.next() }
+                for j in 0..<d { out[i * d + j] = 0.05 * g.next() }
+                for l in 0..<latent {
+                    let zl = z[l]
+                    for j in 0..<d { out[i * d + j] += zl * a[l * d + j] }
+                }
+                Self.normalize(&out[(i * d)..<((i + 1) * d)])
+            }
+            return out
+        }
+        return Dataset(name: "latent", dimension: d, base: make(count, seed: 8), queries: make(queryCount, seed: 9))
+    }
+
+    /// Reads a dataset and its ground truth written by `write(to:groundTruth:)`.
+    static func read(from directory: String, name: String) throws -> (Dataset, [[UInt64]]) {
+        let dir = URL(fileURLWithPath: directory).appendingPathComponent(name)
+        func floats(_ file: String) throws -> [Float] {
+            let data = try Data(contentsOf: dir.appendingPathComponent(file))
+            return data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+        }
+        let gtData = try Data(contentsOf: dir.appendingPathComponent("gt.i32"))
+        let gt = gtData.withUnsafeBytes { Array($0.bindMemory(to: Int32.self)) }
+        let truth = stride(from: 0, to: gt.count, by: 10).map { gt[$0..<($0 + 10)].map { UInt64($0) } }
+        return (Dataset(name: name, dimension: 384, base: try floats("base.f32"), queries: try floats("queries.f32")), truth)
     }
 
     func write(to directory: String, groundTruth: [[UInt64]]) throws {

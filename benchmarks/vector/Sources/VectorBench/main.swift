@@ -4,6 +4,8 @@ import NakshaVector
 
 // vector-bench [--n N] [--queries Q] [--single S] [--dir DIR] [--phases gen,flat,int8,hnsw,filter]
 //              [--ef 32,64,128,256,512] [--m 16] [--ef-construction 200] [--repeat 1]
+//              [--datasets clustered,hard|latent]
+// vector-bench --phases hnsw-build|hnsw-search [--dataset latent] [--round R] (see SavedHNSW.swift)
 // --repeat R times each HNSW sweep and one-thread exact batch R times and reports the fastest
 // pass (wall clock `qps`, and `qps_cpu` from the thread's CPU time).
 var arguments = [String: String]()
@@ -27,6 +29,11 @@ let repeats = max(1, Int(arguments["repeat"] ?? "") ?? 1)
 let d = 384, k = 10
 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
 let report = Report(directory: directory)
+if phases.contains("hnsw-build") || phases.contains("hnsw-search") {
+    try runSavedHNSW(directory: directory, datasetName: arguments["dataset"] ?? "latent", phases: phases, efList: efList,
+                     m: m, efConstruction: efConstruction, repeats: repeats, round: Int(arguments["round"] ?? "") ?? 0, report: report)
+    exit(0)
+}
 
 func log(_ s: String) { FileHandle.standardError.write(Data("[vector-bench] \(s)\n".utf8)) }
 
@@ -35,7 +42,11 @@ func log(_ s: String) { FileHandle.standardError.write(Data("[vector-bench] \(s)
 var datasets: [Dataset] = []
 var truths: [String: [[UInt64]]] = [:]
 var flats: [String: FlatIndex] = [:]
-for make in [Dataset.clustered, { Dataset.hard(count: $0, queryCount: $1, dimension: $2) }] {
+let generators: [String: (Int, Int, Int) -> Dataset] = [
+    "clustered": Dataset.clustered, "hard": { Dataset.hard(count: $0, queryCount: $1, dimension: $2) }, "latent": Dataset.latentMixture,
+]
+for name in (arguments["datasets"] ?? "clustered,hard").split(separator: ",").map(String.init) {
+    guard let make = generators[name] else { log("unknown dataset \(name)"); exit(2) }
     var ds: Dataset!
     let genSeconds = seconds { ds = make(n, queryCount, d) }
     var flat = try FlatIndex(dimension: d, metric: .innerProduct)
