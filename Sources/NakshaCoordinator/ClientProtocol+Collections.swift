@@ -120,53 +120,59 @@ extension ClientProtocol {
         router.unary(NakshaMethod.deleteVectors) { (request: Naksha_V1_DeleteVectorsRequest, _) in
             writeResponse(try await vectors.delete(ids: request.ids, from: request.collection))
         }
-        @Sendable func queryResponse(_ result: VectorQueryResult) -> Naksha_V1_QueryVectorsResponse {
-            var response = Naksha_V1_QueryVectorsResponse()
-            response.results = result.hits.map { hit in
-                let payload = VectorPayload(storedJSON: hit.payloadJSON)
-                var item = Naksha_V1_VectorHit()
-                item.id = hit.id
-                item.score = hit.score
-                item.metadataJson = payload.metadata?.jsonText ?? ""
-                item.documentJson = payload.document?.jsonText ?? ""
-                return item
-            }
-            response.partial = result.partial
-            response.exact = result.exact
-            response.missingShards = result.missingShards.map { UInt32($0) }
-            response.askedPerShard = UInt32(result.askedPerShard)
-            response.epoch = result.epoch
-            return response
-        }
         router.unary(NakshaMethod.queryVectors) { (request: Naksha_V1_QueryVectorsRequest, context) in
-            let consistencyName = request.consistency.isEmpty ? "eventual" : request.consistency
-            guard let consistency = ReadConsistency(rawValue: consistencyName) else {
-                throw VectorServiceError(.invalidInput, "consistency \"\(consistencyName)\" is not one of eventual, read_your_writes")
-            }
-            var vector = request.vector
-            if vector.isEmpty, !request.text.isEmpty {
-                vector = try await vectors.embed([request.text], model: request.model.isEmpty ? nil : request.model, for: request.collection)[0]
-            }
-            let query = VectorQuery(
-                collection: request.collection, vector: vector, k: request.k == 0 ? 10 : Int(request.k),
-                filterJSON: request.filterJson.isEmpty ? nil : request.filterJson, consistency: consistency,
-                afterSequences: request.after.isEmpty ? nil : Dictionary(uniqueKeysWithValues: request.after.map { (Int($0.key), $0.value) }),
-                timeout: context.remaining(cap: .seconds(5)))
-            var batch = request.batch.map(\.vector)
-            if batch.isEmpty, !request.texts.isEmpty {
-                batch = try await vectors.embed(
-                    request.texts, model: request.model.isEmpty ? nil : request.model, for: request.collection, limit: VectorRouter.maxBatchQueries)
-            }
-            if !batch.isEmpty {
-                let results = try await vectors.query(batch: batch, query)
-                var response = Naksha_V1_QueryVectorsResponse()
-                response.batch = results.map(queryResponse)
-                response.askedPerShard = UInt32(results.first?.askedPerShard ?? 0)
-                response.epoch = results.first?.epoch ?? 0
-                return response
-            }
-            return queryResponse(try await vectors.query(query))
+            try await answerQuery(request, context: context, vectors: vectors)
         }
+    }
+
+    /// A single or batched query.
+    static func answerQuery(
+        _ request: Naksha_V1_QueryVectorsRequest, context: CallContext, vectors: VectorRouter
+    ) async throws -> Naksha_V1_QueryVectorsResponse {
+        let consistencyName = request.consistency.isEmpty ? "eventual" : request.consistency
+        guard let consistency = ReadConsistency(rawValue: consistencyName) else {
+            throw VectorServiceError(.invalidInput, "consistency \"\(consistencyName)\" is not one of eventual, read_your_writes")
+        }
+        let model = request.model.isEmpty ? nil : request.model
+        var vector = request.vector
+        if vector.isEmpty, !request.text.isEmpty {
+            vector = try await vectors.embed([request.text], model: model, for: request.collection)[0]
+        }
+        let query = VectorQuery(
+            collection: request.collection, vector: vector, k: request.k == 0 ? 10 : Int(request.k),
+            filterJSON: request.filterJson.isEmpty ? nil : request.filterJson, consistency: consistency,
+            afterSequences: request.after.isEmpty ? nil : Dictionary(uniqueKeysWithValues: request.after.map { (Int($0.key), $0.value) }),
+            timeout: context.remaining(cap: .seconds(5)))
+        var batch = request.batch.map(\.vector)
+        if batch.isEmpty, !request.texts.isEmpty {
+            batch = try await vectors.embed(request.texts, model: model, for: request.collection, limit: VectorRouter.maxBatchQueries)
+        }
+        guard !batch.isEmpty else { return queryResponse(try await vectors.query(query)) }
+        let results = try await vectors.query(batch: batch, query)
+        var response = Naksha_V1_QueryVectorsResponse()
+        response.batch = results.map { queryResponse($0) }
+        response.askedPerShard = UInt32(results.first?.askedPerShard ?? 0)
+        response.epoch = results.first?.epoch ?? 0
+        return response
+    }
+
+    static func queryResponse(_ result: VectorQueryResult) -> Naksha_V1_QueryVectorsResponse {
+        var response = Naksha_V1_QueryVectorsResponse()
+        response.results = result.hits.map { hit in
+            let payload = VectorPayload(storedJSON: hit.payloadJSON)
+            var item = Naksha_V1_VectorHit()
+            item.id = hit.id
+            item.score = hit.score
+            item.metadataJson = payload.metadata?.jsonText ?? ""
+            item.documentJson = payload.document?.jsonText ?? ""
+            return item
+        }
+        response.partial = result.partial
+        response.exact = result.exact
+        response.missingShards = result.missingShards.map { UInt32($0) }
+        response.askedPerShard = UInt32(result.askedPerShard)
+        response.epoch = result.epoch
+        return response
     }
 
     static func json(_ text: String, at path: String) throws -> GraphValue? {

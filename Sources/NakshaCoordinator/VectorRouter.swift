@@ -140,6 +140,10 @@ struct VectorRouter: Sendable {
     /// Embeds `texts` with `model` (nil: the coordinator's default embedding model, the one
     /// `naksha ingest` uses), one vector per text.
     /// - Throws: `embeddingFailed` when the model refuses or its provider does not answer.
+    ///
+    /// Never inlined: inlined into an async caller (the query route, the HTTP upsert's text
+    /// embedding), Swift 6.3.1's release build crashed splitting that caller's coroutine.
+    @inline(never)
     func embed(_ texts: [String], model: String?, for collection: String, limit: Int = maxBatch) async throws -> [[Float]] {
         guard !texts.isEmpty else { return [] }
         guard texts.count <= limit else { throw VectorServiceError(.tooLarge, "\(texts.count) texts; the limit is \(limit) a call") }
@@ -147,6 +151,7 @@ struct VectorRouter: Sendable {
         return try await embed(texts, model: model)
     }
 
+    @inline(never)
     private func embed(_ texts: [String], model: String?) async throws(VectorServiceError) -> [[Float]] {
         let embedders = coordinator.embedders
         guard texts.count <= Self.maxBatch else {

@@ -40,6 +40,9 @@ public final class RaftStorage {
         public static let skipPreambleRestore = Mutations(rawValue: 1 << 1)
         /// 1c: segment removal deletes any covered segment, not only a prefix.
         public static let removeAnyCoveredSegment = Mutations(rawValue: 1 << 2)
+        /// 1f: the repair of a snapshot whose marker is missing writes an install marker and
+        /// then every kept entry again, so a torn repair loses the entries not re-written.
+        public static let tearableMarkerRepair = Mutations(rawValue: 1 << 3)
     }
 
     /// What a replica restarts from.
@@ -224,12 +227,30 @@ public final class RaftStorage {
     /// What `load` repaired, if anything (for the log line at start).
     public private(set) var repairReport: String? = nil
 
-    /// Writes the marker a snapshot never got, and the entries that follow it again, so that
-    /// replaying the log no longer depends on anything before the snapshot.
+    /// Writes the marker a snapshot never got (and drops the stale suffix after `kept`), so
+    /// that replaying the log no longer depends on anything before the snapshot.
+    ///
+    /// The repair must be safe to tear at any byte (its sync may fail and a crash keep a
+    /// prefix) and to repeat (it runs again at the next start until its marker is durable):
+    /// nothing it writes may make a durable entry disappear unless the whole repair is there.
+    /// So it never writes an install marker (which discards every entry before it) followed
+    /// by re-written entries — torn after the marker, that lost the entries it had not
+    /// re-written yet. Instead: with no stale suffix, one plain marker (it only drops entries
+    /// the snapshot covers); with one, first the last kept entry again (which truncates the
+    /// stale entries after it and keeps every entry before it), then the plain marker; with
+    /// no entry kept, one install marker (everything before it is covered or stale). Any
+    /// prefix of these records leaves the log as it was or repaired.
     private func completeInterruptedSnapshot(_ base: Snapshot, keeping kept: [LogEntry], dropped: Int) throws {
-        var records = [Self.markerRecord(index: base.metadata.index, term: base.metadata.term, install: true)]
-        for entry in kept {
-            records.append(WALRecord(type: Self.entryRecord, tag: entry.index, payload: try encoder.encode(entry)))
+        var records: [WALRecord] = []
+        if mutations.contains(.tearableMarkerRepair) {
+            records.append(Self.markerRecord(index: base.metadata.index, term: base.metadata.term, install: true))
+            for entry in kept { records.append(WALRecord(type: Self.entryRecord, tag: entry.index, payload: try encoder.encode(entry))) }
+        } else {
+            if let last = kept.last, dropped > 0 {
+                records.append(WALRecord(type: Self.entryRecord, tag: last.index, payload: try encoder.encode(last)))
+            }
+            let install = kept.isEmpty && dropped > 0
+            records.append(Self.markerRecord(index: base.metadata.index, term: base.metadata.term, install: install))
         }
         markerRecordValue = Self.markerRecord(index: base.metadata.index, term: base.metadata.term, install: false)
         if !mutations.contains(.skipPreambleRestore) { rebuildPreamble() }

@@ -5,7 +5,7 @@
 //   naksha-sim --inject-fault commit-previous-term|vote-without-log-check|skip-pre-vote-term-rules
 //                                                              TEST-ONLY: break one rule
 //   naksha-sim --mutate stored-membership|ignore-persist-errors|remove-any-segment|
-//              skip-install-marker|skip-preamble-restore              TEST-ONLY: re-introduce a storage bug
+//              skip-install-marker|skip-preamble-restore|tearable-repair         TEST-ONLY: re-introduce a storage bug
 //   naksha-sim --disk-faults N                                   storage-call faults per 10,000 (default: per seed)
 //   naksha-sim --bench [--proposals N] [--batch B]               proposals/s, in-memory 3 nodes
 #if canImport(Glibc)
@@ -88,8 +88,9 @@ func parseArguments() -> Arguments {
             case "remove-any-segment": arguments.storageMutations.insert(.removeAnyCoveredSegment)
             case "skip-install-marker": arguments.storageMutations.insert(.skipInstallMarker)
             case "skip-preamble-restore": arguments.storageMutations.insert(.skipPreambleRestore)
+            case "tearable-repair": arguments.storageMutations.formUnion([.tearableMarkerRepair, .skipInstallMarker])
             default:
-                print("--mutate needs stored-membership, ignore-persist-errors, remove-any-segment, skip-install-marker or skip-preamble-restore")
+                print("--mutate needs stored-membership, ignore-persist-errors, remove-any-segment, skip-install-marker, skip-preamble-restore or tearable-repair")
                 usage()
             }
         case "--help", "-h": usage()

@@ -186,7 +186,13 @@ struct StorageMutationTests {
         Mutation(description: "1a restart alone ignores the stored membership", replica: .ignoreStoredMembership),
         Mutation(description: "1b persist errors ignored", replica: .ignorePersistErrors),
         Mutation(description: "1c any covered segment removed", storage: .removeAnyCoveredSegment),
-        Mutation(description: "1d installed snapshot writes no marker", storage: .skipInstallMarker),
+        // 1d (`skipInstallMarker`) is not searched here: the simulator used to report it only
+        // through 1f, the unsafe repair its missing markers made every restart run. With the
+        // repair fixed, the discarded entries it brings back need a rare interleaving; its test
+        // is LogSafetyTests.installedSnapshotWithoutItsMarkerReplaysTheDiscardedEntries. Its
+        // switch still serves 1f: it makes the repair frequent.
+        Mutation(description: "1f a torn marker repair (with 1d's switch, so repairs are frequent)",
+                 storage: [.tearableMarkerRepair, .skipInstallMarker]),
         Mutation(description: "1e preamble not restored at load", storage: .skipPreambleRestore),
     ]
 
