@@ -35,7 +35,7 @@ setup: ## Install missing system packages (apt) and Python test packages; idempo
 build: setup ## Build every target (debug)
 	$(SWIFT) build $(SWIFT_BUILD_FLAGS)
 
-test: setup ## Set up, build, lint, run every test suite; non-zero exit on any failure
+test: setup ## Set up, build, lint, run every test suite, build the release binary; non-zero exit on any failure
 	@bash scripts/lint.sh
 	$(SWIFT) build --build-tests $(SWIFT_BUILD_FLAGS)
 	$(SWIFT) test --skip-build $(SWIFT_BUILD_FLAGS) --filter '$(PURE_SUITES)'
@@ -44,6 +44,8 @@ test: setup ## Set up, build, lint, run every test suite; non-zero exit on any f
 	$(SWIFT) test --skip-build $(SWIFT_BUILD_FLAGS) --filter '$(ACTOR_SUITES)'
 	$(SWIFT) test --skip-build $(SWIFT_BUILD_FLAGS) --skip '$(PURE_SUITES)' --skip '$(STORE_SUITES)' --skip '$(PROTOCOL_SUITES)' --skip '$(ACTOR_SUITES)' --skip '$(PROCESS_SUITES)'
 	$(SWIFT) test --skip-build $(SWIFT_BUILD_FLAGS) --no-parallel --filter '$(PROCESS_SUITES)'
+	@# The optimiser compiles differently: Swift 6.3.1 once crashed on release code only.
+	$(SWIFT) build -c release --product naksha $(SWIFT_BUILD_FLAGS)
 
 QUESTION ?= How does Naksha make sure an acknowledged write is never lost?
 
