@@ -17,14 +17,14 @@ struct ClusterStateMachine: ReplicatedStateMachine {
     }
 
     mutating func apply(_ command: [UInt8], context: ApplyContext) -> [UInt8] {
-        let result = state.apply(commandBytes: command, context: CommandContext(index: context.index, term: context.term, timestampMillis: context.timestampMillis))
-        // Metrics only: a result that does not decode is just not counted; the state and the
-        // result bytes returned to the proposer are untouched.
-        if JobMetrics.shared.leading.load(ordering: .relaxed), case .success(let outcome)? = try? ClusterState.decodeResult(result) {
+        let (result, bytes) = state.applyReturningResult(
+            commandBytes: command, context: CommandContext(index: context.index, term: context.term, timestampMillis: context.timestampMillis))
+        // Metrics only (the leader's): the state and the result bytes are untouched.
+        if JobMetrics.shared.leading.load(ordering: .relaxed), case .success(let outcome) = result {
             JobMetrics.shared.applied(outcome, state: state)
         }
         changed.notifyAll()
-        return result
+        return bytes
     }
 
     func snapshot() throws -> [UInt8] { state.encoded() }

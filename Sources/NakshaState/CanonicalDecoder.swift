@@ -15,9 +15,7 @@ struct TreeDecoder: Decoder {
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
         guard case .keyed(let entries) = value else { throw mismatch("a keyed value") }
-        var table: [String: CanonicalValue] = [:]
-        for (key, item) in entries { table[key] = item }
-        return KeyedDecodingContainer(KeyedTreeDecoding<Key>(entries: entries, table: table, codingPath: codingPath))
+        return KeyedDecodingContainer(KeyedTreeDecoding<Key>(entries: entries, codingPath: codingPath))
     }
 
     func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
@@ -37,7 +35,7 @@ struct TreeDecoder: Decoder {
 
 /// Conversions from a tree value to the primitive types, with range checks.
 enum PrimitiveDecoding {
-    static func decode<T: BinaryInteger>(_ type: T.Type, _ value: CanonicalValue, _ path: [any CodingKey]) throws -> T {
+    static func decode<T: BinaryInteger>(_ type: T.Type, _ value: CanonicalValue, _ path: @autoclosure () -> [any CodingKey]) throws -> T {
         let result: T?
         switch value {
         case .int(let number): result = T(exactly: number)
@@ -45,23 +43,23 @@ enum PrimitiveDecoding {
         case .null, .bool, .double, .string, .list, .keyed: result = nil
         }
         guard let result else {
-            throw DecodingError.typeMismatch(T.self, DecodingError.Context(codingPath: path, debugDescription: "expected \(T.self), found \(value)"))
+            throw DecodingError.typeMismatch(T.self, DecodingError.Context(codingPath: path(), debugDescription: "expected \(T.self), found \(value)"))
         }
         return result
     }
 
-    static func bool(_ value: CanonicalValue, _ path: [any CodingKey]) throws -> Bool {
-        guard case .bool(let flag) = value else { throw mismatch(Bool.self, value, path) }
+    static func bool(_ value: CanonicalValue, _ path: @autoclosure () -> [any CodingKey]) throws -> Bool {
+        guard case .bool(let flag) = value else { throw mismatch(Bool.self, value, path()) }
         return flag
     }
 
-    static func string(_ value: CanonicalValue, _ path: [any CodingKey]) throws -> String {
-        guard case .string(let text) = value else { throw mismatch(String.self, value, path) }
+    static func string(_ value: CanonicalValue, _ path: @autoclosure () -> [any CodingKey]) throws -> String {
+        guard case .string(let text) = value else { throw mismatch(String.self, value, path()) }
         return text
     }
 
-    static func double(_ value: CanonicalValue, _ path: [any CodingKey]) throws -> Double {
-        guard case .double(let bits) = value else { throw mismatch(Double.self, value, path) }
+    static func double(_ value: CanonicalValue, _ path: @autoclosure () -> [any CodingKey]) throws -> Double {
+        guard case .double(let bits) = value else { throw mismatch(Double.self, value, path()) }
         return Double(bitPattern: bits)
     }
 
@@ -70,17 +68,29 @@ enum PrimitiveDecoding {
     }
 }
 
+/// Looks keys up by binary search: `CanonicalBytes.read` refuses keyed entries that are not
+/// strictly sorted, so no table is built per container.
 struct KeyedTreeDecoding<Key: CodingKey>: KeyedDecodingContainerProtocol {
     let entries: [(String, CanonicalValue)]
-    let table: [String: CanonicalValue]
     let codingPath: [any CodingKey]
 
     var allKeys: [Key] { entries.compactMap { Key(stringValue: $0.0) } }
 
-    func contains(_ key: Key) -> Bool { table[key.stringValue] != nil }
+    func contains(_ key: Key) -> Bool { lookup(key.stringValue) != nil }
+
+    private func lookup(_ name: String) -> CanonicalValue? {
+        var low = 0, high = entries.count
+        while low < high {
+            let middle = (low + high) / 2
+            let candidate = entries[middle].0
+            if candidate == name { return entries[middle].1 }
+            if candidate < name { low = middle + 1 } else { high = middle }
+        }
+        return nil
+    }
 
     private func value(_ key: Key) throws -> CanonicalValue {
-        guard let value = table[key.stringValue] else {
+        guard let value = lookup(key.stringValue) else {
             throw DecodingError.keyNotFound(key, DecodingError.Context(codingPath: codingPath, debugDescription: "no value for \(key.stringValue)"))
         }
         return value
@@ -115,7 +125,7 @@ struct KeyedTreeDecoding<Key: CodingKey>: KeyedDecodingContainerProtocol {
     }
 
     func superDecoder() throws -> any Decoder {
-        TreeDecoder(value: table["super"] ?? .null, codingPath: codingPath)
+        TreeDecoder(value: lookup("super") ?? .null, codingPath: codingPath)
     }
 
     func superDecoder(forKey key: Key) throws -> any Decoder {

@@ -23,7 +23,8 @@ final class EncodingNode {
     enum Content {
         case unset
         case value(CanonicalValue)
-        case keyed([String: EncodingNode])
+        /// In the order written; a key written twice keeps its last value (`finish`).
+        case keyed([(String, EncodingNode)])
         case unkeyed([EncodingNode])
     }
 
@@ -33,17 +34,41 @@ final class EncodingNode {
         switch content {
         case .unset: return .keyed([])
         case .value(let value): return value
-        case .keyed(let entries): return .keyed(entries.keys.sorted().map { ($0, entries[$0]?.finish() ?? .null) })
+        case .keyed(let entries): return .keyed(Self.sortedLastWins(entries).map { ($0.0, $0.1.finish()) })
         case .unkeyed(let items): return .list(items.map { $0.finish() })
         }
     }
 
+    /// `entries` sorted by key, each key once with the value written last (as a dictionary
+    /// keyed by them would hold). Appending and sorting once is cheaper than hashing every key.
+    static func sortedLastWins(_ entries: [(String, EncodingNode)]) -> [(String, EncodingNode)] {
+        var isSorted = true
+        for i in entries.indices.dropFirst() where !(entries[i - 1].0 < entries[i].0) {
+            isSorted = false
+            break
+        }
+        if isSorted { return entries }
+        let order = entries.indices.sorted { a, b in
+            entries[a].0 < entries[b].0 || (entries[a].0 == entries[b].0 && a < b)
+        }
+        var result: [(String, EncodingNode)] = []
+        result.reserveCapacity(entries.count)
+        for index in order {
+            if let last = result.last, last.0 == entries[index].0 {
+                result[result.count - 1] = entries[index]
+            } else {
+                result.append(entries[index])
+            }
+        }
+        return result
+    }
+
     func child(forKey key: String) -> EncodingNode {
-        var entries: [String: EncodingNode] = [:]
+        var entries: [(String, EncodingNode)] = []
         if case .keyed(let existing) = content { entries = existing }
         content = .unset  // keep `entries` uniquely referenced: no copy per key
         let node = EncodingNode()
-        entries[key] = node
+        entries.append((key, node))
         content = .keyed(entries)
         return node
     }
@@ -60,7 +85,7 @@ final class EncodingNode {
 
     func makeKeyed() {
         if case .keyed = content { return }
-        content = .keyed([:])
+        content = .keyed([])
     }
 
     func makeUnkeyed() {

@@ -98,6 +98,12 @@ public struct ClusterState: Sendable, Equatable {
 
     /// Applies command bytes (`encodeCommand`) and returns the encoded result (`encodeResult`).
     public mutating func apply(commandBytes: [UInt8], context: CommandContext) -> [UInt8] {
+        applyReturningResult(commandBytes: commandBytes, context: context).bytes
+    }
+
+    /// `apply(commandBytes:context:)`, also returning the result it encoded (so a caller that
+    /// looks at it, such as the leader's metrics, need not decode the bytes again).
+    public mutating func applyReturningResult(commandBytes: [UInt8], context: CommandContext) -> (result: ClusterResult, bytes: [UInt8]) {
         let result: ClusterResult
         do {
             result = apply(try Self.decodeCommand(commandBytes), context: context)
@@ -105,7 +111,7 @@ public struct ClusterState: Sendable, Equatable {
             lastAppliedIndex = max(lastAppliedIndex, context.index)
             result = .failure(error)
         }
-        return Self.encodeResult(result)
+        return (result, Self.encodeResult(result))
     }
 }
 

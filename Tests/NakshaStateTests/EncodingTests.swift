@@ -85,4 +85,44 @@ import Testing
             #expect(try ClusterState.decodeResult(ClusterState.encodeResult(result)) == result)
         }
     }
+
+    /// A type that writes its keys out of order, one of them twice (the last write wins,
+    /// as in a dictionary-backed encoder), and reads them back by key.
+    struct Scrambled: Codable, Equatable {
+        var values: [String: Int]
+        struct Key: CodingKey {
+            var stringValue: String
+            var intValue: Int? { nil }
+            init(stringValue: String) { self.stringValue = stringValue }
+            init?(intValue: Int) { nil }
+        }
+        init(values: [String: Int]) { self.values = values }
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: Key.self)
+            for key in values.keys.sorted().reversed() { try container.encode(-1, forKey: Key(stringValue: key)) }
+            for key in values.keys.sorted(by: { $0.count > $1.count || ($0.count == $1.count && $0 > $1) }) {
+                try container.encode(values[key] ?? 0, forKey: Key(stringValue: key))
+            }
+        }
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: Key.self)
+            var values: [String: Int] = [:]
+            for key in container.allKeys { values[key.stringValue] = try container.decode(Int.self, forKey: key) }
+            #expect(!container.contains(Key(stringValue: "absent")))
+            self.values = values
+        }
+    }
+
+    @Test("keys written in any order, some twice, encode sorted with the last value, and every key decodes",
+          arguments: [1, 2, 7, 64, 500])
+    func keyedContainersSortAndKeepTheLastWrite(count: Int) throws {
+        let values = Dictionary(uniqueKeysWithValues: (0..<count).map { ("k\($0 * 7919 % 1000)", $0) })
+        let bytes = try CanonicalEncoder.encode(Scrambled(values: values))
+        #expect(bytes == (try CanonicalEncoder.encode(values)), "the same bytes as a dictionary's")
+        #expect(try CanonicalDecoder.decode(Scrambled.self, from: bytes) == Scrambled(values: values))
+        // A missing key is a typed error naming it, not a crash.
+        struct Wants: Decodable { var absent: Int }
+        #expect(throws: DecodingError.self) { try CanonicalDecoder.decode(Wants.self, from: bytes) }
+    }
 }
+
