@@ -83,18 +83,14 @@ import Testing
 /// POSIX, except that with `keepBytes` the first write to a log segment stores only that
 /// many of its bytes and fails (as a torn write whose sync never happened); counts the bytes
 /// written to log segments.
-private final class TearingFileSystem: FileSystem {
-    let inner = POSIXFileSystem()
+private final class TearingFileSystem: ForwardingFileSystem, @unchecked Sendable {
     let keepBytes: Int?
     let torn = Atomic<Bool>(false)
     let walBytesWritten = Atomic<Int>(0)
 
     init(keepBytes: Int?) { self.keepBytes = keepBytes }
 
-    func openForAppend(_ path: String, create: Bool, truncate: Bool) throws(WALError) -> FileHandleID {
-        try inner.openForAppend(path, create: create, truncate: truncate)
-    }
-    func write(_ handle: FileHandleID, _ bytes: [UInt8], path: String) throws(WALError) {
+    override func write(_ handle: FileHandleID, _ bytes: [UInt8], path: String) throws(WALError) {
         guard path.hasSuffix(".wal") else { return try inner.write(handle, bytes, path: path) }
         if let keepBytes, !torn.load(ordering: .relaxed) {
             torn.store(true, ordering: .relaxed)
@@ -104,14 +100,4 @@ private final class TearingFileSystem: FileSystem {
         walBytesWritten.add(bytes.count, ordering: .relaxed)
         try inner.write(handle, bytes, path: path)
     }
-    func sync(_ handle: FileHandleID, path: String) throws(WALError) { try inner.sync(handle, path: path) }
-    func close(_ handle: FileHandleID) { inner.close(handle) }
-    func syncDirectory(_ path: String) throws(WALError) { try inner.syncDirectory(path) }
-    func readWholeFile(_ path: String) throws(WALError) -> [UInt8] { try inner.readWholeFile(path) }
-    func fileSize(_ path: String) throws(WALError) -> Int64 { try inner.fileSize(path) }
-    func truncate(_ path: String, to length: Int) throws(WALError) { try inner.truncate(path, to: length) }
-    func rename(_ from: String, _ to: String) throws(WALError) { try inner.rename(from, to) }
-    func remove(_ path: String) throws(WALError) { try inner.remove(path) }
-    func makeDirectory(_ path: String) throws(WALError) { try inner.makeDirectory(path) }
-    func listDirectory(_ path: String) throws(WALError) -> [String] { try inner.listDirectory(path) }
 }

@@ -27,17 +27,24 @@ func runSavedHNSW(
     let index = try HNSWIndex(snapshot: bytes)
     let queries = (0..<ds.queryCount).map { ds.query($0) }
     for ef in efList {
-        var scratch = HNSWSearchScratch()
-        var results: [[Neighbor]] = []
-        var best = (wall: Double.infinity, cpu: Double.infinity)
-        for _ in 0..<repeats {
-            results = []
-            results.reserveCapacity(queries.count)
-            let t = try timed { for q in queries { results.append(try index.search(q, k: k, efSearch: ef, scratch: &scratch)) } }
-            best = (min(best.wall, t.wall), min(best.cpu, t.cpu))
-        }
+        let (results, best) = try timedSweep(index, queries: queries, k: k, ef: ef, repeats: repeats)
         report.emit([("bench", "hnsw.search"), ("system", "naksha"), ("dataset", ds.name), ("round", round), ("ef", ef),
                      ("threads", 1), ("queries", queries.count), ("qps", Double(queries.count) / best.wall),
                      ("qps_cpu", Double(queries.count) / best.cpu), ("repeats", repeats), ("recall10", recallAt10(results, truth))])
     }
+}
+
+/// Searches every query `repeats` times with one reused scratch; returns the last pass's
+/// results and the fastest pass's wall-clock and thread-CPU seconds.
+func timedSweep(_ index: HNSWIndex, queries: [[Float]], k: Int, ef: Int, repeats: Int) throws -> ([[Neighbor]], (wall: Double, cpu: Double)) {
+    var scratch = HNSWSearchScratch()
+    var results: [[Neighbor]] = []
+    var best = (wall: Double.infinity, cpu: Double.infinity)
+    for _ in 0..<repeats {
+        results = []
+        results.reserveCapacity(queries.count)
+        let t = try timed { for q in queries { results.append(try index.search(q, k: k, efSearch: ef, scratch: &scratch)) } }
+        best = (min(best.wall, t.wall), min(best.cpu, t.cpu))
+    }
+    return (results, best)
 }

@@ -153,15 +153,7 @@ if phases.contains("hnsw") || phases.contains("filter"), let ds = datasets.last,
     let queries = (0..<queryCount).map { ds.query($0) }
     if phases.contains("hnsw") {
         for ef in efList {
-            var scratch = HNSWSearchScratch()
-            var results: [[Neighbor]] = []
-            var best = (wall: Double.infinity, cpu: Double.infinity)
-            for _ in 0..<repeats {
-                results = []
-                results.reserveCapacity(queryCount)
-                let t = try timed { for q in queries { results.append(try index.search(q, k: k, efSearch: ef, scratch: &scratch)) } }
-                best = (min(best.wall, t.wall), min(best.cpu, t.cpu))
-            }
+            let (results, best) = try timedSweep(index, queries: queries, k: k, ef: ef, repeats: repeats)
             report.emit([("bench", "hnsw.search"), ("dataset", ds.name), ("ef", ef), ("threads", 1), ("queries", queryCount),
                          ("qps", Double(queryCount) / best.wall), ("qps_cpu", Double(queryCount) / best.cpu),
                          ("repeats", repeats), ("recall10", recallAt10(results, truth))])
