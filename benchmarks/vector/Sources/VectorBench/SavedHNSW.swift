@@ -24,7 +24,11 @@ func runSavedHNSW(
     }
     guard phases.contains("hnsw-search") else { return }
     let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
-    let index = try HNSWIndex(snapshot: bytes)
+    var loaded: HNSWIndex?
+    let loadSeconds = try seconds { loaded = try HNSWIndex(snapshot: bytes) }
+    guard let index = loaded else { return }
+    report.emit([("bench", "hnsw.load"), ("system", "naksha"), ("dataset", ds.name), ("round", round), ("n", index.count),
+                 ("snapshot_bytes", bytes.count), ("load_s", loadSeconds)])
     let queries = (0..<ds.queryCount).map { ds.query($0) }
     for ef in efList {
         let (results, best) = try timedSweep(index, queries: queries, k: k, ef: ef, repeats: repeats)
