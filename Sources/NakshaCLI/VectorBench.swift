@@ -94,17 +94,22 @@ struct VectorBench: AsyncParsableCommand {
         defer { Task { await client.close() } }
         let waitStarted = ContinuousClock.now
         var snapshotBytes = 0
+        var changesAfterSnapshot: Int64 = 0
         if let databaseURL {
             let store = PostgresColdStore(configuration: try PostgresConfiguration.fromEnvironment(["DATABASE_URL": databaseURL]))
             defer { Task { await store.shutdown() } }
             while true {
-                // The snapshot must include every write, so the move measures loading it, not catching up.
+                // A saved graph must exist, so the move loads it. A worker saves the graph it
+                // built from rows once, at the sequence it had then; writes that arrived during
+                // the build are applied on top by every later load (reported as
+                // `changes_after_snapshot`), until a quarter of the shard changed and it saves again.
                 let name = collection.replacingOccurrences(of: "'", with: "''")
                 let rows = try await store.readOnlyRows(
-                    "SELECT s.byte_count FROM naksha_shard_snapshots s JOIN naksha_shard_sequences q USING (collection, shard) "
-                        + "WHERE s.collection = '\(name)' AND s.shard = 0 AND s.sequence = q.last_sequence")
-                if let bytes = rows.rows.first?.first.flatMap({ $0 }).flatMap({ Int($0) }) {
+                    "SELECT s.byte_count, q.last_sequence - s.sequence FROM naksha_shard_snapshots s JOIN naksha_shard_sequences q USING (collection, shard) "
+                        + "WHERE s.collection = '\(name)' AND s.shard = 0")
+                if let row = rows.rows.first, let bytes = row.first.flatMap({ $0 }).flatMap({ Int($0) }) {
                     snapshotBytes = bytes
+                    changesAfterSnapshot = row.dropFirst().first.flatMap({ $0 }).flatMap({ Int64($0) }) ?? 0
                     break
                 }
                 guard ContinuousClock.now - waitStarted < .seconds(600) else { throw CLIError("no snapshot of shard 0 after 10 minutes") }
@@ -131,6 +136,7 @@ struct VectorBench: AsyncParsableCommand {
         }
         let object: [String: Any] = [
             "phase": "move", "collection": collection, "shard": 0, "from": from, "to": to, "snapshot_bytes": snapshotBytes,
+            "changes_after_snapshot": changesAfterSnapshot,
             "move_seconds": ((ContinuousClock.now - started).inSeconds * 100).rounded() / 100,
         ]
         print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
