@@ -88,6 +88,14 @@ public struct ShardPlacement: Sendable, Hashable, Codable {
     /// or an operator moves the shard there (absent from the encoding when nil).
     public internal(set) var refusedBy: [WorkerID]?
 
+    /// Drops `worker` from `refusedBy` (nil once empty); true when it was there.
+    mutating func forgetRefusal(of worker: WorkerID) -> Bool {
+        guard refusedBy?.contains(worker) == true else { return false }
+        refusedBy?.removeAll { $0 == worker }
+        if refusedBy?.isEmpty == true { refusedBy = nil }
+        return true
+    }
+
     /// The workers that hold or are loading a replica: `workers` and a move's target.
     public var holders: [WorkerID] { workers + (move.map { [$0.to] } ?? []) }
 }
@@ -265,19 +273,14 @@ public struct ShardMap: Sendable, Hashable, Codable {
 
     mutating func forgetRefusal(of worker: WorkerID, for key: ShardKey) {
         guard let position = placements.firstIndex(where: { $0.key == key }) else { return }
-        placements[position].refusedBy?.removeAll { $0 == worker }
-        if placements[position].refusedBy?.isEmpty == true { placements[position].refusedBy = nil }
+        _ = placements[position].forgetRefusal(of: worker)
     }
 
     /// Forgets `worker`'s refusals (it registered anew, or with another memory budget); true
     /// when there were any.
     mutating func forgetRefusals(of worker: WorkerID) -> Bool {
         var changed = false
-        for position in placements.indices where placements[position].refusedBy?.contains(worker) == true {
-            placements[position].refusedBy?.removeAll { $0 == worker }
-            if placements[position].refusedBy?.isEmpty == true { placements[position].refusedBy = nil }
-            changed = true
-        }
+        for position in placements.indices where placements[position].forgetRefusal(of: worker) { changed = true }
         return changed
     }
 

@@ -167,11 +167,6 @@ public struct HNSWIndex: Sendable {
     /// Distance from a prepared query (normalised for cosine) to a stored node.
     @inline(__always)
     func distance(_ q: UnsafePointer<Float>, node: UInt32, base: UnsafePointer<Float>) -> Float {
-        let x = base + Int(node) &* dimension
-        switch metric {
-        case .innerProduct: return -Distance.dot(q, x, count: dimension)
-        case .cosine: return 1 - Distance.dot(q, x, count: dimension)
-        case .squaredL2: return Distance.squaredL2(q, x, count: dimension)
-        }
+        ExactWalkScorer(query: q, vectors: base, dimension: dimension, metric: metric).distance(to: node)
     }
 }

@@ -82,12 +82,7 @@ struct Dataset {
             var z = [Float](repeating: 0, count: latent)
             for i in 0..<n {
                 for l in 0..<latent { z[l] = g.next() }
-                for j in 0..<d { out[i * d + j] = sigma * g.next() }
-                for l in 0..<latent {
-                    let zl = z[l]
-                    for j in 0..<d { out[i * d + j] += zl * a[l * d + j] }
-                }
-                Self.normalize(&out[(i * d)..<((i + 1) * d)])
+                Self.embedRow(z, through: a, noise: sigma, gaussian: &g, into: &out, row: i, dimension: d)
             }
             return out
         }
@@ -114,16 +109,24 @@ struct Dataset {
                 let u = Double(g.rng.next() >> 11) * 0x1p-53
                 let c = cumulative.firstIndex { u < $0 } ?? (clusters - 1)
                 for l in 0..<latent { z[l] = centres[c * latent + l] + spreads[c] * g.next() }
-                for j in 0..<d { out[i * d + j] = 0.05 * g.next() }
-                for l in 0..<latent {
-                    let zl = z[l]
-                    for j in 0..<d { out[i * d + j] += zl * a[l * d + j] }
-                }
-                Self.normalize(&out[(i * d)..<((i + 1) * d)])
+                Self.embedRow(z, through: a, noise: 0.05, gaussian: &g, into: &out, row: i, dimension: d)
             }
             return out
         }
         return Dataset(name: "latent", dimension: d, base: make(count, seed: 8), queries: make(queryCount, seed: 9))
+    }
+
+    /// Row `i` of `out` becomes `z·A + noise·N(0, I_d)` (the noise drawn from `g` now, after
+    /// `z`), then unit length. `A` is `z.count × d`, row-major.
+    static func embedRow(
+        _ z: [Float], through a: [Float], noise: Float, gaussian g: inout Gaussian, into out: inout [Float], row i: Int, dimension d: Int
+    ) {
+        for j in 0..<d { out[i * d + j] = noise * g.next() }
+        for l in z.indices {
+            let zl = z[l]
+            for j in 0..<d { out[i * d + j] += zl * a[l * d + j] }
+        }
+        normalize(&out[(i * d)..<((i + 1) * d)])
     }
 
     /// Reads a dataset and its ground truth written by `write(to:groundTruth:)`.
